@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Typed configuration from the environment. The only module that reads
+ * `process.env`: everything else receives a `Config`. Invalid values fail the
+ * start with every problem listed, instead of surfacing later as odd behaviour.
+ */
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).refine((port) => port !== 5432, {
+    message: 'must not be 5432, which a system PostgreSQL may hold',
+  }).default(54329),
+  SCAN_ALLOWED_TARGETS: z.string().default('127.0.0.0/8,::1/128'),
+  SCAN_MAX_HOSTS: z.coerce.number().int().min(1).max(16_777_216).default(65_536),
+  SCAN_MAX_TARGETS: z.coerce.number().int().min(1).max(10_000).default(256),
+});
+
+export type Config = {
+  env: 'development' | 'production' | 'test';
+  http: { host: string; port: number };
+  logLevel: string;
+  /** A PostgreSQL URL, or `undefined` to run the embedded server under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  scans: {
+    /** CIDRs a scan may target; anything else is refused before a packet is sent. */
+    allowedTargets: string[];
+    /** Most addresses one scan may expand to (CIDRs included). */
+    maxHosts: number;
+    /** Most target entries one scan may list. */
+    maxTargets: number;
+  };
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const values = parsed.data;
+  return {
+    env: values.NODE_ENV,
+    http: { host: values.HOST, port: values.PORT },
+    logLevel: values.LOG_LEVEL,
+    databaseUrl: values.DATABASE_URL,
+    dataDir: path.resolve(values.DATA_DIR),
+    embeddedPostgresPort: values.EMBEDDED_POSTGRES_PORT,
+    scans: {
+      allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),
+      maxHosts: values.SCAN_MAX_HOSTS,
+      maxTargets: values.SCAN_MAX_TARGETS,
+    },
+  };
+}

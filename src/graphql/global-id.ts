@@ -1,0 +1,30 @@
+/** Types that implement `Node`, and so have global IDs. */
+export type NodeType = 'Scan';
+
+const LOCAL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `Scan` + uuid → an opaque, URL-safe ID that is unique across types. */
+export function toGlobalId(type: NodeType, id: string): string {
+  return Buffer.from(`${type}:${id}`).toString('base64url');
+}
+
+/**
+ * The type and local ID inside a global ID, or `undefined` for anything this
+ * API did not issue (so lookups answer "not found" instead of failing in SQL).
+ */
+export function fromGlobalId(globalId: string): { type: string; id: string } | undefined {
+  const decoded = Buffer.from(globalId, 'base64url').toString('utf8');
+  const separator = decoded.indexOf(':');
+  const type = decoded.slice(0, separator);
+  const id = decoded.slice(separator + 1);
+  if (separator < 1 || !LOCAL_ID.test(id)) return undefined;
+  // base64url decoding skips stray characters; only the exact encoding is ours.
+  if (Buffer.from(decoded).toString('base64url') !== globalId) return undefined;
+  return { type, id };
+}
+
+/** The local ID when `globalId` names an object of `type`, else `undefined`. */
+export function localIdOf(globalId: string, type: NodeType): string | undefined {
+  const parsed = fromGlobalId(globalId);
+  return parsed?.type === type ? parsed.id : undefined;
+}

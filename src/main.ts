@@ -1,0 +1,51 @@
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
+
+/** Starts the API: database (embedded unless DATABASE_URL), migrations, HTTP + graphql-ws. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApp(config);
+  const server = createGraphQLServer(app);
+  let address;
+  try {
+    address = await server.listen(config.http.port, config.http.host);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  app.logger.info(
+    {
+      graphql: `http://${host}:${address.port}${GRAPHQL_PATH}`,
+      subscriptions: `ws://${host}:${address.port}${GRAPHQL_PATH}`,
+      database: app.database,
+      dataDir: config.dataDir,
+      allowedTargets: app.scope.networks.map(String),
+    },
+    `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH} (GraphiQL in a browser)`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    try {
+      await server.close();
+      await app.close();
+      process.exitCode = 0;
+    } catch (error) {
+      app.logger.error({ err: error }, 'unclean shutdown');
+      process.exitCode = 1;
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  // The logger may not exist yet (bad config): stderr is the one sure channel.
+  process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

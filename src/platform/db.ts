@@ -1,0 +1,60 @@
+import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
+import { migrations } from '../migrations/migrations.ts';
+import { ScanSchema } from '../scans/scan.entity.ts';
+import type { Logger } from './logger.ts';
+
+export type Orm = MikroORM;
+export const entities = [ScanSchema];
+
+export type DatabaseOptions = {
+  url: string;
+  logger: Logger;
+  /** Called with every SQL statement; tests count queries with it. */
+  onQuery?: (sql: string) => void;
+  /** Pool size per process. @default 10 */
+  poolSize?: number;
+};
+
+/** Routes MikroORM's own logs into pino, and each query to `onQuery` when asked. */
+function loggerFactory(logger: Logger, onQuery?: (sql: string) => void) {
+  return (options: LoggerOptions) =>
+    new (class extends DefaultLogger {
+      override log(namespace: string, message: string): void {
+        logger.debug({ namespace }, message);
+      }
+      override error(namespace: string, message: string): void {
+        logger.error({ namespace }, message);
+      }
+      override warn(namespace: string, message: string): void {
+        logger.warn({ namespace }, message);
+      }
+      override logQuery(context: LogContext): void {
+        if (context.query) onQuery?.(context.query);
+      }
+    })(options);
+}
+
+export function ormConfig({ url, logger, onQuery, poolSize = 10 }: DatabaseOptions) {
+  return defineConfig({
+    clientUrl: url,
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
+    pool: { max: poolSize },
+    debug: onQuery ? ['query'] : false,
+    loggerFactory: loggerFactory(logger, onQuery),
+    // Entities are defined with defineEntity: nothing to discover from files or decorators.
+    discovery: { warnWhenNoEntities: true },
+    allowGlobalContext: false,
+  });
+}
+
+/** Connects and applies pending migrations; a failed migration leaves the schema as it was. */
+export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
+  const orm = await MikroORM.init(ormConfig(options));
+  const applied = await orm.migrator.up();
+  if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, 'applied database migrations');
+  return orm;
+}

