@@ -27,6 +27,7 @@ const ScanSchema = defineEntity({
     { properties: ['updatedAt', 'id'] },
     { properties: ['status'] },
   ],
+  checks: [{ name: 'scans_targets_check', expression: 'cardinality(targets) > 0' }],
 });
 
 /** What a status change tells the rest of the system; returned, never stored on the entity. */

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
+import { openDatabase, type Orm } from './db.ts';
+import { createLogger } from './logger.ts';
+
+let database: TestDatabase;
+let orm: Orm;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  orm = await openDatabase({ url: database.url, logger: createLogger('silent', false) });
+});
+
+afterAll(async () => {
+  await orm.close();
+  await database.drop();
+});
+
+const columns = async (table: string) => {
+  const rows = await orm.em.getConnection().execute<{ column_name: string }[]>(
+    'select column_name from information_schema.columns where table_name = ? order by ordinal_position', [table]);
+  return rows.map((row) => row.column_name);
+};
+
+describe('migrations', () => {
+  it('apply to an empty database on open, and match the entities', async () => {
+    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error']);
+    const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
+    expect(diff.trim()).toBe('');
+  });
+
+  it('are recorded, so opening again applies nothing', async () => {
+    const executed = await orm.migrator.getExecuted();
+    expect(executed.map((m) => m.name)).toEqual(['20261123000000-create-scans']);
+    expect(await orm.migrator.getPending()).toEqual([]);
+  });
+
+  it('roll back and forward cleanly', async () => {
+    await orm.migrator.down({ to: 0 });
+    expect(await columns('scans')).toEqual([]);
+    await orm.migrator.up();
+    expect(await columns('scans')).toHaveLength(10);
+  });
+
+  it('let the database refuse a scan without targets', async () => {
+    await expect(orm.em.getConnection().execute(
+      `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at) values (gen_random_uuid(), '{}', '80', 'CONNECT', 'PENDING', now(), now())`,
+    )).rejects.toThrow(/check constraint/);
+  });
+});

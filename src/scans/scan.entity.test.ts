@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConflictError } from '../errors.ts';
+import { PortSpec } from './port-spec.ts';
+import { Scan } from './scan.entity.ts';
+import { canTransition, isFinished, SCAN_STATUSES, type ScanStatus } from './scan-status.ts';
+import { Target } from './target.ts';
+
+const t0 = new Date('2026-11-23T10:00:00.000Z');
+const t1 = new Date('2026-11-23T10:00:05.000Z');
+const newScan = () => Scan.create({ targets: [Target.parse('127.0.0.1')], ports: PortSpec.parse('80'), scanType: 'CONNECT', now: t0 });
+
+describe('scan status rules', () => {
+  it('allows exactly the documented transitions', () => {
+    const legal = SCAN_STATUSES.flatMap((from) => SCAN_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}->${to}`));
+    expect(legal.sort()).toEqual([
+      'PENDING->CANCELLED', 'PENDING->QUEUED',
+      'QUEUED->CANCELLED', 'QUEUED->FAILED', 'QUEUED->RUNNING',
+      'RUNNING->CANCELLED', 'RUNNING->COMPLETED', 'RUNNING->FAILED',
+    ].sort());
+  });
+
+  it('treats COMPLETED, FAILED and CANCELLED as final', () => {
+    expect(SCAN_STATUSES.filter(isFinished)).toEqual(['COMPLETED', 'FAILED', 'CANCELLED']);
+  });
+});
+
+describe('Scan', () => {
+  it('starts PENDING with both timestamps at creation', () => {
+    const scan = newScan();
+    expect(scan).toMatchObject({ status: 'PENDING', createdAt: t0, updatedAt: t0, startedAt: null, finishedAt: null, error: null });
+  });
+
+  it('runs through its life and returns an event per change', () => {
+    const scan = newScan();
+    expect(scan.queue(t0)).toEqual({ type: 'ScanStatusChanged', scanId: scan.id, from: 'PENDING', to: 'QUEUED', at: t0 });
+    scan.start(t0);
+    expect(scan.startedAt).toBe(t0);
+    const done = scan.complete(t1);
+    expect(done.to).toBe('COMPLETED');
+    expect(scan).toMatchObject({ status: 'COMPLETED', finishedAt: t1, updatedAt: t1 });
+  });
+
+  it('records why it failed', () => {
+    const scan = newScan();
+    scan.queue(t0);
+    scan.fail(t1, 'nmap is not installed');
+    expect(scan).toMatchObject({ status: 'FAILED', error: 'nmap is not installed', finishedAt: t1 });
+  });
+
+  it('refuses an illegal transition with a conflict and changes nothing', () => {
+    const scan = newScan();
+    const attempts: [string, (s: Scan) => unknown][] = [
+      ['start', (s) => s.start(t1)],
+      ['complete', (s) => s.complete(t1)],
+    ];
+    for (const [name, attempt] of attempts) {
+      expect(() => attempt(scan), name).toThrow(ConflictError);
+    }
+    expect(scan).toMatchObject({ status: 'PENDING' as ScanStatus, updatedAt: t0, startedAt: null, finishedAt: null });
+    scan.cancel(t1);
+    expect(() => scan.cancel(t1)).toThrow('cannot become CANCELLED');
+  });
+});
