@@ -14,6 +14,7 @@ export type GraphQLResponse<T = Record<string, unknown>> = {
 export type ServerProcess = {
   url: string;
   wsUrl: string;
+  pid: number;
   /** Every line the process printed, for asserting on logs. */
   output: string[];
   /** POSTs a GraphQL request as curl would. */
@@ -76,6 +77,7 @@ function serverProcess(child: ChildProcess, url: string, output: string[], exite
   return {
     url,
     wsUrl,
+    pid: child.pid ?? 0,
     output,
     async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
       const response = await fetch(url, {
