@@ -2,7 +2,7 @@ import type { Config } from './config.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import { openDatabase, type Orm } from './platform/db.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
-import { createEventBus, type EventBus } from './platform/events.ts';
+import { createEventBus, type EventBus, type EventBusHandle } from './platform/events.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { Scope } from './scope/scope.ts';
 
@@ -16,6 +16,8 @@ export type App = {
   clock: Clock;
   /** Where the data lives, for the start-up log: a URL without its password, or the embedded server's folder. */
   database: string;
+  /** Where events travel, for the same log. */
+  eventBus: string;
   close(): Promise<void>;
 };
 
@@ -32,8 +34,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     url = embedded.url;
   }
   let orm: Orm;
+  let events: EventBusHandle;
   try {
     orm = await openDatabase({ url, logger, onQuery: overrides.onQuery });
+    events = await createEventBus(config.redisUrl).catch(async (error: unknown) => {
+      await orm.close();
+      throw error;
+    });
   } catch (error) {
     await embedded?.stop();
     throw error;
@@ -42,11 +49,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     config,
     logger,
     orm,
-    events: createEventBus(),
+    events: events.bus,
     scope,
     clock: overrides.clock ?? systemClock,
     database: embedded ? `embedded PostgreSQL in ${config.dataDir}` : redact(url),
+    eventBus: config.redisUrl ? redact(config.redisUrl) : 'in memory',
     async close() {
+      await events.close();
       await orm.close();
       await embedded?.stop();
     },

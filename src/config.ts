@@ -13,6 +13,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).refine((port) => port !== 5432, {
     message: 'must not be 5432, which a system PostgreSQL may hold',
   }).default(54329),
@@ -29,6 +30,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPostgresPort: number;
+  /** Redis carrying events between processes; `undefined` keeps them in memory (single node). */
+  redisUrl: string | undefined;
   scans: {
     /** CIDRs a scan may target; anything else is refused before a packet is sent. */
     allowedTargets: string[];
@@ -55,6 +58,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: values.DATABASE_URL,
     dataDir: path.resolve(values.DATA_DIR),
     embeddedPostgresPort: values.EMBEDDED_POSTGRES_PORT,
+    redisUrl: values.REDIS_URL,
     scans: {
       allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),
       maxHosts: values.SCAN_MAX_HOSTS,

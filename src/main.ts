@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       graphql: `http://${host}:${address.port}${GRAPHQL_PATH}`,
       subscriptions: `ws://${host}:${address.port}${GRAPHQL_PATH}`,
       database: app.database,
+      events: app.eventBus,
       dataDir: config.dataDir,
       allowedTargets: app.scope.networks.map(String),
     },

@@ -1,4 +1,6 @@
-import { createPubSub, type PubSub, type PubSubEventTarget } from 'graphql-yoga';
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
 import type { ScanStatus } from '../scans/scan-status.ts';
 
 /** A scan was created or changed state. Plain JSON: a Redis bus may carry it between processes. */
@@ -11,7 +13,22 @@ export type Topics = {
 
 export type EventBus = PubSub<Topics>;
 
-/** In-memory by default; pass a Redis event target to reach other processes. */
-export function createEventBus(eventTarget?: PubSubEventTarget<Topics>): EventBus {
-  return createPubSub<Topics>(eventTarget ? { eventTarget } : undefined);
+export type EventBusHandle = { bus: EventBus; close(): Promise<void> };
+
+/**
+ * In memory for a single node; over Redis when `redisUrl` is set, so an event
+ * published by any process (a worker, another API instance) reaches every
+ * subscriber. Redis needs two connections: one is held by SUBSCRIBE.
+ */
+export async function createEventBus(redisUrl?: string): Promise<EventBusHandle> {
+  if (!redisUrl) return { bus: createPubSub<Topics>(), close: async () => {} };
+  const publishClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: true });
+  await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+  return {
+    bus: createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) }),
+    async close() {
+      await Promise.all([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
 }

@@ -1,0 +1,34 @@
+// autocannon ships no types; only what bench/api.ts uses.
+declare module 'autocannon' {
+  import type { EventEmitter } from 'node:events';
+
+  type Options = {
+    url: string;
+    method?: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    connections?: number;
+    /** Seconds. */
+    duration?: number;
+    /** A run before the measured one whose figures are discarded. */
+    warmup?: { connections?: number; duration?: number };
+  };
+
+  type Result = {
+    /** Responses per second, sampled once a second. */
+    requests: { average: number };
+    totalCompletedRequests: number;
+    /** Connection errors, timeouts included. */
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+  };
+
+  type Instance = EventEmitter<{
+    /** `responseTime` in milliseconds. */
+    response: [client: unknown, statusCode: number, bytes: number, responseTime: number];
+  }> & PromiseLike<Result>;
+
+  function autocannon(options: Options): Instance;
+  export default autocannon;
+}
