@@ -24,7 +24,7 @@ export type App = {
 export type AppOverrides = { logger?: Logger; clock?: Clock; onQuery?: (sql: string) => void };
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const logger = overrides.logger ?? createLogger(config.logLevel, config.env === 'development' && Boolean(process.stdout.isTTY));
   // Parse the scope before touching anything: a typo here must not start a scanner with no limits.
   const scope = Scope.fromCidrs(config.scans.allowedTargets);
   let embedded: EmbeddedPostgres | undefined;

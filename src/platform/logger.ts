@@ -2,8 +2,11 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON logs on stdout; pretty ones when a person is watching a terminal in development. */
-export function createLogger(level: string, pretty = process.stdout.isTTY): Logger {
+/**
+ * JSON logs on stdout; pretty ones only when asked (development at a
+ * terminal), as pino-pretty is a dev dependency that production lacks.
+ */
+export function createLogger(level: string, pretty = false): Logger {
   return pino({
     level,
     base: { service: 'scanops' },
