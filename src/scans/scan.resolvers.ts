@@ -18,7 +18,7 @@ export const scanResolvers = {
     createScan: async (_, { input }, { services }) => ({ scan: await services.scans.create(input) }),
     deleteScan: async (_, { input }, { services }) => {
       const scanId = localIdOf(input.id, 'Scan');
-      if (!scanId) throw new NotFoundError(`No scan with ID ${input.id}.`);
+      if (!scanId) throw new NotFoundError(`Scan not found.`);
       return { deletedScanId: toGlobalId('Scan', await services.scans.delete(scanId)) };
     },
   },

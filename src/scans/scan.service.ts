@@ -84,7 +84,7 @@ export class ScanService {
 
   async delete(id: string): Promise<string> {
     const scan = await this.get(id);
-    if (!scan) throw new NotFoundError(`No scan with ID ${id}.`);
+    if (!scan) throw new NotFoundError(`Scan not found.`);
     await this.em.remove(scan).flush();
     this.byId.clear(id);
     return id;
