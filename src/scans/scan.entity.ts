@@ -10,7 +10,7 @@ const ScanSchema = defineEntity({
   name: 'Scan',
   tableName: 'scans',
   properties: {
-    id: p.uuid().primary().onCreate(() => randomUUID()),
+    id: p.uuid().primary(),
     targets: p.array((text) => Target.parse(text), (target: Target) => target.toString()),
     ports: p.type(PortSpecType),
     scanType: p.enum(SCAN_TYPES),
