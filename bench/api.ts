@@ -24,7 +24,7 @@ const BARE_QUERY = '{ __typename }';
 const CREATE_SCAN = 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }';
 
 type Server = { url: string; stop(): Promise<void> };
-type Figures = { rps: number; p50: number; p95: number; p99: number; responses: number; non2xx: number; errors: number; timeouts: number };
+type Figures = { rps: number; p50: number; p95: number; p99: number; responses: number; non2xx: number; errors: number; timeouts: number; firstError?: string };
 type GraphQLBody = { data?: Record<string, unknown> | null; errors?: unknown[] };
 
 /** Runs `node <script>` and resolves once it logs its URL (the `"graphql"` field, as `src/main.ts` logs it). */
@@ -112,18 +112,20 @@ async function measure(url: string, query: string): Promise<Figures> {
     warmup: { connections: CONNECTIONS, duration: WARMUP_S },
   });
   run.on('response', (_client, _status, _bytes, ms) => latency.record(Math.max(1, Math.round(ms * 1000))));
+  let firstError: string | undefined;
+  run.on('reqError', (error) => (firstError ??= String(error)));
   const result = await run;
   const ms = (percentile: number) => latency.percentile(percentile) / 1000;
   return {
     rps: Math.round(result.requests.average),
     p50: ms(50), p95: ms(95), p99: ms(99),
-    responses: result.totalCompletedRequests, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts,
+    responses: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, firstError,
   };
 }
 
 function report(name: string, f: Figures): string {
   return `${name.padEnd(8)} ${String(f.rps).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p95 ${f.p95.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms  `
-    + `(${f.responses} responses, ${f.non2xx} non-2xx, ${f.errors} errors, ${f.timeouts} timeouts)\n`;
+    + `(${f.responses} responses, ${f.non2xx} non-2xx, ${f.errors} errors, ${f.timeouts} timeouts)${f.firstError ? `; first error: ${f.firstError}` : ''}\n`;
 }
 
 async function main(): Promise<void> {

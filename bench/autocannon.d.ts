@@ -16,8 +16,7 @@ declare module 'autocannon' {
 
   type Result = {
     /** Responses per second, sampled once a second. */
-    requests: { average: number };
-    totalCompletedRequests: number;
+    requests: { average: number; total: number };
     /** Connection errors, timeouts included. */
     errors: number;
     timeouts: number;
@@ -27,6 +26,8 @@ declare module 'autocannon' {
   type Instance = EventEmitter<{
     /** `responseTime` in milliseconds. */
     response: [client: unknown, statusCode: number, bytes: number, responseTime: number];
+    /** A connection error or timeout. */
+    reqError: [error: Error];
   }> & PromiseLike<Result>;
 
   function autocannon(options: Options): Instance;
