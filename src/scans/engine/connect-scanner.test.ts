@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PortSpec } from '../port-spec.ts';
+import { createConnectScanner } from './connect-scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
+import { type Connect, loadRawConnect, socketConnect } from './tcp-connect.ts';
+
+const V4: ScanHost = { address: '127.0.0.1', family: 4 };
+const V6: ScanHost = { address: '::1', family: 6 };
+const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 500, retries: 0 };
+
+const servers: Server[] = [];
+
+async function listen(host: string, greeting?: string): Promise<number> {
+  const server = createServer((socket) => {
+    // The engine resets connections once it has its answer.
+    socket.on('error', () => {});
+    if (greeting) socket.end(greeting);
+    else socket.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  servers.push(server);
+  return (server.address() as { port: number }).port;
+}
+
+/** A port nothing listens on: bound once to learn a free number, then released. */
+async function closedPort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function collect(batches: AsyncIterable<ProbeResult[]>): Promise<ProbeResult[]> {
+  const all: ProbeResult[] = [];
+  for await (const batch of batches) all.push(...batch);
+  return all.sort((a, b) => a.port - b.port);
+}
+
+const statesOf = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.port, r.state]));
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+const raw = loadRawConnect();
+const adapters: [string, Connect | undefined][] = [['raw libuv connect', raw], ['net.Socket connect', socketConnect]];
+
+describe('the raw connect path', () => {
+  it('is available on the Node this project runs', () => {
+    expect(raw).toBeTypeOf('function');
+  });
+});
+
+describe.each(adapters)('connect scanner over %s', (_name, connect) => {
+  const scanner = () => createConnectScanner(connect);
+
+  it('reports exactly the listening ports as OPEN and the rest as CLOSED', async () => {
+    const open = [await listen('127.0.0.1'), await listen('127.0.0.1'), await listen('127.0.0.1')];
+    const closed = [await closedPort(), await closedPort()];
+    const ports = PortSpec.parse([...open, ...closed].join(','));
+    const results = await collect(scanner().scan({ hosts: [V4], ports }, FAST));
+    expect(results).toHaveLength(5);
+    expect(statesOf(results)).toEqual(Object.fromEntries([...open.map((p) => [p, 'OPEN']), ...closed.map((p) => [p, 'CLOSED'])]));
+    expect(results.every((r) => r.address === '127.0.0.1' && r.protocol === 'TCP')).toBe(true);
+  });
+
+  it('scans IPv6 loopback', async () => {
+    const open = await listen('::1');
+    const closed = await closedPort('::1');
+    const results = await collect(scanner().scan({ hosts: [V6], ports: PortSpec.parse(`${open},${closed}`) }, FAST));
+    expect(statesOf(results)).toEqual({ [open]: 'OPEN', [closed]: 'CLOSED' });
+    expect(results[0]?.address).toBe('::1');
+  });
+
+  it('grabs a bounded, printable banner from open ports', async () => {
+    const ssh = await listen('127.0.0.1', 'SSH-2.0-OpenSSH_9.6\r\n');
+    const noisy = await listen('127.0.0.1', `\u0000\u0001${'x'.repeat(1000)}`);
+    const results = await collect(scanner().scan({ hosts: [V4], ports: PortSpec.parse(`${ssh},${noisy}`) }, { ...FAST, bannerGrab: true, bannerMaxBytes: 64 }));
+    const banners = Object.fromEntries(results.map((r) => [r.port, r.banner]));
+    expect(banners[ssh]).toBe('SSH-2.0-OpenSSH_9.6');
+    expect(banners[noisy]).toBe(`..${'x'.repeat(62)}`);
+  });
+
+  it('stops within a second of being cancelled', async () => {
+    const controller = new AbortController();
+    let abortedAt = 0;
+    setTimeout(() => {
+      abortedAt = Date.now();
+      controller.abort();
+    }, 200);
+    const results = await collect(scanner().scan({ hosts: [V4], ports: PortSpec.parse('1-65535') }, { ...FAST, maxRate: 500 }, controller.signal));
+    expect(Date.now() - abortedAt).toBeLessThan(1_000);
+    expect(results.length).toBeLessThan(65_535);
+  });
+
+  it('never starts probes faster than maxRate', async () => {
+    const started = Date.now();
+    const results = await collect(scanner().scan({ hosts: [V4], ports: PortSpec.parse('1-60') }, { ...FAST, maxRate: 100 }));
+    expect(results).toHaveLength(60);
+    // 60 probes at 100/s cannot finish in under ~0.59 s, however fast the machine.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(580);
+  });
+});
+
+/**
+ * A listener that never accepts, its backlog of one already taken: the kernel
+ * drops further SYNs, so a probe times out, as behind a firewall. Node's own
+ * servers always accept, hence a tiny Python listener (python3 is in Debian's base).
+ */
+const python = spawnSync('python3', ['--version']).status === 0;
+
+describe.skipIf(!python && !process.env.CI)('a port that never answers', () => {
+  let listener: ChildProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    listener = spawn('python3', ['-c', [
+      'import socket, sys, time',
+      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
+      'c = socket.create_connection(s.getsockname())',
+      'print(s.getsockname()[1], flush=True)',
+      'time.sleep(60)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    port = Number(await new Promise<string>((resolve) => createInterface({ input: listener.stdout! }).once('line', resolve)));
+  });
+
+  afterAll(() => {
+    listener?.kill();
+  });
+
+  it.each(adapters)('is FILTERED after its retries over %s', async (_name, connect) => {
+    const open = await listen('127.0.0.1');
+    const results = await collect(createConnectScanner(connect).scan(
+      { hosts: [V4], ports: PortSpec.parse(`${open},${port}`) },
+      { ...FAST, timeoutMs: 300, retries: 1 },
+    ));
+    expect(statesOf(results)).toEqual({ [open]: 'OPEN', [port]: 'FILTERED' });
+  });
+});
