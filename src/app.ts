@@ -3,7 +3,10 @@ import { type Clock, systemClock } from './platform/clock.ts';
 import { openDatabase, type Orm } from './platform/db.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { createEventBus, type EventBus, type EventBusHandle } from './platform/events.ts';
+import { createJobRunner, type JobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
+import { createConnectScanner } from './scans/engine/connect-scanner.ts';
+import { createScanJob } from './scans/scan.jobs.ts';
 import { Scope } from './scope/scope.ts';
 
 /** Everything long-lived, wired once; main, worker and tests build it the same way. */
@@ -12,6 +15,7 @@ export type App = {
   logger: Logger;
   orm: Orm;
   events: EventBus;
+  jobs: JobRunner;
   scope: Scope;
   clock: Clock;
   /** Where the data lives, for the start-up log: a URL without its password, or the embedded server's folder. */
@@ -35,10 +39,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   }
   let orm: Orm;
   let events: EventBusHandle;
+  let jobs: JobRunner;
   try {
     orm = await openDatabase({ url, logger, onQuery: overrides.onQuery });
-    events = await createEventBus(config.redisUrl).catch(async (error: unknown) => {
-      await orm.close();
+    const opened = orm;
+    [events, jobs] = await Promise.all([createEventBus(config.redisUrl), createJobRunner({ url, logger })]).catch(async (error: unknown) => {
+      await opened.close();
       throw error;
     });
   } catch (error) {
@@ -50,16 +56,32 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     logger,
     orm,
     events: events.bus,
+    jobs,
     scope,
     clock: overrides.clock ?? systemClock,
     database: embedded ? `embedded PostgreSQL in ${config.dataDir}` : redact(url),
     eventBus: config.redisUrl ? redact(config.redisUrl) : 'in memory',
     async close() {
+      await jobs.stop();
       await events.close();
       await orm.close();
       await embedded?.stop();
     },
   };
+}
+
+/** Makes this process a worker: it takes scan jobs from the shared queue. */
+export function startWorker(app: App): Promise<void> {
+  const handler = createScanJob({
+    orm: app.orm,
+    events: app.events,
+    scope: app.scope,
+    clock: app.clock,
+    logger: app.logger,
+    maxHosts: app.config.scans.maxHosts,
+    scanners: { CONNECT: createConnectScanner() },
+  });
+  return app.jobs.work('scan.run', app.config.worker.concurrency, handler);
 }
 
 function redact(url: string): string {

@@ -20,6 +20,8 @@ const schema = z.object({
   SCAN_ALLOWED_TARGETS: z.string().default('127.0.0.0/8,::1/128'),
   SCAN_MAX_HOSTS: z.coerce.number().int().min(1).max(16_777_216).default(65_536),
   SCAN_MAX_TARGETS: z.coerce.number().int().min(1).max(10_000).default(256),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  RUN_WORKER: z.enum(['true', 'false']).default('true'),
 });
 
 export type Config = {
@@ -32,6 +34,12 @@ export type Config = {
   embeddedPostgresPort: number;
   /** Redis carrying events between processes; `undefined` keeps them in memory (single node). */
   redisUrl: string | undefined;
+  worker: {
+    /** Scans one worker process runs at once. */
+    concurrency: number;
+    /** Whether `npm start` also runs a worker in the API process (the single-node default). */
+    inProcess: boolean;
+  };
   scans: {
     /** CIDRs a scan may target; anything else is refused before a packet is sent. */
     allowedTargets: string[];
@@ -59,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(values.DATA_DIR),
     embeddedPostgresPort: values.EMBEDDED_POSTGRES_PORT,
     redisUrl: values.REDIS_URL,
+    worker: { concurrency: values.WORKER_CONCURRENCY, inProcess: values.RUN_WORKER === 'true' },
     scans: {
       allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),
       maxHosts: values.SCAN_MAX_HOSTS,

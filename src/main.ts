@@ -1,4 +1,4 @@
-import { createApp } from './app.ts';
+import { createApp, startWorker } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
 
@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     await app.close();
     throw error;
   }
+  if (config.worker.inProcess) await startWorker(app);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   app.logger.info(
     {
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
       events: app.eventBus,
       dataDir: config.dataDir,
       allowedTargets: app.scope.networks.map(String),
+      worker: config.worker.inProcess ? `in process, ${config.worker.concurrency} scans at a time` : 'none (run `npm run worker`)',
     },
     `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH} (GraphiQL in a browser)`,
   );

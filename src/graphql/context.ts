@@ -16,7 +16,7 @@ export function createContext(app: App, requestId: string): GraphQLContext {
     requestId,
     logger: app.logger.child({ requestId }),
     services: {
-      scans: new ScanService({ em, events: app.events, scope: app.scope, limits: app.config.scans, clock: app.clock }),
+      scans: new ScanService({ em, events: app.events, jobs: app.jobs, scope: app.scope, limits: app.config.scans, clock: app.clock }),
     },
   };
 }

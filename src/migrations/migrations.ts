@@ -1,7 +1,11 @@
 import { CreateScans } from './20261123000000-create-scans.ts';
+import { ScanExecution } from './20261123100000-scan-execution.ts';
 
 /**
  * Every migration, oldest first. Listed explicitly rather than discovered from
  * a folder, so the API and worker apply exactly what was committed.
  */
-export const migrations = [{ name: '20261123000000-create-scans', class: CreateScans }];
+export const migrations = [
+  { name: '20261123000000-create-scans', class: CreateScans },
+  { name: '20261123100000-scan-execution', class: ScanExecution },
+];

@@ -24,14 +24,14 @@ const columns = async (table: string) => {
 
 describe('migrations', () => {
   it('apply to an empty database on open, and match the entities', async () => {
-    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error']);
+    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports']);
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');
   });
 
   it('are recorded, so opening again applies nothing', async () => {
     const executed = await orm.migrator.getExecuted();
-    expect(executed.map((m) => m.name)).toEqual(['20261123000000-create-scans']);
+    expect(executed.map((m) => m.name)).toEqual(['20261123000000-create-scans', '20261123100000-scan-execution']);
     expect(await orm.migrator.getPending()).toEqual([]);
   });
 
@@ -39,12 +39,13 @@ describe('migrations', () => {
     await orm.migrator.down({ to: 0 });
     expect(await columns('scans')).toEqual([]);
     await orm.migrator.up();
-    expect(await columns('scans')).toHaveLength(10);
+    expect(await columns('scans')).toHaveLength(14);
+    expect(await columns('scan_results')).toHaveLength(8);
   });
 
   it('let the database refuse a scan without targets', async () => {
     await expect(orm.em.getConnection().execute(
-      `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at) values (gen_random_uuid(), '{}', '80', 'CONNECT', 'PENDING', now(), now())`,
+      `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports) values (gen_random_uuid(), '{}', '80', 'CONNECT', 'PENDING', now(), now(), '{}', 0, 0, 0)`,
     )).rejects.toThrow(/check constraint/);
   });
 });

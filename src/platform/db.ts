@@ -1,12 +1,14 @@
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { migrations } from '../migrations/migrations.ts';
+import { ScanResultSchema } from '../scans/scan-result.entity.ts';
 import { ScanSchema } from '../scans/scan.entity.ts';
 import type { Logger } from './logger.ts';
 
 export type Orm = MikroORM;
-export const entities = [ScanSchema];
+export const entities = [ScanSchema, ScanResultSchema];
 
 export type DatabaseOptions = {
   url: string;
@@ -51,10 +53,27 @@ export function ormConfig({ url, logger, onQuery, poolSize = 10 }: DatabaseOptio
   });
 }
 
-/** Connects and applies pending migrations; a failed migration leaves the schema as it was. */
+/**
+ * Connects and applies pending migrations; a failed migration leaves the
+ * schema as it was. API and worker processes often start together on a new
+ * database: an advisory lock lets one migrate while the others wait.
+ */
 export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
   const orm = await MikroORM.init(ormConfig(options));
-  const applied = await orm.migrator.up();
-  if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, 'applied database migrations');
+  const lock = new pg.Client({ connectionString: options.url });
+  try {
+    await lock.connect();
+    await lock.query('select pg_advisory_lock(hashtext($1))', [MIGRATION_LOCK]);
+    const applied = await orm.migrator.up();
+    if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, 'applied database migrations');
+  } catch (error) {
+    await orm.close();
+    throw error;
+  } finally {
+    // Ending the session releases the lock.
+    await lock.end().catch(() => {});
+  }
   return orm;
 }
+
+const MIGRATION_LOCK = 'scanops:migrations';

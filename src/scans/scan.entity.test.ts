@@ -33,7 +33,7 @@ describe('Scan', () => {
   it('runs through its life and returns an event per change', () => {
     const scan = newScan();
     expect(scan.queue(t0)).toEqual({ type: 'ScanStatusChanged', scanId: scan.id, from: 'PENDING', to: 'QUEUED', at: t0 });
-    scan.start(t0);
+    scan.start(t0, 1);
     expect(scan.startedAt).toBe(t0);
     const done = scan.complete(t1);
     expect(done.to).toBe('COMPLETED');
@@ -50,7 +50,7 @@ describe('Scan', () => {
   it('refuses an illegal transition with a conflict and changes nothing', () => {
     const scan = newScan();
     const attempts: [string, (s: Scan) => unknown][] = [
-      ['start', (s) => s.start(t1)],
+      ['start', (s) => s.start(t1, 1)],
       ['complete', (s) => s.complete(t1)],
     ];
     for (const [name, attempt] of attempts) {

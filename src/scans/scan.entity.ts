@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ConflictError } from '../errors.ts';
+import type { ScanOptions } from './engine/scanner.ts';
 import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
 import { PortSpecType } from './scan.types.ts';
@@ -21,6 +22,10 @@ const ScanSchema = defineEntity({
     startedAt: p.datetime(3).nullable(),
     finishedAt: p.datetime(3).nullable(),
     error: p.text().nullable(),
+    options: p.json<ScanSettings>(),
+    probesTotal: p.integer(),
+    probesDone: p.integer(),
+    openPorts: p.integer(),
   },
   indexes: [
     { properties: ['createdAt', 'id'] },
@@ -39,10 +44,14 @@ export type ScanStatusChanged = {
   at: Date;
 };
 
+/** How a scan probes, as the user asked; the engine's defaults fill the rest. */
+export type ScanSettings = Partial<Pick<ScanOptions, 'timeoutMs' | 'concurrency' | 'retries' | 'maxRate' | 'bannerGrab'>>;
+
 export type NewScan = {
   targets: readonly Target[];
   ports: PortSpec;
   scanType: ScanType;
+  options?: ScanSettings;
   now: Date;
 };
 
@@ -52,7 +61,7 @@ export type NewScan = {
  * so rules live in methods, not in constructor checks.
  */
 export class Scan extends ScanSchema.class {
-  static create({ targets, ports, scanType, now }: NewScan): Scan {
+  static create({ targets, ports, scanType, options = {}, now }: NewScan): Scan {
     const scan = new Scan();
     scan.id = randomUUID();
     scan.targets = [...targets];
@@ -64,6 +73,10 @@ export class Scan extends ScanSchema.class {
     scan.startedAt = null;
     scan.finishedAt = null;
     scan.error = null;
+    scan.options = options;
+    scan.probesTotal = 0;
+    scan.probesDone = 0;
+    scan.openPorts = 0;
     return scan;
   }
 
@@ -71,9 +84,13 @@ export class Scan extends ScanSchema.class {
     return this.transition(ScanStatus.QUEUED, now);
   }
 
-  start(now: Date): ScanStatusChanged {
+  /** Begins running, with the number of probes it will send (hosts × ports). */
+  start(now: Date, probesTotal: number): ScanStatusChanged {
     const event = this.transition(ScanStatus.RUNNING, now);
     this.startedAt = now;
+    this.probesTotal = probesTotal;
+    this.probesDone = 0;
+    this.openPorts = 0;
     return event;
   }
 

@@ -3,6 +3,13 @@ import { localIdOf, toGlobalId } from '../graphql/global-id.ts';
 import { map, pipe } from 'graphql-yoga';
 import { NotFoundError } from '../errors.ts';
 
+/** The local ID a mutation acts on; an ID that names no scan is NOT_FOUND, like a missing one. */
+function scanIdOf(id: string): string {
+  const scanId = localIdOf(id, 'Scan');
+  if (!scanId) throw new NotFoundError('Scan not found.');
+  return scanId;
+}
+
 const ORDER_FIELDS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' } as const;
 
 export const scanResolvers = {
@@ -16,11 +23,9 @@ export const scanResolvers = {
   },
   Mutation: {
     createScan: async (_, { input }, { services }) => ({ scan: await services.scans.create(input) }),
-    deleteScan: async (_, { input }, { services }) => {
-      const scanId = localIdOf(input.id, 'Scan');
-      if (!scanId) throw new NotFoundError(`Scan not found.`);
-      return { deletedScanId: toGlobalId('Scan', await services.scans.delete(scanId)) };
-    },
+    startScan: async (_, { input }, { services }) => ({ scan: await services.scans.start(scanIdOf(input.id)) }),
+    cancelScan: async (_, { input }, { services }) => ({ scan: await services.scans.cancel(scanIdOf(input.id)) }),
+    deleteScan: async (_, { input }, { services }) => ({ deletedScanId: toGlobalId('Scan', await services.scans.delete(scanIdOf(input.id))) }),
   },
   Subscription: {
     scanUpdated: {
@@ -31,6 +36,15 @@ export const scanResolvers = {
     id: (scan) => toGlobalId('Scan', scan.id),
     targets: (scan) => scan.targets.map(String),
     ports: (scan) => scan.ports.toString(),
+    progress: (scan) => scan,
+    results: (scan, args, { services }) => services.scans.results(scan.id, args),
+  },
+  ScanProgress: {
+    percent: (scan) => (scan.probesTotal ? Math.min(100, (scan.probesDone / scan.probesTotal) * 100) : 0),
+  },
+  ScanResultConnection: {
+    nodes: (connection) => connection.edges.map((edge) => edge.node),
+    totalCount: (connection) => connection.totalCount(),
   },
   ScanConnection: {
     nodes: (connection) => connection.edges.map((edge) => edge.node),

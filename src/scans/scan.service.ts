@@ -4,12 +4,16 @@ import { filter, map, pipe } from 'graphql-yoga';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
+import type { JobQueue } from '../platform/jobs.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import type { Scope } from '../scope/scope.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { type ScanFilter, type ScanOrder, ScanRepository } from './scan.repository.ts';
-import { ScanType } from './scan-status.ts';
+import { isFinished, ScanType } from './scan-status.ts';
+import type { ScanResult } from './scan-result.entity.ts';
+import { type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
+import type { ScanSettings } from './scan.entity.ts';
 import { Target } from './target.ts';
 
 export type ScanLimits = {
@@ -22,16 +26,36 @@ export type ScanLimits = {
 export type ScanServiceDeps = {
   em: EntityManager;
   events: EventBus;
+  jobs: JobQueue;
   scope: Scope;
   limits: ScanLimits;
   clock: Clock;
+};
+
+export type ScanOptionsInput = {
+  timeoutMs?: number | null;
+  concurrency?: number | null;
+  retries?: number | null;
+  maxRate?: number | null;
+  bannerGrab?: boolean | null;
 };
 
 export type CreateScanInput = {
   targets: readonly string[];
   ports?: string | null;
   scanType?: ScanType | null;
+  options?: ScanOptionsInput | null;
+  /** Queue it at once. */
+  start?: boolean | null;
 };
+
+/** Bounds of each option: wide enough for real use, narrow enough that one scan cannot starve a worker. */
+const OPTION_BOUNDS = {
+  timeoutMs: [50, 60_000],
+  concurrency: [1, 5_000],
+  retries: [0, 5],
+  maxRate: [0, 1_000_000],
+} as const;
 
 export type ListScansInput = PageArgs & { filter?: ScanFilter | null; orderBy?: ScanOrder | null };
 
@@ -42,6 +66,7 @@ const DEFAULT_ORDER: ScanOrder = { field: 'createdAt', direction: 'DESC' };
 export class ScanService {
   private readonly em: EntityManager;
   private readonly events: EventBus;
+  private readonly jobs: JobQueue;
   private readonly scope: Scope;
   private readonly limits: ScanLimits;
   private readonly clock: Clock;
@@ -49,9 +74,10 @@ export class ScanService {
   /** Batches every by-ID lookup of one request (`scan`, `node`, aliases) into one query. */
   private readonly byId: DataLoader<string, Scan | null>;
 
-  constructor({ em, events, scope, limits, clock }: ScanServiceDeps) {
+  constructor({ em, events, jobs, scope, limits, clock }: ScanServiceDeps) {
     this.em = em;
     this.events = events;
+    this.jobs = jobs;
     this.scope = scope;
     this.limits = limits;
     this.clock = clock;
@@ -75,16 +101,58 @@ export class ScanService {
   async create(input: CreateScanInput): Promise<Scan> {
     const targets = this.parseTargets(input.targets);
     const ports = PortSpec.parse(input.ports ?? DEFAULT_PORTS, 'ports');
+    const options = parseOptions(input.options ?? {});
     this.scope.assertAllows(targets, 'targets');
-    const scan = Scan.create({ targets, ports, scanType: input.scanType ?? ScanType.CONNECT, now: this.clock.now() });
+    const scan = Scan.create({ targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
+    await this.publishUpdated(scan);
+    return input.start ? this.enqueue(scan) : scan;
+  }
+
+  /** PENDING → QUEUED, and a job for a worker. CONFLICT in any other state. */
+  async start(id: string): Promise<Scan> {
+    const scan = await this.get(id);
+    if (!scan) throw new NotFoundError('Scan not found.');
+    return this.enqueue(scan);
+  }
+
+  /** Stops a scan that has not ended; a worker running it stops within a second. CONFLICT once it has ended. */
+  async cancel(id: string): Promise<Scan> {
+    const scan = await this.get(id);
+    if (!scan) throw new NotFoundError('Scan not found.');
+    // A worker may have moved it on since this request read it.
+    await this.em.refresh(scan);
+    scan.cancel(this.clock.now());
+    await this.em.flush();
     await this.publishUpdated(scan);
     return scan;
   }
 
+  results(scanId: string, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
+    return new ScanResultRepository(this.em).findPage(scanId, filter ?? {}, parsePage(pageArgs));
+  }
+
+  private async enqueue(scan: Scan): Promise<Scan> {
+    scan.queue(this.clock.now());
+    await this.em.flush();
+    try {
+      await this.jobs.send('scan.run', { scanId: scan.id });
+    } catch (error) {
+      // Without its job the scan would wait forever: end it, and say why.
+      scan.fail(this.clock.now(), 'Could not queue the scan.');
+      await this.em.flush();
+      await this.publishUpdated(scan);
+      throw error;
+    }
+    await this.publishUpdated(scan);
+    return scan;
+  }
+
+  /** Deletes a scan and its results; one still running is cancelled first, so its worker stops. */
   async delete(id: string): Promise<string> {
     const scan = await this.get(id);
     if (!scan) throw new NotFoundError(`Scan not found.`);
+    if (!isFinished(scan.status)) await this.cancel(id);
     await this.em.remove(scan).flush();
     this.byId.clear(id);
     return id;
@@ -124,4 +192,18 @@ export class ScanService {
   private publishUpdated(scan: Scan): Promise<void> {
     return Promise.resolve(this.events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() }));
   }
+}
+
+function parseOptions(input: ScanOptionsInput): ScanSettings {
+  const settings: ScanSettings = {};
+  for (const [key, [min, max]] of Object.entries(OPTION_BOUNDS) as [keyof typeof OPTION_BOUNDS, readonly [number, number]][]) {
+    const value = input[key];
+    if (value == null) continue;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidInputError(`options.${key}`, `\`${key}\` must be an integer from ${min} to ${max}.`);
+    }
+    settings[key] = value;
+  }
+  if (input.bannerGrab != null) settings.bannerGrab = input.bannerGrab;
+  return settings;
 }

@@ -3,12 +3,12 @@ import { PortSpec } from './port-spec.ts';
 
 /** Persists a `PortSpec` as its canonical text, so the column reads as users wrote it. */
 export class PortSpecType extends Type<PortSpec, string> {
-  override convertToDatabaseValue(value: PortSpec | string): string {
-    return value instanceof PortSpec ? value.toString() : PortSpec.parse(value).toString();
+  override convertToDatabaseValue(value: PortSpec): string {
+    return value.toString();
   }
 
-  override convertToJSValue(value: PortSpec | string): PortSpec {
-    return value instanceof PortSpec ? value : PortSpec.parse(value);
+  override convertToJSValue(value: string): PortSpec {
+    return PortSpec.parse(value);
   }
 
   override compareAsType(): string {

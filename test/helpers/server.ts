@@ -141,3 +141,32 @@ export function subscribe<T>(client: Client, query: string, variables?: Record<s
     },
   };
 }
+
+export type WorkerProcess = { pid: number; output: string[]; stop(): Promise<number | null> };
+
+/** Starts `node src/worker.ts` (as `npm run worker` does) on a database, and waits until it takes jobs. */
+export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
+  const child = spawn(NODE, ['src/worker.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  await new Promise<void>((resolve, reject) => {
+    const onLine = (line: string) => {
+      output.push(line);
+      if (line.includes('ScanOps worker running')) resolve();
+    };
+    createInterface({ input: child.stdout }).on('line', onLine);
+    createInterface({ input: child.stderr }).on('line', onLine);
+    void exited.then((code) => reject(new Error(`worker exited with ${code}:\n${output.join('\n')}`)));
+  });
+  return {
+    pid: child.pid ?? 0,
+    output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

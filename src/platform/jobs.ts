@@ -1,0 +1,76 @@
+import { PgBoss } from 'pg-boss';
+import type { Logger } from './logger.ts';
+
+/** Every job and its payload (plain JSON). */
+export type JobPayloads = {
+  'scan.run': { scanId: string };
+};
+export type JobName = keyof JobPayloads;
+
+/** The port services use to queue work; pg-boss on the same PostgreSQL behind it. */
+export type JobQueue = {
+  send<N extends JobName>(name: N, data: JobPayloads[N]): Promise<void>;
+};
+
+export type JobRunner = JobQueue & {
+  /**
+   * Runs `handler` for each job of `name`, `concurrency` at a time; a throw
+   * retries the job. `signal` aborts when this process stops: the handler
+   * should stop and throw, leaving the job to be retried elsewhere.
+   */
+  work<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export type JobHandler<N extends JobName> = (data: JobPayloads[N], context: { attempt: number; lastAttempt: boolean; signal: AbortSignal }) => Promise<void>;
+
+export type JobQueueOptions = {
+  url: string;
+  logger: Logger;
+  /** Attempts after the first before a job fails for good. @default 2 */
+  retryLimit?: number;
+  /**
+   * A job whose worker stops sending heartbeats for this long (a crash, a
+   * `kill -9`) is handed to another worker. pg-boss's minimum is 10. @default 10
+   */
+  heartbeatSeconds?: number;
+};
+
+/**
+ * pg-boss: durable, retried jobs in PostgreSQL, so any number of workers on
+ * any machines sharing the database take part, and a job survives its worker.
+ */
+export async function createJobRunner({ url, logger, retryLimit = 2, heartbeatSeconds = 10 }: JobQueueOptions): Promise<JobRunner> {
+  const boss = new PgBoss({ connectionString: url, max: 4, schema: 'pgboss' });
+  boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
+  await boss.start();
+  const queueOptions = { retryLimit, retryDelay: 1, heartbeatSeconds, expireInSeconds: 6 * 60 * 60 };
+  const ensured = new Set<string>();
+  const stopping = new AbortController();
+  const ensureQueue = async (name: string) => {
+    if (ensured.has(name)) return;
+    // Several processes may race to create it; the loser finds it there.
+    if (!(await boss.getQueue(name))) await boss.createQueue(name, queueOptions).catch(async (error: unknown) => {
+      if (!(await boss.getQueue(name))) throw error;
+    });
+    ensured.add(name);
+  };
+  return {
+    async send(name, data) {
+      await ensureQueue(name);
+      await boss.send(name, data);
+    },
+    async work(name, concurrency, handler) {
+      await ensureQueue(name);
+      await boss.work<JobPayloads[typeof name]>(name, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
+        if (!job) return;
+        const attempt = job.retryCount;
+        await handler(job.data, { attempt, lastAttempt: attempt >= retryLimit, signal: stopping.signal });
+      });
+    },
+    async stop() {
+      stopping.abort();
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { DomainError } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Orm } from '../platform/db.ts';
+import type { EventBus } from '../platform/events.ts';
+import type { JobHandler } from '../platform/jobs.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Scope } from '../scope/scope.ts';
+import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
+import { ScanResultRepository } from './scan-result.repository.ts';
+import { resolveHosts, type Resolve } from './scan-hosts.ts';
+import { Scan } from './scan.entity.ts';
+import { isFinished, ScanStatus } from './scan-status.ts';
+
+export type ScanJobDeps = {
+  orm: Orm;
+  events: EventBus;
+  scope: Scope;
+  clock: Clock;
+  logger: Logger;
+  maxHosts: number;
+  /** Engines by scan type; a type without one fails the scan with a clear reason. */
+  scanners: Partial<Record<Scan['scanType'], Scanner>>;
+  resolve?: Resolve;
+};
+
+/** How often a running scan looks for a cancellation made elsewhere (another API process). */
+const CANCEL_POLL_MS = 250;
+
+/**
+ * Runs one scan job: resolve and re-check targets, probe, write results in
+ * batches, finish. Safe to run again after a crash: results are upserted on
+ * (scan, address, protocol, port), so a retry never duplicates a row.
+ */
+export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
+  return async ({ scanId }, { lastAttempt, signal }) => {
+    const em = deps.orm.em.fork();
+    const scan = await em.findOne(Scan, { id: scanId });
+    if (!scan || isFinished(scan.status)) return;
+    try {
+      await run(deps, em, scan, signal);
+    } catch (error) {
+      // Our own refusals (a name that resolves out of scope) will not change on retry.
+      if (!(error instanceof DomainError) && !lastAttempt) throw error;
+      if (signal.aborted) throw error;
+      deps.logger.warn({ err: error, scanId }, 'scan failed');
+      await finish(deps, em.fork(), scanId, (fresh, now) => fresh.fail(now, error instanceof Error ? error.message : String(error)));
+    }
+  };
+}
+
+async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopping: AbortSignal): Promise<void> {
+  const scanner = deps.scanners[scan.scanType];
+  if (!scanner) throw new DomainError(`Scan type ${scan.scanType} needs the nmap engine, which is not available on this worker.`);
+  const hosts = await resolveHosts(scan.targets, deps.scope, deps.maxHosts, deps.resolve);
+  const total = hosts.length * scan.ports.count;
+  // A retry after a crash finds the scan RUNNING and probes everything again.
+  if (scan.status === ScanStatus.QUEUED) {
+    scan.start(deps.clock.now(), total);
+  } else {
+    scan.probesTotal = total;
+    scan.probesDone = 0;
+    scan.openPorts = 0;
+  }
+  await em.flush();
+  await publish(deps.events, scan);
+
+  const stop = new AbortController();
+  const onStopping = () => stop.abort();
+  workerStopping.addEventListener('abort', onStopping, { once: true });
+  const watcher = setInterval(() => {
+    void em.fork().count(Scan, { id: scan.id, status: ScanStatus.CANCELLED }).then((cancelled) => {
+      if (cancelled) stop.abort();
+    }, () => {});
+  }, CANCEL_POLL_MS);
+  const results = new ScanResultRepository(em);
+  let done = 0;
+  let open = 0;
+  try {
+    const options = { ...DEFAULT_SCAN_OPTIONS, ...scan.options };
+    for await (const batch of scanner.scan({ hosts, ports: scan.ports }, options, stop.signal)) {
+      await results.upsert(scan.id, batch, deps.clock.now());
+      done += batch.length;
+      open += batch.filter((result) => result.state === 'OPEN').length;
+      await em.fork().nativeUpdate(Scan, { id: scan.id, status: ScanStatus.RUNNING }, { probesDone: done, openPorts: open });
+    }
+  } finally {
+    clearInterval(watcher);
+    workerStopping.removeEventListener('abort', onStopping);
+  }
+  // The worker is shutting down: leave the job to a retry, which probes everything again.
+  if (workerStopping.aborted) throw new Error('worker stopped during the scan');
+  await finish(deps, em.fork(), scan.id, (fresh, now) => fresh.complete(now));
+}
+
+/** Applies a final transition to a fresh copy, unless someone (a cancel) already ended the scan. */
+async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
+  const scan = await em.findOne(Scan, { id: scanId });
+  if (!scan || isFinished(scan.status)) return;
+  const { probed, open } = await new ScanResultRepository(em).counts(scanId);
+  scan.probesDone = probed;
+  scan.openPorts = open;
+  end(scan, deps.clock.now());
+  await em.flush();
+  await publish(deps.events, scan);
+}
+
+function publish(events: EventBus, scan: Scan): Promise<void> {
+  return Promise.resolve(events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() }));
+}

@@ -1,0 +1,167 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
+
+const listeners: Server[] = [];
+
+async function listen(): Promise<number> {
+  const server = createServer((socket) => socket.on('error', () => {}).end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  listeners.push(server);
+  return (server.address() as { port: number }).port;
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+type Scan = { id: string; status: string; error: string | null; progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number } };
+const SCAN = 'id status error progress { probesTotal probesDone percent openPorts }';
+
+async function create(server: ServerProcess, input: Record<string, unknown>): Promise<Scan> {
+  const { body } = await server.graphql<{ createScan: { scan: Scan } }>(
+    `mutation($input: CreateScanInput!) { createScan(input: $input) { scan { ${SCAN} } } }`, { input });
+  expect(body.errors).toBeUndefined();
+  return body.data!.createScan.scan;
+}
+
+async function read(server: ServerProcess, id: string): Promise<Scan> {
+  const { body } = await server.graphql<{ scan: Scan }>(`query($id: ID!) { scan(id: $id) { ${SCAN} } }`, { id });
+  return body.data!.scan;
+}
+
+/** Polls as a dashboard would, until the scan reaches `status`. */
+async function until(server: ServerProcess, id: string, status: string, timeoutMs = 20_000): Promise<Scan> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const scan = await read(server, id);
+    if (scan.status === status) return scan;
+    if (Date.now() > deadline) throw new Error(`scan stayed ${scan.status} (${scan.error ?? ''}), wanted ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const LIFE = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED'];
+
+/**
+ * Each event carries the scan as committed when it is read, so a quick
+ * transition can show the next state twice; the order never goes back.
+ */
+function expectLifecycle(statuses: string[]): void {
+  const steps = statuses.map((status) => LIFE.indexOf(status));
+  expect(steps.every((step, i) => step >= 0 && (i === 0 || step >= steps[i - 1]!)), statuses.join()).toBe(true);
+  expect(new Set(statuses)).toEqual(new Set(['QUEUED', 'RUNNING', 'COMPLETED', ...statuses.filter((s) => s === 'PENDING')]));
+}
+
+async function mutate(server: ServerProcess, name: 'startScan' | 'cancelScan', id: string) {
+  return server.graphql<Record<string, { scan: Scan }>>(`mutation($id: ID!) { ${name}(input: { id: $id }) { scan { ${SCAN} } } }`, { id });
+}
+
+afterAll(async () => {
+  await Promise.all(listeners.map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+describe('running scans through the single-node server', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServer();
+  });
+
+  afterAll(async () => {
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('runs a scan to completion and lists exactly the open ports', async () => {
+    const open = [await listen(), await listen()];
+    const closed = await closedPort();
+    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(server.wsClient(), 'subscription { scanUpdated { id status } }');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const created = await create(server, { targets: ['127.0.0.1'], ports: [...open, closed].join(','), start: true });
+    expect(created.status).toBe('QUEUED');
+    const done = await until(server, created.id, 'COMPLETED');
+    expect(done.progress).toEqual({ probesTotal: 3, probesDone: 3, percent: 100, openPorts: 2 });
+
+    const { body } = await server.graphql<{ scan: { results: { totalCount: number; nodes: { address: string; port: number; protocol: string; state: string }[] } } }>(
+      `query($id: ID!) { scan(id: $id) { results(first: 10, filter: { state: [OPEN] }) { totalCount nodes { address port protocol state } } } }`,
+      { id: created.id },
+    );
+    expect(body.data?.scan.results.totalCount).toBe(2);
+    expect(body.data?.scan.results.nodes.map((r) => r.port).sort((a, b) => a - b)).toEqual([...open].sort((a, b) => a - b));
+    expect(body.data?.scan.results.nodes.every((r) => r.address === '127.0.0.1' && r.protocol === 'TCP')).toBe(true);
+
+    const all = await server.graphql<{ scan: { results: { totalCount: number } } }>(
+      'query($id: ID!) { scan(id: $id) { results { totalCount } } }', { id: created.id });
+    expect(all.body.data?.scan.results.totalCount).toBe(3);
+
+    await updates.next(4);
+    expectLifecycle(updates.results.filter((u) => u.scanUpdated.id === created.id).map((u) => u.scanUpdated.status));
+    updates.dispose();
+  });
+
+  it('cancels a running scan, after which it refuses to start or cancel again', async () => {
+    const created = await create(server, { targets: ['127.0.0.1'], ports: '1-65535', options: { maxRate: 200 } });
+    const started = await mutate(server, 'startScan', created.id);
+    expect(started.body.data?.startScan?.scan.status).toBe('QUEUED');
+    await until(server, created.id, 'RUNNING');
+
+    const cancelled = await mutate(server, 'cancelScan', created.id);
+    expect(cancelled.body.data?.cancelScan?.scan.status).toBe('CANCELLED');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const settled = await read(server, created.id);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The worker stopped: no probe is counted after the cancellation settled.
+    expect((await read(server, created.id)).progress.probesDone).toBe(settled.progress.probesDone);
+    expect(settled.progress.probesDone).toBeLessThan(65_535);
+
+    for (const name of ['startScan', 'cancelScan'] as const) {
+      const again = await mutate(server, name, created.id);
+      expect(again.body.errors?.[0]?.extensions?.code, name).toBe('CONFLICT');
+    }
+    expect((await read(server, created.id)).status).toBe('CANCELLED');
+  });
+
+  it('refuses bad options and unknown scans', async () => {
+    const { body } = await server.graphql('mutation { createScan(input: { targets: ["127.0.0.1"], options: { concurrency: 0 } }) { scan { id } } }');
+    expect(body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'options.concurrency' });
+    const unknown = await mutate(server, 'startScan', Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url'));
+    expect(unknown.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('a separate worker process', () => {
+  let database: TestDatabase;
+  let api: ServerProcess;
+  let worker: WorkerProcess;
+  const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } });
+    worker = await startWorkerProcess(database.url, redis);
+  });
+
+  afterAll(async () => {
+    expect(await worker?.stop()).toBe(0);
+    expect(await api?.stop()).toBe(0);
+    await database?.drop();
+  });
+
+  it('runs the scan the API queued, and its events reach the API subscriber over Redis', async () => {
+    const port = await listen();
+    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(api.wsClient(), 'subscription { scanUpdated { id status } }');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const created = await create(api, { targets: ['127.0.0.1'], ports: String(port), start: true });
+    const done = await until(api, created.id, 'COMPLETED');
+    expect(done.progress.openPorts).toBe(1);
+    await updates.next(4);
+    expectLifecycle(updates.results.map((u) => u.scanUpdated.status));
+    updates.dispose();
+  });
+});
