@@ -41,7 +41,8 @@ export type JobQueueOptions = {
  * any machines sharing the database take part, and a job survives its worker.
  */
 export async function createJobRunner({ url, logger, retryLimit = 2, heartbeatSeconds = 10 }: JobQueueOptions): Promise<JobRunner> {
-  const boss = new PgBoss({ connectionString: url, max: 4, schema: 'pgboss' });
+  // Supervision every few seconds: a job whose heartbeat stopped is retried soon, not minutes later.
+  const boss = new PgBoss({ connectionString: url, max: 4, schema: 'pgboss', superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 });
   boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
   await boss.start();
   const queueOptions = { retryLimit, retryDelay: 1, heartbeatSeconds, expireInSeconds: 6 * 60 * 60 };

@@ -165,3 +165,48 @@ describe('a separate worker process', () => {
     updates.dispose();
   });
 });
+
+describe('a worker killed mid-scan', () => {
+  let database: TestDatabase;
+  let api: ServerProcess;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false' } });
+    workers.push(await startWorkerProcess(database.url));
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    expect(await api?.stop()).toBe(0);
+    await database?.drop();
+  });
+
+  it('does not lose the scan: another worker retries it to exactly the right results', { timeout: 90_000 }, async () => {
+    const open = [await listen(), await listen()];
+    const ports = `${open.join(',')},1-20000`;
+    const created = await create(api, { targets: ['127.0.0.1'], ports, options: { maxRate: 2_000 }, start: true });
+    await until(api, created.id, 'RUNNING');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const [first] = workers;
+    process.kill(first!.pid, 'SIGKILL');
+    expect(await first!.stop()).toBeNull();
+    expect((await read(api, created.id)).status).toBe('RUNNING');
+
+    workers.push(await startWorkerProcess(database.url));
+    const done = await until(api, created.id, 'COMPLETED', 75_000);
+    expect(done.progress).toMatchObject({ probesTotal: 20_002, probesDone: 20_002 });
+    const { body } = await api.graphql<{ scan: { all: { totalCount: number }; open: { totalCount: number; nodes: { port: number }[] } } }>(
+      `query($id: ID!) { scan(id: $id) { all: results { totalCount } open: results(first: 100, filter: { state: [OPEN] }) { totalCount nodes { port } } } }`,
+      { id: created.id },
+    );
+    // One row per probe: the retry rewrote what the dead worker had saved, duplicating nothing.
+    expect(body.data?.scan.all.totalCount).toBe(20_002);
+    // This is the host's loopback, where the machine's own services listen too (the exact
+    // set is checked in a private namespace by the engine's full-range test).
+    const found = body.data?.scan.open.nodes.map((r) => r.port) ?? [];
+    expect(found).toEqual(expect.arrayContaining(open));
+    expect(done.progress.openPorts).toBe(body.data?.scan.open.totalCount);
+  });
+});
