@@ -20,7 +20,7 @@ const config: CodegenConfig = {
           ScanResult: '../../scans/scan-result.entity.ts#ScanResult',
           ScanResultConnection: '../../scans/scan.mappers.ts#ScanResultConnection',
           ScanResultEdge: '../../scans/scan.mappers.ts#ScanResultEdge',
-          ScanProgress: '../../scans/scan.entity.ts#Scan',
+          ScanProgress: '../../scans/scan-progress.ts#ScanProgressView',
         },
         mapperTypeSuffix: 'Mapper',
         avoidOptionals: { field: true, inputValue: false, defaultValue: true },

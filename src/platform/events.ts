@@ -6,9 +6,22 @@ import type { ScanStatus } from '../scans/scan-status.ts';
 /** A scan was created or changed state. Plain JSON: a Redis bus may carry it between processes. */
 export type ScanUpdated = { scanId: string; status: ScanStatus; at: string };
 
+/** How far a scan has come; published by the worker running it, at most ~10 times a second. */
+export type ScanProgressed = {
+  scanId: string;
+  status: ScanStatus;
+  probesTotal: number;
+  probesDone: number;
+  openPorts: number;
+  /** ISO time the scan started running, for the rate; `null` before. */
+  startedAt: string | null;
+  at: string;
+};
+
 /** Every topic and its payload; publishers and subscribers are checked against it. */
 export type Topics = {
   scanUpdated: [event: ScanUpdated];
+  scanProgress: [scanId: string, event: ScanProgressed];
 };
 
 export type EventBus = PubSub<Topics>;

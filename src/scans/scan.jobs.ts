@@ -8,6 +8,7 @@ import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
 import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
+import { progressEvent } from './scan-progress.ts';
 import { resolveHosts, type Resolve } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
@@ -26,6 +27,8 @@ export type ScanJobDeps = {
 
 /** How often a running scan looks for a cancellation made elsewhere (another API process). */
 const CANCEL_POLL_MS = 250;
+/** At most ~10 progress events a second per scan. */
+const PROGRESS_EVERY_MS = 100;
 
 /**
  * Runs one scan job: resolve and re-check targets, probe, write results in
@@ -64,6 +67,14 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   }
   await em.flush();
   await publish(deps.events, scan);
+  let lastProgress = 0;
+  const progressed = (force = false) => {
+    const now = deps.clock.now();
+    if (!force && now.getTime() - lastProgress < PROGRESS_EVERY_MS) return;
+    lastProgress = now.getTime();
+    void deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));
+  };
+  progressed(true);
 
   const stop = new AbortController();
   const onStopping = () => stop.abort();
@@ -83,6 +94,9 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
       done += batch.length;
       open += batch.filter((result) => result.state === 'OPEN').length;
       await em.fork().nativeUpdate(Scan, { id: scan.id, status: ScanStatus.RUNNING }, { probesDone: done, openPorts: open });
+      scan.probesDone = done;
+      scan.openPorts = open;
+      progressed();
     }
   } finally {
     clearInterval(watcher);
@@ -100,9 +114,12 @@ async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end:
   const { probed, open } = await new ScanResultRepository(em).counts(scanId);
   scan.probesDone = probed;
   scan.openPorts = open;
-  end(scan, deps.clock.now());
+  const now = deps.clock.now();
+  end(scan, now);
   await em.flush();
   await publish(deps.events, scan);
+  // The final word: subscribers stop listening once they see an ended status.
+  await deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));
 }
 
 function publish(events: EventBus, scan: Scan): Promise<void> {

@@ -31,16 +31,16 @@ export const scanResolvers = {
     scanUpdated: {
       subscribe: (_, __, { services }) => pipe(services.scans.watch(), map((scan) => ({ scanUpdated: scan }))),
     },
+    scanProgress: {
+      subscribe: (_, { scanId }, { services }) => pipe(services.scans.watchProgress(scanIdOf(scanId)), map((progress) => ({ scanProgress: progress }))),
+    },
   },
   Scan: {
     id: (scan) => toGlobalId('Scan', scan.id),
     targets: (scan) => scan.targets.map(String),
     ports: (scan) => scan.ports.toString(),
-    progress: (scan) => scan,
+    progress: (scan, _, { services }) => services.scans.progress(scan),
     results: (scan, args, { services }) => services.scans.results(scan.id, args),
-  },
-  ScanProgress: {
-    percent: (scan) => (scan.probesTotal ? Math.min(100, (scan.probesDone / scan.probesTotal) * 100) : 0),
   },
   ScanResultConnection: {
     nodes: (connection) => connection.edges.map((edge) => edge.node),

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { filter, map, pipe } from 'graphql-yoga';
+import { filter, map, pipe, Repeater } from 'graphql-yoga';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
@@ -14,6 +14,7 @@ import { isFinished, ScanType } from './scan-status.ts';
 import type { ScanResult } from './scan-result.entity.ts';
 import { type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
 import type { ScanSettings } from './scan.entity.ts';
+import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { Target } from './target.ts';
 
 export type ScanLimits = {
@@ -169,6 +170,31 @@ export class ScanService {
       map((event) => this.em.fork().findOne(Scan, { id: event.scanId })),
       filter((scan): scan is Scan => scan !== null),
     );
+  }
+
+  progress(scan: Scan): ScanProgressView {
+    return progressView(progressEvent(scan, this.clock.now()));
+  }
+
+  /**
+   * One scan's progress: the current state first, then the worker's updates
+   * until the scan ends. Subscribes before reading, so nothing published in
+   * between is lost.
+   */
+  watchProgress(scanId: string): AsyncIterable<ScanProgressView> {
+    return new Repeater<ScanProgressView>(async (push, stop) => {
+      const events = this.events.subscribe('scanProgress', scanId)[Symbol.asyncIterator]();
+      void stop.then(() => events.return?.());
+      const scan = await this.em.fork().findOne(Scan, { id: scanId });
+      if (!scan) return stop(new NotFoundError('Scan not found.'));
+      await push(this.progress(scan));
+      if (isFinished(scan.status)) return stop();
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        await push(progressView(next.value));
+        if (isFinished(next.value.status)) break;
+      }
+      stop();
+    });
   }
 
   private parseTargets(raw: readonly string[]): Target[] {

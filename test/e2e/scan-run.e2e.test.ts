@@ -127,6 +127,34 @@ describe('running scans through the single-node server', () => {
     expect((await read(server, created.id)).status).toBe('CANCELLED');
   });
 
+  it('streams a scan\'s progress over graphql-ws from its current state to the end', async () => {
+    const open = await listen();
+    const created = await create(server, { targets: ['127.0.0.1'], ports: `${open},1-3000`, options: { maxRate: 3_000 } });
+    const progress = subscribe<{ scanProgress: { probesTotal: number; probesDone: number; percent: number; openPorts: number; rate: number; etaSeconds: number | null } }>(
+      server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { probesTotal probesDone percent openPorts rate etaSeconds } }', { id: created.id });
+    const [first] = await progress.next(1);
+    expect(first?.scanProgress).toEqual({ probesTotal: 0, probesDone: 0, percent: 0, openPorts: 0, rate: 0, etaSeconds: null });
+    await mutate(server, 'startScan', created.id);
+    await progress.completed;
+    const updates = progress.results.map((r) => r.scanProgress);
+    // About a second of probing at ~10 updates a second, not one per batch or per probe.
+    expect(updates.length).toBeGreaterThan(3);
+    expect(updates.length).toBeLessThan(40);
+    const done = updates.map((u) => u.probesDone);
+    expect(done).toEqual([...done].sort((a, b) => a - b));
+    expect(updates.at(-1)).toMatchObject({ probesTotal: 3_001, probesDone: 3_001, percent: 100, etaSeconds: 0 });
+    expect(updates.at(-1)!.openPorts).toBeGreaterThanOrEqual(1);
+    expect(updates.at(-1)!.rate).toBeGreaterThan(0);
+
+    // A late subscriber gets the final state and the end at once.
+    const late = subscribe<{ scanProgress: { percent: number } }>(server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id: created.id });
+    await late.completed;
+    expect(late.results).toEqual([{ scanProgress: { percent: 100 } }]);
+
+    const unknown = subscribe(server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id: Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url') });
+    await expect(unknown.next(1, 5_000)).rejects.toThrow(/NOT_FOUND/);
+  });
+
   it('refuses bad options and unknown scans', async () => {
     const { body } = await server.graphql('mutation { createScan(input: { targets: ["127.0.0.1"], options: { concurrency: 0 } }) { scan { id } } }');
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'options.concurrency' });

@@ -111,6 +111,8 @@ export function subscribe<T>(client: Client, query: string, variables?: Record<s
   const results: T[] = [];
   const errors: unknown[] = [];
   let wake: (() => void) | undefined;
+  let complete!: () => void;
+  const completed = new Promise<void>((resolve) => (complete = resolve));
   const dispose = client.subscribe<T>({ query, variables }, {
     next: (result) => {
       if (result.errors) errors.push(...result.errors);
@@ -121,12 +123,17 @@ export function subscribe<T>(client: Client, query: string, variables?: Record<s
       errors.push(error);
       wake?.();
     },
-    complete: () => wake?.(),
+    complete: () => {
+      complete();
+      wake?.();
+    },
   });
   return {
     results,
     errors,
     dispose,
+    /** Resolves when the server completes the operation. */
+    completed,
     async next(count = 1, timeoutMs = 10_000): Promise<T[]> {
       const deadline = Date.now() + timeoutMs;
       while (results.length < count && errors.length === 0) {

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { Scan as ScanMapper } from '../../scans/scan.entity.ts';
 import type { ScanConnection as ScanConnectionMapper, ScanEdge as ScanEdgeMapper, ScanResultConnection as ScanResultConnectionMapper, ScanResultEdge as ScanResultEdgeMapper } from '../../scans/scan.mappers.ts';
 import type { ScanResult as ScanResultMapper } from '../../scans/scan-result.entity.ts';
+import type { ScanProgressView as ScanProgressViewMapper } from '../../scans/scan-progress.ts';
 import type { GraphQLContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -263,6 +264,8 @@ export type ScanOrderField =
 
 export type ScanProgress = {
   __typename?: 'ScanProgress';
+  /** Seconds left at the current rate; `null` when it cannot be told yet. */
+  etaSeconds: Maybe<Scalars['Int']['output']>;
   /** Ports found OPEN so far. */
   openPorts: Scalars['Int']['output'];
   /** probesDone / probesTotal × 100, 0 before the start. */
@@ -271,6 +274,8 @@ export type ScanProgress = {
   probesDone: Scalars['Int']['output'];
   /** Probes the scan sends: hosts × ports. 0 until it starts (hostnames resolve then). */
   probesTotal: Scalars['Int']['output'];
+  /** Probes per second since the scan started running. */
+  rate: Scalars['Float']['output'];
 };
 
 /** One port of one host, as probed. */
@@ -340,8 +345,19 @@ export type StartScanPayload = {
 
 export type Subscription = {
   __typename?: 'Subscription';
+  /**
+   * One scan's progress: its current state at once, then updates (at most ~10 a
+   * second) while it runs, and a last one when it ends, after which the
+   * subscription completes. Fails with `NOT_FOUND` for an unknown scan.
+   */
+  scanProgress: ScanProgress;
   /** Every scan when it is created or its state changes. */
   scanUpdated: Scan;
+};
+
+
+export type SubscriptionScanProgressArgs = {
+  scanId: Scalars['ID']['input'];
 };
 
 
@@ -446,7 +462,7 @@ export type ResolversTypes = {
   ScanOptionsInput: ScanOptionsInput;
   ScanOrder: ScanOrder;
   ScanOrderField: ScanOrderField;
-  ScanProgress: ResolverTypeWrapper<ScanMapper>;
+  ScanProgress: ResolverTypeWrapper<ScanProgressViewMapper>;
   ScanResult: ResolverTypeWrapper<ScanResultMapper>;
   ScanResultConnection: ResolverTypeWrapper<ScanResultConnectionMapper>;
   ScanResultEdge: ResolverTypeWrapper<ScanResultEdgeMapper>;
@@ -482,7 +498,7 @@ export type ResolversParentTypes = {
   ScanFilter: ScanFilter;
   ScanOptionsInput: ScanOptionsInput;
   ScanOrder: ScanOrder;
-  ScanProgress: ScanMapper;
+  ScanProgress: ScanProgressViewMapper;
   ScanResult: ScanResultMapper;
   ScanResultConnection: ScanResultConnectionMapper;
   ScanResultEdge: ScanResultEdgeMapper;
@@ -562,10 +578,12 @@ export type ScanEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 };
 
 export type ScanProgressResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScanProgress'] = ResolversParentTypes['ScanProgress']> = {
+  etaSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   openPorts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   percent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   probesDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   probesTotal?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type ScanResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScanResult'] = ResolversParentTypes['ScanResult']> = {
@@ -593,6 +611,7 @@ export type StartScanPayloadResolvers<ContextType = GraphQLContext, ParentType e
 };
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  scanProgress?: SubscriptionResolver<ResolversTypes['ScanProgress'], "scanProgress", ParentType, ContextType, RequireFields<SubscriptionScanProgressArgs, 'scanId'>>;
   scanUpdated?: SubscriptionResolver<ResolversTypes['Scan'], "scanUpdated", ParentType, ContextType>;
 };
 
