@@ -41,6 +41,10 @@ export const scanResolvers = {
     ports: (scan) => scan.ports.toString(),
     progress: (scan, _, { services }) => services.scans.progress(scan),
     results: (scan, args, { services }) => services.scans.results(scan.id, args),
+    summary: async (scan, _, { services }) => {
+      const { OPEN, CLOSED, FILTERED } = await services.scans.summary(scan.id);
+      return { open: OPEN, closed: CLOSED, filtered: FILTERED, total: OPEN + CLOSED + FILTERED };
+    },
   },
   ScanResultConnection: {
     nodes: (connection) => connection.edges.map((edge) => edge.node),

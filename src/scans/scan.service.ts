@@ -5,7 +5,8 @@ import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import type { JobQueue } from '../platform/jobs.ts';
-import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
+import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
+import type { PortState } from './engine/scanner.ts';
 import type { Scope } from '../scope/scope.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
@@ -72,8 +73,11 @@ export class ScanService {
   private readonly limits: ScanLimits;
   private readonly clock: Clock;
   private readonly repository: ScanRepository;
+  private readonly resultRepository: ScanResultRepository;
   /** Batches every by-ID lookup of one request (`scan`, `node`, aliases) into one query. */
   private readonly byId: DataLoader<string, Scan | null>;
+  private readonly firstResults: DataLoader<FirstResultsKey, { rows: ScanResult[]; total: number }, string>;
+  private readonly summaries: DataLoader<string, Record<PortState, number>>;
 
   constructor({ em, events, jobs, scope, limits, clock }: ScanServiceDeps) {
     this.em = em;
@@ -87,6 +91,22 @@ export class ScanService {
       const scans = await this.repository.findByIds(ids);
       const found = new Map(scans.map((scan) => [scan.id, scan]));
       return ids.map((id) => found.get(id) ?? null);
+    });
+    this.resultRepository = new ScanResultRepository(em);
+    this.firstResults = new DataLoader(async (keys) => {
+      // One query per distinct filter and size: a dashboard asks the same of every scan.
+      const groups = Map.groupBy(keys, (key) => resultsShape(key));
+      const pages = new Map<string, { rows: ScanResult[]; total: number }>();
+      for (const group of groups.values()) {
+        const [{ filter, size }] = group as [FirstResultsKey];
+        const found = await this.resultRepository.firstPages(group.map((key) => key.scanId), filter, size);
+        for (const key of group) pages.set(resultsKey(key), found.get(key.scanId) ?? { rows: [], total: 0 });
+      }
+      return keys.map((key) => pages.get(resultsKey(key)) ?? { rows: [], total: 0 });
+    }, { cacheKeyFn: resultsKey });
+    this.summaries = new DataLoader(async (ids) => {
+      const found = await this.resultRepository.summaries(ids);
+      return ids.map((id) => found.get(id) ?? { OPEN: 0, CLOSED: 0, FILTERED: 0 });
     });
   }
 
@@ -129,8 +149,20 @@ export class ScanService {
     return scan;
   }
 
-  results(scanId: string, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
-    return new ScanResultRepository(this.em).findPage(scanId, filter ?? {}, parsePage(pageArgs));
+  /**
+   * A page of a scan's results. First pages, what lists of scans ask for, are
+   * batched across all scans of the request into one query.
+   */
+  async results(scanId: string, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
+    const page = parsePage(pageArgs);
+    if (page.cursor !== undefined || page.direction === 'backward') return this.resultRepository.findPage(scanId, filter ?? {}, page);
+    const { rows, total } = await this.firstResults.load({ scanId, filter: filter ?? {}, size: page.size });
+    return toConnection(rows, page, (row) => [row.id], async () => total);
+  }
+
+  /** Result counts by state, batched across the request's scans. */
+  summary(scanId: string): Promise<Record<PortState, number>> {
+    return this.summaries.load(scanId);
   }
 
   private async enqueue(scan: Scan): Promise<Scan> {
@@ -219,6 +251,10 @@ export class ScanService {
     return Promise.resolve(this.events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() }));
   }
 }
+
+type FirstResultsKey = { scanId: string; filter: ScanResultFilter; size: number };
+const resultsShape = ({ filter, size }: FirstResultsKey) => JSON.stringify([filter.state ?? null, filter.protocol ?? null, size]);
+const resultsKey = (key: FirstResultsKey) => `${key.scanId}:${resultsShape(key)}`;
 
 function parseOptions(input: ScanOptionsInput): ScanSettings {
   const settings: ScanSettings = {};

@@ -199,6 +199,8 @@ export type Scan = Node & {
   /** When the scan began running; `null` before. */
   startedAt: Maybe<Scalars['DateTime']['output']>;
   status: ScanStatus;
+  /** Result counts by port state. */
+  summary: ScanSummary;
   /** Targets as normalized on creation: addresses, CIDR networks (network address form) and hostnames. */
   targets: Array<Scalars['String']['output']>;
   /** Last change of the scan's state. */
@@ -322,6 +324,15 @@ export type ScanStatus =
   | 'QUEUED'
   /** Probing targets. */
   | 'RUNNING';
+
+export type ScanSummary = {
+  __typename?: 'ScanSummary';
+  closed: Scalars['Int']['output'];
+  filtered: Scalars['Int']['output'];
+  open: Scalars['Int']['output'];
+  /** Ports probed so far, all states. */
+  total: Scalars['Int']['output'];
+};
 
 /** How ports are probed. */
 export type ScanType =
@@ -468,6 +479,7 @@ export type ResolversTypes = {
   ScanResultEdge: ResolverTypeWrapper<ScanResultEdgeMapper>;
   ScanResultFilter: ScanResultFilter;
   ScanStatus: ScanStatus;
+  ScanSummary: ResolverTypeWrapper<ScanSummary>;
   ScanType: ScanType;
   StartScanInput: StartScanInput;
   StartScanPayload: ResolverTypeWrapper<Omit<StartScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
@@ -503,6 +515,7 @@ export type ResolversParentTypes = {
   ScanResultConnection: ScanResultConnectionMapper;
   ScanResultEdge: ScanResultEdgeMapper;
   ScanResultFilter: ScanResultFilter;
+  ScanSummary: ScanSummary;
   StartScanInput: StartScanInput;
   StartScanPayload: Omit<StartScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
   String: Scalars['String']['output'];
@@ -560,6 +573,7 @@ export type ScanResolvers<ContextType = GraphQLContext, ParentType extends Resol
   scanType?: Resolver<ResolversTypes['ScanType'], ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ScanStatus'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['ScanSummary'], ParentType, ContextType>;
   targets?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
@@ -606,6 +620,13 @@ export type ScanResultEdgeResolvers<ContextType = GraphQLContext, ParentType ext
   node?: Resolver<ResolversTypes['ScanResult'], ParentType, ContextType>;
 };
 
+export type ScanSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScanSummary'] = ResolversParentTypes['ScanSummary']> = {
+  closed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  filtered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  open?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type StartScanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartScanPayload'] = ResolversParentTypes['StartScanPayload']> = {
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
@@ -631,6 +652,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ScanResult?: ScanResultResolvers<ContextType>;
   ScanResultConnection?: ScanResultConnectionResolvers<ContextType>;
   ScanResultEdge?: ScanResultEdgeResolvers<ContextType>;
+  ScanSummary?: ScanSummaryResolvers<ContextType>;
   StartScanPayload?: StartScanPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
 };
