@@ -1,21 +1,14 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../helpers/server.ts';
+import { unusedPort } from '../helpers/ports.ts';
 
 /** A newcomer's machine: no DATABASE_URL, so `npm start` runs its own PostgreSQL under DATA_DIR. */
 let dataDir: string;
 let env: Record<string, string>;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** PIDs of postgres processes serving our data directory. */
 async function postgresProcesses(): Promise<number[]> {
@@ -33,7 +26,7 @@ const COUNT = '{ scans(filter: { status: [PENDING] }) { totalCount } }';
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'scanops-embedded-'));
-  env = { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+  env = { DATA_DIR: dataDir, EMBEDDED_POSTGRES_PORT: String(await unusedPort()) };
 });
 
 afterAll(async () => {

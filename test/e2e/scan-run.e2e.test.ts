@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
+import { unusedPort } from '../helpers/ports.ts';
 
 const listeners: Server[] = [];
 
@@ -12,13 +13,6 @@ async function listen(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 type Scan = { id: string; status: string; error: string | null; progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number } };
 const SCAN = 'id status error progress { probesTotal probesDone percent openPorts }';
@@ -79,7 +73,7 @@ describe('running scans through the single-node server', () => {
 
   it('runs a scan to completion and lists exactly the open ports', async () => {
     const open = [await listen(), await listen()];
-    const closed = await closedPort();
+    const closed = await unusedPort();
     const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(server.wsClient(), 'subscription { scanUpdated { id status } }');
     await new Promise((resolve) => setTimeout(resolve, 300));
 

@@ -6,6 +6,7 @@ import { PortSpec } from '../port-spec.ts';
 import { createConnectScanner } from './connect-scanner.ts';
 import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
 import { type Connect, loadRawConnect, socketConnect } from './tcp-connect.ts';
+import { unusedPort } from '../../../test/helpers/ports.ts';
 
 const V4: ScanHost = { address: '127.0.0.1', family: 4 };
 const V6: ScanHost = { address: '::1', family: 6 };
@@ -25,14 +26,6 @@ async function listen(host: string, greeting?: string): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** A port nothing listens on: bound once to learn a free number, then released. */
-async function closedPort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function collect(batches: AsyncIterable<ProbeResult[]>): Promise<ProbeResult[]> {
   const all: ProbeResult[] = [];
@@ -60,7 +53,7 @@ describe.each(adapters)('connect scanner over %s', (_name, connect) => {
 
   it('reports exactly the listening ports as OPEN and the rest as CLOSED', async () => {
     const open = [await listen('127.0.0.1'), await listen('127.0.0.1'), await listen('127.0.0.1')];
-    const closed = [await closedPort(), await closedPort()];
+    const closed = [await unusedPort(), await unusedPort()];
     const ports = PortSpec.parse([...open, ...closed].join(','));
     const results = await collect(scanner().scan({ hosts: [V4], ports }, FAST));
     expect(results).toHaveLength(5);
@@ -70,7 +63,7 @@ describe.each(adapters)('connect scanner over %s', (_name, connect) => {
 
   it('scans IPv6 loopback', async () => {
     const open = await listen('::1');
-    const closed = await closedPort('::1');
+    const closed = await unusedPort('::1');
     const results = await collect(scanner().scan({ hosts: [V6], ports: PortSpec.parse(`${open},${closed}`) }, FAST));
     expect(statesOf(results)).toEqual({ [open]: 'OPEN', [closed]: 'CLOSED' });
     expect(results[0]?.address).toBe('::1');
