@@ -116,7 +116,7 @@ export class Scan extends ScanSchema.class {
   private transition(to: ScanStatus, now: Date): ScanStatusChanged {
     const from = this.status;
     if (!canTransition(from, to)) {
-      throw new ConflictError(`Scan ${this.id} is ${from}; it cannot become ${to}.`);
+      throw new ConflictError(`The scan is ${from}; it cannot become ${to}.`);
     }
     this.status = to;
     this.updatedAt = now;
