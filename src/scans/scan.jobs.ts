@@ -8,9 +8,11 @@ import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
 import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
+import { publishScanUpdated } from './scan.events.ts';
 import { progressEvent } from './scan-progress.ts';
 import { resolveHosts, type Resolve } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
+import { ScanRepository } from './scan.repository.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
 
 export type ScanJobDeps = {
@@ -66,7 +68,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
     scan.openPorts = 0;
   }
   await em.flush();
-  await publish(deps.events, scan);
+  await publishScanUpdated(deps.events, scan);
   let lastProgress = 0;
   const progressed = (force = false) => {
     const now = deps.clock.now();
@@ -80,7 +82,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   const onStopping = () => stop.abort();
   workerStopping.addEventListener('abort', onStopping, { once: true });
   const watcher = setInterval(() => {
-    void em.fork().count(Scan, { id: scan.id, status: ScanStatus.CANCELLED }).then((cancelled) => {
+    void new ScanRepository(em.fork()).isCancelled(scan.id).then((cancelled) => {
       if (cancelled) stop.abort();
     }, () => {});
   }, CANCEL_POLL_MS);
@@ -93,7 +95,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
       await results.upsert(scan.id, batch, deps.clock.now());
       done += batch.length;
       open += batch.filter((result) => result.state === 'OPEN').length;
-      await em.fork().nativeUpdate(Scan, { id: scan.id, status: ScanStatus.RUNNING }, { probesDone: done, openPorts: open });
+      await new ScanRepository(em.fork()).recordProgress(scan.id, done, open);
       scan.probesDone = done;
       scan.openPorts = open;
       progressed();
@@ -117,11 +119,7 @@ async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end:
   const now = deps.clock.now();
   end(scan, now);
   await em.flush();
-  await publish(deps.events, scan);
+  await publishScanUpdated(deps.events, scan);
   // The final word: subscribers stop listening once they see an ended status.
   await deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));
-}
-
-function publish(events: EventBus, scan: Scan): Promise<void> {
-  return Promise.resolve(events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() }));
 }

@@ -2,7 +2,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
 import { Scan } from './scan.entity.ts';
-import type { ScanStatus, ScanType } from './scan-status.ts';
+import { ScanStatus, type ScanType } from './scan-status.ts';
 
 export type ScanFilter = { status?: readonly ScanStatus[] | null; scanType?: readonly ScanType[] | null };
 export type ScanOrder = { field: 'createdAt' | 'updatedAt'; direction: 'ASC' | 'DESC' };
@@ -40,6 +40,15 @@ export class ScanRepository {
       limit: page.size + 1,
     });
     return toConnection(rows, page, (scan) => [order.field, scan[order.field].toISOString(), scan.id], () => this.count(filter));
+  }
+
+  async isCancelled(id: string): Promise<boolean> {
+    return (await this.em.count(Scan, { id, status: ScanStatus.CANCELLED })) > 0;
+  }
+
+  /** Progress of a running scan, written without loading it; a scan no longer RUNNING is left alone. */
+  async recordProgress(id: string, probesDone: number, openPorts: number): Promise<void> {
+    await this.em.nativeUpdate(Scan, { id, status: ScanStatus.RUNNING }, { probesDone, openPorts });
   }
 
   count(filter: ScanFilter): Promise<number> {

@@ -1,3 +1,4 @@
+import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
 import { localIdOf, toGlobalId } from '../graphql/global-id.ts';
 import { map, pipe } from 'graphql-yoga';
@@ -46,12 +47,6 @@ export const scanResolvers = {
       return { open: OPEN, closed: CLOSED, filtered: FILTERED, total: OPEN + CLOSED + FILTERED };
     },
   },
-  ScanResultConnection: {
-    nodes: (connection) => connection.edges.map((edge) => edge.node),
-    totalCount: (connection) => connection.totalCount(),
-  },
-  ScanConnection: {
-    nodes: (connection) => connection.edges.map((edge) => edge.node),
-    totalCount: (connection) => connection.totalCount(),
-  },
+  ScanResultConnection: connectionResolvers,
+  ScanConnection: connectionResolvers,
 } satisfies Resolvers;

@@ -10,6 +10,7 @@ import type { PortState } from './engine/scanner.ts';
 import type { Scope } from '../scope/scope.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
+import { publishScanUpdated } from './scan.events.ts';
 import { type ScanFilter, type ScanOrder, ScanRepository } from './scan.repository.ts';
 import { isFinished, ScanType } from './scan-status.ts';
 import type { ScanResult } from './scan-result.entity.ts';
@@ -126,7 +127,7 @@ export class ScanService {
     this.scope.assertAllows(targets, 'targets');
     const scan = Scan.create({ targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
-    await this.publishUpdated(scan);
+    await publishScanUpdated(this.events, scan);
     return input.start ? this.enqueue(scan) : scan;
   }
 
@@ -145,7 +146,7 @@ export class ScanService {
     await this.em.refresh(scan);
     scan.cancel(this.clock.now());
     await this.em.flush();
-    await this.publishUpdated(scan);
+    await publishScanUpdated(this.events, scan);
     return scan;
   }
 
@@ -174,10 +175,10 @@ export class ScanService {
       // Without its job the scan would wait forever: end it, and say why.
       scan.fail(this.clock.now(), 'Could not queue the scan.');
       await this.em.flush();
-      await this.publishUpdated(scan);
+      await publishScanUpdated(this.events, scan);
       throw error;
     }
-    await this.publishUpdated(scan);
+    await publishScanUpdated(this.events, scan);
     return scan;
   }
 
@@ -245,10 +246,6 @@ export class ScanService {
       throw new InvalidInputError('targets', `Targets cover ${hosts} addresses; at most ${this.limits.maxHosts} per scan.`);
     }
     return targets;
-  }
-
-  private publishUpdated(scan: Scan): Promise<void> {
-    return Promise.resolve(this.events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() }));
   }
 }
 
