@@ -6,6 +6,7 @@ import { createEventBus, type EventBus, type EventBusHandle } from './platform/e
 import { createJobRunner, type JobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createConnectScanner } from './scans/engine/connect-scanner.ts';
+import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
 import { createScanJob } from './scans/scan.jobs.ts';
 import { Scope } from './scope/scope.ts';
 
@@ -43,7 +44,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   try {
     orm = await openDatabase({ url, logger, onQuery: overrides.onQuery });
     const opened = orm;
-    [events, jobs] = await Promise.all([createEventBus(config.redisUrl), createJobRunner({ url, logger })]).catch(async (error: unknown) => {
+    [events, jobs] = await Promise.all([createEventBus(config.redisUrl), createJobRunner({ url, logger, retryLimit: config.worker.retries })]).catch(async (error: unknown) => {
       await opened.close();
       throw error;
     });
@@ -79,7 +80,12 @@ export function startWorker(app: App): Promise<void> {
     clock: app.clock,
     logger: app.logger,
     maxHosts: app.config.scans.maxHosts,
-    scanners: { CONNECT: createConnectScanner() },
+    scanners: {
+      CONNECT: createConnectScanner(),
+      SYN: createNmapScanner('SYN', app.config.worker.nmapPath),
+      UDP: createNmapScanner('UDP', app.config.worker.nmapPath),
+      VERSION: createNmapScanner('VERSION', app.config.worker.nmapPath),
+    },
   });
   return app.jobs.work('scan.run', app.config.worker.concurrency, handler);
 }

@@ -22,6 +22,8 @@ const schema = z.object({
   SCAN_MAX_TARGETS: z.coerce.number().int().min(1).max(10_000).default(256),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   RUN_WORKER: z.enum(['true', 'false']).default('true'),
+  SCAN_JOB_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  NMAP_PATH: z.string().min(1).default('nmap'),
 });
 
 export type Config = {
@@ -39,6 +41,10 @@ export type Config = {
     concurrency: number;
     /** Whether `npm start` also runs a worker in the API process (the single-node default). */
     inProcess: boolean;
+    /** Times a scan whose worker failed or died is tried again before it ends FAILED. */
+    retries: number;
+    /** The nmap binary SYN, UDP and VERSION scans run. */
+    nmapPath: string;
   };
   scans: {
     /** CIDRs a scan may target; anything else is refused before a packet is sent. */
@@ -67,7 +73,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(values.DATA_DIR),
     embeddedPostgresPort: values.EMBEDDED_POSTGRES_PORT,
     redisUrl: values.REDIS_URL,
-    worker: { concurrency: values.WORKER_CONCURRENCY, inProcess: values.RUN_WORKER === 'true' },
+    worker: {
+      concurrency: values.WORKER_CONCURRENCY,
+      inProcess: values.RUN_WORKER === 'true',
+      retries: values.SCAN_JOB_RETRIES,
+      nmapPath: values.NMAP_PATH,
+    },
     scans: {
       allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),
       maxHosts: values.SCAN_MAX_HOSTS,

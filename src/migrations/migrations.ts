@@ -1,5 +1,6 @@
 import { CreateScans } from './20261123000000-create-scans.ts';
 import { ScanExecution } from './20261123100000-scan-execution.ts';
+import { ScanHosts } from './20261123200000-scan-hosts.ts';
 
 /**
  * Every migration, oldest first. Listed explicitly rather than discovered from
@@ -8,4 +9,5 @@ import { ScanExecution } from './20261123100000-scan-execution.ts';
 export const migrations = [
   { name: '20261123000000-create-scans', class: CreateScans },
   { name: '20261123100000-scan-execution', class: ScanExecution },
+  { name: '20261123200000-scan-hosts', class: ScanHosts },
 ];

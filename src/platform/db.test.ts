@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
 import { openDatabase, type Orm } from './db.ts';
 import { createLogger } from './logger.ts';
+import { migrations } from '../migrations/migrations.ts';
 
 let database: TestDatabase;
 let orm: Orm;
@@ -31,7 +32,7 @@ describe('migrations', () => {
 
   it('are recorded, so opening again applies nothing', async () => {
     const executed = await orm.migrator.getExecuted();
-    expect(executed.map((m) => m.name)).toEqual(['20261123000000-create-scans', '20261123100000-scan-execution']);
+    expect(executed.map((m) => m.name)).toEqual(migrations.map((m) => m.name));
     expect(await orm.migrator.getPending()).toEqual([]);
   });
 
@@ -40,7 +41,8 @@ describe('migrations', () => {
     expect(await columns('scans')).toEqual([]);
     await orm.migrator.up();
     expect(await columns('scans')).toHaveLength(14);
-    expect(await columns('scan_results')).toHaveLength(8);
+    expect(await columns('scan_results')).toHaveLength(10);
+    expect(await columns('scan_hosts')).toEqual(['id', 'scan_id', 'address', 'hostname', 'state', 'changed_at']);
   });
 
   it('let the database refuse a scan without targets', async () => {

@@ -3,12 +3,13 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { migrations } from '../migrations/migrations.ts';
+import { ScanHostSchema } from '../scans/scan-host.entity.ts';
 import { ScanResultSchema } from '../scans/scan-result.entity.ts';
 import { ScanSchema } from '../scans/scan.entity.ts';
 import type { Logger } from './logger.ts';
 
 export type Orm = MikroORM;
-export const entities = [ScanSchema, ScanResultSchema];
+export const entities = [ScanSchema, ScanResultSchema, ScanHostSchema];
 
 export type DatabaseOptions = {
   url: string;

@@ -49,6 +49,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const runAs = await postgresUser(logger);
   const pgdata = path.join(dataDir, 'postgres');
   const ownerFile = path.join(dataDir, 'postgres.owner');
+  // Parents get the usual mode: as root the server runs as `postgres`, which must reach its folder.
+  await mkdir(path.dirname(path.resolve(dataDir)), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const password = await initialise(binaries, pgdata, dataDir, runAs, logger);
 

@@ -1,6 +1,8 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { PortState, Protocol } from '../scans/engine/scanner.ts';
+import type { HostState } from '../scans/scan-host.entity.ts';
 import type { ScanStatus } from '../scans/scan-status.ts';
 
 /** A scan was created or changed state. Plain JSON: a Redis bus may carry it between processes. */
@@ -18,10 +20,32 @@ export type ScanProgressed = {
   at: string;
 };
 
+/** An OPEN port as the worker stored it. */
+export type PortFound = {
+  type: 'PortFound';
+  scanId: string;
+  result: { address: string; port: number; protocol: Protocol; state: PortState; banner: string | null; service: string | null; version: string | null };
+  at: string;
+};
+
+/** A host turned UP (a port answered) or DOWN (the scan completed without an answer). */
+export type HostStateChanged = {
+  type: 'HostStateChanged';
+  scanId: string;
+  host: { address: string; hostname: string | null; state: HostState };
+  at: string;
+};
+
+export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; status: ScanStatus; error: string | null; at: string };
+
+/** What happens inside one scan, in the order it happened. */
+export type ScanEventMessage = PortFound | HostStateChanged | ScanStatusChanged;
+
 /** Every topic and its payload; publishers and subscribers are checked against it. */
 export type Topics = {
   scanUpdated: [event: ScanUpdated];
   scanProgress: [scanId: string, event: ScanProgressed];
+  scanEvents: [scanId: string, event: ScanEventMessage];
 };
 
 export type EventBus = PubSub<Topics>;

@@ -17,11 +17,11 @@ const resolve: Resolve = async (name) => {
 };
 
 describe('resolveHosts', () => {
-  it('expands CIDRs, resolves names and drops duplicates', async () => {
+  it('expands CIDRs, resolves names (remembering them) and drops duplicates', async () => {
     const hosts = await resolveHosts(targets('127.0.0.8/30', '127.0.0.9', 'db.internal'), loopback, 100, resolve);
     expect(hosts).toEqual([
-      { address: '127.0.0.8', family: 4 }, { address: '127.0.0.9', family: 4 }, { address: '127.0.0.10', family: 4 },
-      { address: '127.0.0.11', family: 4 }, { address: '::1', family: 6 },
+      { address: '127.0.0.8', family: 4 }, { address: '127.0.0.9', family: 4, hostname: 'db.internal' }, { address: '127.0.0.10', family: 4 },
+      { address: '127.0.0.11', family: 4 }, { address: '::1', family: 6, hostname: 'db.internal' },
     ]);
   });
 

@@ -28,7 +28,10 @@ export async function resolveHosts(targets: readonly Target[], scope: Scope, max
       for (const { address } of addresses) {
         const resolved = Target.parse(address);
         scope.assertAllows([resolved], 'targets');
-        add({ address: resolved.value, family: resolved.family ?? 4 });
+        // A host is recorded once per scan, with the first name that led to it.
+        const known = hosts.get(resolved.value);
+        if (known) known.hostname ??= target.value;
+        else add({ address: resolved.value, family: resolved.family ?? 4, hostname: target.value });
       }
       continue;
     }

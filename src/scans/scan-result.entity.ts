@@ -13,6 +13,10 @@ const ScanResultSchema = defineEntity({
     port: p.integer(),
     state: p.enum(['OPEN', 'CLOSED', 'FILTERED'] as const satisfies readonly PortState[]),
     banner: p.text().nullable(),
+    /** The service nmap named (VERSION scans probe for it); `null` leaves the well-known-ports guess. */
+    service: p.text().nullable(),
+    /** Product and version nmap's service detection identified. */
+    version: p.text().nullable(),
     foundAt: p.datetime(3),
   },
   uniques: [{ properties: ['scan', 'address', 'protocol', 'port'], name: 'scan_results_scan_id_address_protocol_port_unique' }],
@@ -24,4 +28,7 @@ const ScanResultSchema = defineEntity({
 export class ScanResult extends ScanResultSchema.class {}
 
 ScanResultSchema.setClass(ScanResult);
+
+/** What the API shows of a result: an entity, or one carried by an event. */
+export type ScanResultView = Pick<ScanResult, 'address' | 'port' | 'protocol' | 'state' | 'banner' | 'service' | 'version'>;
 export { ScanResultSchema };

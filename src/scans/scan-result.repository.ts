@@ -6,6 +6,20 @@ import { ScanResult } from './scan-result.entity.ts';
 
 export type ScanResultFilter = { state?: readonly PortState[] | null; protocol?: readonly Protocol[] | null };
 
+/** Whose results: a whole scan's, or one host's of it. */
+export type ResultOwner = { scanId: string; address?: string };
+
+/** A result as written: what an event about it carries. */
+export type StoredResult = {
+  address: string;
+  port: number;
+  protocol: Protocol;
+  state: PortState;
+  banner: string | null;
+  service: string | null;
+  version: string | null;
+};
+
 /** Named queries on scan results. */
 export class ScanResultRepository {
   private readonly em: EntityManager;
@@ -14,10 +28,14 @@ export class ScanResultRepository {
     this.em = em;
   }
 
-  /** One multi-row upsert per batch: a retried job rewrites rows, never duplicates them. */
-  async upsert(scanId: string, batch: readonly ProbeResult[], now: Date): Promise<void> {
-    if (batch.length === 0) return;
-    await this.em.createQueryBuilder(ScanResult)
+  /**
+   * One multi-row upsert per batch: a retried job rewrites rows, never
+   * duplicates them. Returns the rows that are new or changed, so a retry does
+   * not announce a port twice.
+   */
+  async upsert(scanId: string, batch: readonly ProbeResult[], now: Date): Promise<StoredResult[]> {
+    if (batch.length === 0) return [];
+    return this.em.createQueryBuilder(ScanResult)
       .insert(batch.map((result) => ({
         scan: scanId,
         address: result.address,
@@ -25,11 +43,20 @@ export class ScanResultRepository {
         port: result.port,
         state: result.state,
         banner: result.banner ?? null,
+        service: result.service ?? null,
+        version: result.version ?? null,
         foundAt: now,
       })))
       .onConflict(['scan', 'address', 'protocol', 'port'])
-      .merge(['state', 'banner', 'foundAt'])
-      .execute();
+      .merge(['state', 'banner', 'service', 'version', 'foundAt'])
+      .where('(scan_results.state, scan_results.banner, scan_results.version) is distinct from (excluded.state, excluded.banner, excluded.version)')
+      .returning(['address', 'port', 'protocol', 'state', 'banner', 'service', 'version'])
+      .execute<StoredResult[]>('all', false);
+  }
+
+  /** OPEN results of a scan after `afterId`, oldest first: what a late subscriber catches up on. */
+  openAfter(scanId: string, afterId: string, limit: number): Promise<ScanResult[]> {
+    return this.em.find(ScanResult, { scan: scanId, state: 'OPEN', id: { $gt: afterId } }, { orderBy: { id: 'asc' }, limit });
   }
 
   async counts(scanId: string): Promise<{ probed: number; open: number }> {
@@ -41,13 +68,22 @@ export class ScanResultRepository {
   }
 
   /**
-   * The first page of results of many scans in one query (a window per scan),
-   * with each scan's total: what a dashboard listing scans with their first
-   * open ports needs, at a cost that does not grow with the number of scans.
+   * The first page of results of many scans (or hosts) in one query, a window
+   * per owner, with each owner's total: what a dashboard listing scans with
+   * their first open ports needs, at a cost that does not grow with the list.
+   * Owners of one call are all scans or all hosts; keys are `ownerKey`.
    */
-  async firstPages(scanIds: readonly string[], filter: ScanResultFilter, size: number): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
-    const params: unknown[] = [[...scanIds]];
-    let conditions = 'scan_id in (?)';
+  async firstPages(owners: readonly ResultOwner[], filter: ScanResultFilter, size: number): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
+    const byHost = owners.some((owner) => owner.address !== undefined);
+    const params: unknown[] = [];
+    let conditions: string;
+    if (byHost) {
+      conditions = `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`;
+      for (const owner of owners) params.push(owner.scanId, owner.address ?? '');
+    } else {
+      conditions = 'scan_id in (?)';
+      params.push(owners.map((owner) => owner.scanId));
+    }
     if (filter.state?.length) {
       conditions += ' and state in (?)';
       params.push([...filter.state]);
@@ -57,16 +93,17 @@ export class ScanResultRepository {
       params.push([...filter.protocol]);
     }
     params.push(size + 1);
+    const partition = byHost ? 'scan_id, address' : 'scan_id';
     const rows = await this.em.getConnection().execute<(Record<string, unknown> & { total: string })[]>(
       `select * from (
-         select r.*, row_number() over (partition by scan_id order by id) as position, count(*) over (partition by scan_id) as total
+         select r.*, row_number() over (partition by ${partition} order by id) as position, count(*) over (partition by ${partition}) as total
          from scan_results r where ${conditions}
-       ) ranked where position <= ? order by scan_id, id`,
+       ) ranked where position <= ? order by ${partition}, id`,
       params,
     );
-    const pages = new Map<string, { rows: ScanResult[]; total: number }>(scanIds.map((id) => [id, { rows: [], total: 0 }]));
+    const pages = new Map<string, { rows: ScanResult[]; total: number }>(owners.map((owner) => [ownerKey(owner), { rows: [], total: 0 }]));
     for (const row of rows) {
-      const page = pages.get(String(row.scan_id));
+      const page = pages.get(ownerKey({ scanId: String(row.scan_id), address: byHost ? String(row.address) : undefined }));
       if (!page) continue;
       page.total = Number(row.total);
       page.rows.push(this.em.map(ScanResult, row));
@@ -88,9 +125,9 @@ export class ScanResultRepository {
     return summaries;
   }
 
-  /** Results of a scan in the order found, keyset-paged by id. */
-  async findPage(scanId: string, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
-    const where: FilterQuery<ScanResult>[] = [this.where(scanId, filter)];
+  /** Results of a scan (or one host of it) in the order found, keyset-paged by id. */
+  async findPage(owner: ResultOwner, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
+    const where: FilterQuery<ScanResult>[] = [this.where(owner, filter)];
     const forward = page.direction === 'forward';
     if (page.cursor) {
       const [id] = page.cursor;
@@ -98,13 +135,17 @@ export class ScanResultRepository {
       where.push({ id: { [forward ? '$gt' : '$lt']: id } });
     }
     const rows = await this.em.find(ScanResult, { $and: where }, { orderBy: { id: forward ? 'asc' : 'desc' }, limit: page.size + 1 });
-    return toConnection(rows, page, (row) => [row.id], () => this.em.count(ScanResult, this.where(scanId, filter)));
+    return toConnection(rows, page, (row) => [row.id], () => this.em.count(ScanResult, this.where(owner, filter)));
   }
 
-  private where(scanId: string, filter: ScanResultFilter): FilterQuery<ScanResult> {
+  private where({ scanId, address }: ResultOwner, filter: ScanResultFilter): FilterQuery<ScanResult> {
     const where: FilterQuery<ScanResult> & Record<string, unknown> = { scan: scanId };
+    if (address !== undefined) where.address = address;
     if (filter.state?.length) where.state = { $in: [...filter.state] };
     if (filter.protocol?.length) where.protocol = { $in: [...filter.protocol] };
     return where;
   }
 }
+
+/** `scanId`, or `scanId address` for a host's results. */
+export const ownerKey = ({ scanId, address }: ResultOwner) => (address === undefined ? scanId : `${scanId} ${address}`);

@@ -1,7 +1,25 @@
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus, HostStateChanged, PortFound } from '../platform/events.ts';
 import type { Scan } from './scan.entity.ts';
 
-/** Tells subscribers a scan was created or changed state; call after the change is committed. */
+/**
+ * Tells subscribers a scan was created or changed state, on both the global
+ * feed and the scan's own event stream; call after the change is committed.
+ */
 export async function publishScanUpdated(events: EventBus, scan: Scan): Promise<void> {
-  await events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at: scan.updatedAt.toISOString() });
+  const at = scan.updatedAt.toISOString();
+  await Promise.all([
+    events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at }),
+    events.publish('scanEvents', scan.id, { type: 'ScanStatusChanged', scanId: scan.id, status: scan.status, error: scan.error ?? null, at }),
+  ]);
+}
+
+/** OPEN ports, once written: a subscriber that queries on receipt finds them. */
+export async function publishPortsFound(events: EventBus, scanId: string, results: readonly PortFound['result'][], at: Date): Promise<void> {
+  await Promise.all(results
+    .filter((result) => result.state === 'OPEN')
+    .map((result) => events.publish('scanEvents', scanId, { type: 'PortFound', scanId, result, at: at.toISOString() })));
+}
+
+export async function publishHostStates(events: EventBus, scanId: string, hosts: readonly HostStateChanged['host'][], at: Date): Promise<void> {
+  await Promise.all(hosts.map((host) => events.publish('scanEvents', scanId, { type: 'HostStateChanged', scanId, host, at: at.toISOString() })));
 }

@@ -8,7 +8,8 @@ import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
 import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
-import { publishScanUpdated } from './scan.events.ts';
+import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
+import { ScanHostRepository } from './scan-host.repository.ts';
 import { progressEvent } from './scan-progress.ts';
 import { resolveHosts, type Resolve } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
@@ -56,9 +57,11 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
 
 async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopping: AbortSignal): Promise<void> {
   const scanner = deps.scanners[scan.scanType];
-  if (!scanner) throw new DomainError(`Scan type ${scan.scanType} needs the nmap engine, which is not available on this worker.`);
+  if (!scanner) throw new DomainError(`This worker has no engine for ${scan.scanType} scans.`);
   const hosts = await resolveHosts(scan.targets, deps.scope, deps.maxHosts, deps.resolve);
   const total = hosts.length * scan.ports.count;
+  const hostRepository = new ScanHostRepository(em);
+  await hostRepository.record(scan.id, hosts, deps.clock.now());
   // A retry after a crash finds the scan RUNNING and probes everything again.
   if (scan.status === ScanStatus.QUEUED) {
     scan.start(deps.clock.now(), total);
@@ -89,15 +92,29 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   const results = new ScanResultRepository(em);
   let done = 0;
   let open = 0;
+  // nmap reports a host's ports only once it is done with it; meanwhile its own estimate moves progress.
+  let estimate = 0;
+  const onProgress = (probesDone: number) => {
+    if (probesDone <= estimate) return;
+    estimate = probesDone;
+    scan.probesDone = Math.max(done, estimate);
+    progressed();
+  };
   try {
     const options = { ...DEFAULT_SCAN_OPTIONS, ...scan.options };
-    for await (const batch of scanner.scan({ hosts, ports: scan.ports }, options, stop.signal)) {
-      await results.upsert(scan.id, batch, deps.clock.now());
+    for await (const batch of scanner.scan({ hosts, ports: scan.ports }, options, stop.signal, onProgress)) {
+      const now = deps.clock.now();
+      const stored = await results.upsert(scan.id, batch, now);
+      const answered = new Set(batch.filter((result) => result.state !== 'FILTERED').map((result) => result.address));
+      const up = await hostRepository.markUp(scan.id, [...answered], now);
       done += batch.length;
       open += batch.filter((result) => result.state === 'OPEN').length;
-      await new ScanRepository(em.fork()).recordProgress(scan.id, done, open);
-      scan.probesDone = done;
+      scan.probesDone = Math.max(done, estimate);
       scan.openPorts = open;
+      await new ScanRepository(em.fork()).recordProgress(scan.id, scan.probesDone, open);
+      // Announced once written, so a subscriber that queries on receipt finds them.
+      await publishHostStates(deps.events, scan.id, up, now);
+      await publishPortsFound(deps.events, scan.id, stored, now);
       progressed();
     }
   } finally {
@@ -109,7 +126,11 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   await finish(deps, em.fork(), scan.id, (fresh, now) => fresh.complete(now));
 }
 
-/** Applies a final transition to a fresh copy, unless someone (a cancel) already ended the scan. */
+/**
+ * Applies a final transition to a fresh copy, unless someone (a cancel)
+ * already ended the scan. A completed scan's silent hosts are DOWN, marked
+ * before the status so that whoever sees COMPLETED sees them too.
+ */
 async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
   const scan = await em.findOne(Scan, { id: scanId });
   if (!scan || isFinished(scan.status)) return;
@@ -118,6 +139,10 @@ async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end:
   scan.openPorts = open;
   const now = deps.clock.now();
   end(scan, now);
+  if (scan.status === ScanStatus.COMPLETED) {
+    const down = await new ScanHostRepository(em).markSilentDown(scanId, now);
+    await publishHostStates(deps.events, scanId, down, now);
+  }
   await em.flush();
   await publishScanUpdated(deps.events, scan);
   // The final word: subscribers stop listening once they see an ended status.

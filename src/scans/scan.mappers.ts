@@ -1,9 +1,19 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
-import type { ScanResult } from './scan-result.entity.ts';
+import type { ScanHostView } from './scan-host.entity.ts';
+import type { ScanResultView } from './scan-result.entity.ts';
 import type { Scan } from './scan.entity.ts';
+import type { ScanStatus } from './scan-status.ts';
 
-/** What the scan resolvers return for connection types (codegen `mappers`). */
+/** What the scan resolvers return for connection and event types (codegen `mappers`). */
 export type ScanConnection = Connection<Scan>;
 export type ScanEdge = Edge<Scan>;
-export type ScanResultConnection = Connection<ScanResult>;
-export type ScanResultEdge = Edge<ScanResult>;
+export type ScanResultConnection = Connection<ScanResultView>;
+export type ScanResultEdge = Edge<ScanResultView>;
+export type ScanHostConnection = Connection<ScanHostView>;
+export type ScanHostEdge = Edge<ScanHostView>;
+
+/** `scanId` is the local one; resolvers make it global. */
+export type PortFoundView = { type: 'PortFound'; scanId: string; at: Date; result: ScanResultView };
+export type HostStateChangedView = { type: 'HostStateChanged'; scanId: string; at: Date; host: ScanHostView };
+export type ScanStatusChangedView = { type: 'ScanStatusChanged'; scanId: string; at: Date; status: ScanStatus; error: string | null; scan: Scan };
+export type ScanEventView = PortFoundView | HostStateChangedView | ScanStatusChangedView;

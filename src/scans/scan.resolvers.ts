@@ -3,6 +3,7 @@ import type { Resolvers } from '../graphql/generated/types.ts';
 import { localIdOf, toGlobalId } from '../graphql/global-id.ts';
 import { map, pipe } from 'graphql-yoga';
 import { NotFoundError } from '../errors.ts';
+import { wellKnownService } from './well-known-ports.ts';
 
 /** The local ID a mutation acts on; an ID that names no scan is NOT_FOUND, like a missing one. */
 function scanIdOf(id: string): string {
@@ -30,10 +31,13 @@ export const scanResolvers = {
   },
   Subscription: {
     scanUpdated: {
-      subscribe: (_, __, { services }) => pipe(services.scans.watch(), map((scan) => ({ scanUpdated: scan }))),
+      subscribe: (_, __, { services }) => pipe(services.scanFeed.watch(), map((scan) => ({ scanUpdated: scan }))),
     },
     scanProgress: {
-      subscribe: (_, { scanId }, { services }) => pipe(services.scans.watchProgress(scanIdOf(scanId)), map((progress) => ({ scanProgress: progress }))),
+      subscribe: (_, { scanId }, { services }) => pipe(services.scanFeed.watchProgress(scanIdOf(scanId)), map((progress) => ({ scanProgress: progress }))),
+    },
+    scanEvents: {
+      subscribe: (_, { scanId }, { services }) => pipe(services.scanFeed.watchEvents(scanIdOf(scanId)), map((event) => ({ scanEvents: event }))),
     },
   },
   Scan: {
@@ -41,12 +45,26 @@ export const scanResolvers = {
     targets: (scan) => scan.targets.map(String),
     ports: (scan) => scan.ports.toString(),
     progress: (scan, _, { services }) => services.scans.progress(scan),
-    results: (scan, args, { services }) => services.scans.results(scan.id, args),
+    results: (scan, args, { services }) => services.scans.results({ scanId: scan.id }, args),
+    hosts: (scan, args, { services }) => services.scans.hosts(scan.id, args),
     summary: async (scan, _, { services }) => {
       const { OPEN, CLOSED, FILTERED } = await services.scans.summary(scan.id);
       return { open: OPEN, closed: CLOSED, filtered: FILTERED, total: OPEN + CLOSED + FILTERED };
     },
   },
+  ScanResult: {
+    service: (result) => result.service ?? wellKnownService(result.port, result.protocol),
+  },
+  ScanHost: {
+    results: (host, args, { services }) => services.scans.results({ scanId: host.scanId, address: host.address }, args),
+  },
+  ScanEvent: {
+    __resolveType: (event) => event.type,
+  },
+  PortFound: { scanId: (event) => toGlobalId('Scan', event.scanId) },
+  HostStateChanged: { scanId: (event) => toGlobalId('Scan', event.scanId) },
+  ScanStatusChanged: { scanId: (event) => toGlobalId('Scan', event.scanId) },
   ScanResultConnection: connectionResolvers,
+  ScanHostConnection: connectionResolvers,
   ScanConnection: connectionResolvers,
 } satisfies Resolvers;

@@ -1,6 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
-import { filter, map, pipe, Repeater } from 'graphql-yoga';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
@@ -14,7 +13,10 @@ import { publishScanUpdated } from './scan.events.ts';
 import { type ScanFilter, type ScanOrder, ScanRepository } from './scan.repository.ts';
 import { isFinished, ScanType } from './scan-status.ts';
 import type { ScanResult } from './scan-result.entity.ts';
-import { type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
+import { ownerKey, type ResultOwner, type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
+import { hostView, type ScanHostView } from './scan-host.entity.ts';
+import { type ScanHostFilter, ScanHostRepository } from './scan-host.repository.ts';
+import { Network } from '../scope/network.ts';
 import type { ScanSettings } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { Target } from './target.ts';
@@ -77,6 +79,7 @@ export class ScanService {
   private readonly resultRepository: ScanResultRepository;
   /** Batches every by-ID lookup of one request (`scan`, `node`, aliases) into one query. */
   private readonly byId: DataLoader<string, Scan | null>;
+  private readonly hostRepository: ScanHostRepository;
   private readonly firstResults: DataLoader<FirstResultsKey, { rows: ScanResult[]; total: number }, string>;
   private readonly summaries: DataLoader<string, Record<PortState, number>>;
 
@@ -94,14 +97,15 @@ export class ScanService {
       return ids.map((id) => found.get(id) ?? null);
     });
     this.resultRepository = new ScanResultRepository(em);
+    this.hostRepository = new ScanHostRepository(em);
     this.firstResults = new DataLoader(async (keys) => {
       // One query per distinct filter and size: a dashboard asks the same of every scan.
       const groups = Map.groupBy(keys, (key) => resultsShape(key));
       const pages = new Map<string, { rows: ScanResult[]; total: number }>();
       for (const group of groups.values()) {
         const [{ filter, size }] = group as [FirstResultsKey];
-        const found = await this.resultRepository.firstPages(group.map((key) => key.scanId), filter, size);
-        for (const key of group) pages.set(resultsKey(key), found.get(key.scanId) ?? { rows: [], total: 0 });
+        const found = await this.resultRepository.firstPages(group.map((key) => key.owner), filter, size);
+        for (const key of group) pages.set(resultsKey(key), found.get(ownerKey(key.owner)) ?? { rows: [], total: 0 });
       }
       return keys.map((key) => pages.get(resultsKey(key)) ?? { rows: [], total: 0 });
     }, { cacheKeyFn: resultsKey });
@@ -151,14 +155,27 @@ export class ScanService {
   }
 
   /**
-   * A page of a scan's results. First pages, what lists of scans ask for, are
-   * batched across all scans of the request into one query.
+   * A page of the results of a scan, or of one of its hosts. First pages, what
+   * lists of scans (or hosts) ask for, are batched across the request into one query.
    */
-  async results(scanId: string, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
+  async results(owner: ResultOwner, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
     const page = parsePage(pageArgs);
-    if (page.cursor !== undefined || page.direction === 'backward') return this.resultRepository.findPage(scanId, filter ?? {}, page);
-    const { rows, total } = await this.firstResults.load({ scanId, filter: filter ?? {}, size: page.size });
+    if (page.cursor !== undefined || page.direction === 'backward') return this.resultRepository.findPage(owner, filter ?? {}, page);
+    const { rows, total } = await this.firstResults.load({ owner, filter: filter ?? {}, size: page.size });
     return toConnection(rows, page, (row) => [row.id], async () => total);
+  }
+
+  /** A page of the hosts a scan probes. */
+  async hosts(scanId: string, { filter, ...pageArgs }: PageArgs & { filter?: ScanHostFilter | null }): Promise<Connection<ScanHostView>> {
+    const page = parsePage(pageArgs);
+    const where = { ...filter };
+    if (filter?.address) where.address = Network.parse(filter.address, 'filter.address').toString();
+    const found = await this.hostRepository.findPage(scanId, where, page);
+    return { ...found, edges: found.edges.map((edge) => ({ ...edge, node: hostView(edge.node) })) };
+  }
+
+  progress(scan: Scan): ScanProgressView {
+    return progressView(progressEvent(scan, this.clock.now()));
   }
 
   /** Result counts by state, batched across the request's scans. */
@@ -192,44 +209,6 @@ export class ScanService {
     return id;
   }
 
-  /**
-   * Scans as they are created or change. Each event is re-read from the
-   * database in a fresh context, so subscribers see committed state, never a
-   * copy cached for the lifetime of their socket.
-   */
-  watch(): AsyncIterable<Scan> {
-    return pipe(
-      this.events.subscribe('scanUpdated'),
-      map((event) => this.em.fork().findOne(Scan, { id: event.scanId })),
-      filter((scan): scan is Scan => scan !== null),
-    );
-  }
-
-  progress(scan: Scan): ScanProgressView {
-    return progressView(progressEvent(scan, this.clock.now()));
-  }
-
-  /**
-   * One scan's progress: the current state first, then the worker's updates
-   * until the scan ends. Subscribes before reading, so nothing published in
-   * between is lost.
-   */
-  watchProgress(scanId: string): AsyncIterable<ScanProgressView> {
-    return new Repeater<ScanProgressView>(async (push, stop) => {
-      const events = this.events.subscribe('scanProgress', scanId)[Symbol.asyncIterator]();
-      void stop.then(() => events.return?.());
-      const scan = await this.em.fork().findOne(Scan, { id: scanId });
-      if (!scan) return stop(new NotFoundError('Scan not found.'));
-      await push(this.progress(scan));
-      if (isFinished(scan.status)) return stop();
-      for (let next = await events.next(); !next.done; next = await events.next()) {
-        await push(progressView(next.value));
-        if (isFinished(next.value.status)) break;
-      }
-      stop();
-    });
-  }
-
   private parseTargets(raw: readonly string[]): Target[] {
     if (raw.length === 0) throw new InvalidInputError('targets', 'Give at least one target.');
     if (raw.length > this.limits.maxTargets) {
@@ -249,9 +228,11 @@ export class ScanService {
   }
 }
 
-type FirstResultsKey = { scanId: string; filter: ScanResultFilter; size: number };
-const resultsShape = ({ filter, size }: FirstResultsKey) => JSON.stringify([filter.state ?? null, filter.protocol ?? null, size]);
-const resultsKey = (key: FirstResultsKey) => `${key.scanId}:${resultsShape(key)}`;
+type FirstResultsKey = { owner: ResultOwner; filter: ScanResultFilter; size: number };
+/** Keys of one shape are loaded in one query: same filter, same size, all scans or all hosts. */
+const resultsShape = ({ owner, filter, size }: FirstResultsKey) =>
+  JSON.stringify([owner.address === undefined, filter.state ?? null, filter.protocol ?? null, size]);
+const resultsKey = (key: FirstResultsKey) => `${ownerKey(key.owner)}:${resultsShape(key)}`;
 
 function parseOptions(input: ScanOptionsInput): ScanSettings {
   const settings: ScanSettings = {};

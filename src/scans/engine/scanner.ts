@@ -7,7 +7,12 @@ export type PortState = (typeof PortState)[keyof typeof PortState];
 export type Protocol = 'TCP' | 'UDP';
 
 /** One address to probe, already resolved and checked against the scope. */
-export type ScanHost = { address: string; family: Family };
+export type ScanHost = {
+  address: string;
+  family: Family;
+  /** The hostname target it was resolved from, if any. */
+  hostname?: string;
+};
 
 /** The outcome of probing one port of one host. */
 export type ProbeResult = {
@@ -17,6 +22,10 @@ export type ProbeResult = {
   state: PortState;
   /** First bytes the service sent, when banner grabbing is on and it spoke. */
   banner?: string;
+  /** The service an engine identified (nmap names it); absent leaves the well-known-ports guess. */
+  service?: string;
+  /** Product and version, when service detection found them. */
+  version?: string;
 };
 
 export type ScanPlan = { hosts: readonly ScanHost[]; ports: PortSpec };
@@ -49,10 +58,16 @@ export const DEFAULT_SCAN_OPTIONS: ScanOptions = {
 };
 
 /**
+ * How far an engine that reports results late (nmap hands a host over once it
+ * is done) has come: an estimate of the probes done, for progress.
+ */
+export type OnProgress = (probesDone: number) => void;
+
+/**
  * A scanning engine: probes every port of every host and streams the results
  * in batches, so callers can write them in bulk and report progress. Stops
  * within a second of `signal` aborting.
  */
 export type Scanner = {
-  scan(plan: ScanPlan, options: ScanOptions, signal?: AbortSignal): AsyncIterable<ProbeResult[]>;
+  scan(plan: ScanPlan, options: ScanOptions, signal?: AbortSignal, onProgress?: OnProgress): AsyncIterable<ProbeResult[]>;
 };

@@ -1,0 +1,175 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { filter, map, pipe, Repeater } from 'graphql-yoga';
+import { NotFoundError } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { EventBus, ScanEventMessage } from '../platform/events.ts';
+import { hostView } from './scan-host.entity.ts';
+import { ScanHostRepository } from './scan-host.repository.ts';
+import type { ScanEventView } from './scan.mappers.ts';
+import { Scan } from './scan.entity.ts';
+import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
+import { ScanResultRepository } from './scan-result.repository.ts';
+import { isFinished } from './scan-status.ts';
+
+export type ScanFeedDeps = { em: EntityManager; events: EventBus; clock: Clock };
+
+/** OPEN results read per query while a late subscriber catches up. */
+const CATCH_UP_PAGE = 1_000;
+
+/**
+ * Subscriptions on scans. Every read goes through a fresh EntityManager, so a
+ * subscriber sees committed state, never a copy cached for the lifetime of
+ * its socket.
+ */
+export class ScanFeed {
+  private readonly em: EntityManager;
+  private readonly events: EventBus;
+  private readonly clock: Clock;
+
+  constructor({ em, events, clock }: ScanFeedDeps) {
+    this.em = em;
+    this.events = events;
+    this.clock = clock;
+  }
+
+  /** Scans as they are created or change. */
+  watch(): AsyncIterable<Scan> {
+    return pipe(
+      this.events.subscribe('scanUpdated'),
+      map((event) => this.em.fork().findOne(Scan, { id: event.scanId })),
+      filter((scan): scan is Scan => scan !== null),
+    );
+  }
+
+  /**
+   * One scan's progress: the current state first, then the worker's updates
+   * until the scan ends. Subscribes before reading, so nothing published in
+   * between is lost.
+   */
+  watchProgress(scanId: string): AsyncIterable<ScanProgressView> {
+    return new Repeater<ScanProgressView>(async (push, stop) => {
+      const live = listen(this.events.subscribe('scanProgress', scanId), stop);
+      const scan = await this.em.fork().findOne(Scan, { id: scanId });
+      if (!scan) return stop(new NotFoundError('Scan not found.'));
+      await push(progressView(progressEvent(scan, this.clock.now())));
+      if (isFinished(scan.status)) return stop();
+      for await (const event of live) {
+        await push(progressView(event));
+        if (isFinished(event.status)) break;
+      }
+      stop();
+    });
+  }
+
+  /**
+   * What happens in one scan: first what already happened (its status, the
+   * hosts known UP or DOWN, every OPEN port stored), then each new event,
+   * until the scan ends. Live events are collected from before the past is
+   * read, and each event goes out at most once, so a late subscriber misses
+   * nothing and sees nothing twice.
+   */
+  watchEvents(scanId: string): AsyncIterable<ScanEventView> {
+    return new Repeater<ScanEventView>(async (push, stop) => {
+      const live = listen(this.events.subscribe('scanEvents', scanId), stop);
+      const em = this.em.fork();
+      const scan = await em.findOne(Scan, { id: scanId });
+      if (!scan) return stop(new NotFoundError('Scan not found.'));
+      const sent = new Set<string>();
+      const send = async (event: ScanEventView) => {
+        const key = eventKey(event);
+        if (sent.has(key)) return;
+        sent.add(key);
+        await push(event);
+      };
+
+      await send({ type: 'ScanStatusChanged', scanId, at: scan.updatedAt, status: scan.status, error: scan.error ?? null, scan });
+      for (const host of await new ScanHostRepository(em).findChanged(scanId)) {
+        await send({ type: 'HostStateChanged', scanId, at: host.changedAt, host: hostView(host) });
+      }
+      const results = new ScanResultRepository(em);
+      for (let after = '0'; ;) {
+        const page = await results.openAfter(scanId, after, CATCH_UP_PAGE);
+        for (const result of page) await send({ type: 'PortFound', scanId, at: result.foundAt, result });
+        if (page.length < CATCH_UP_PAGE) break;
+        after = page.at(-1)!.id;
+        em.clear();
+      }
+      if (isFinished(scan.status)) return stop();
+
+      for await (const message of live) {
+        const event = await this.toView(message);
+        // Deleted while watched: nothing more will happen.
+        if (!event) break;
+        await send(event);
+        if (event.type === 'ScanStatusChanged' && isFinished(event.status)) break;
+      }
+      stop();
+    });
+  }
+
+  private async toView(message: ScanEventMessage): Promise<ScanEventView | null> {
+    const at = new Date(message.at);
+    switch (message.type) {
+      case 'PortFound':
+        return { type: message.type, scanId: message.scanId, at, result: message.result };
+      case 'HostStateChanged':
+        return { type: message.type, scanId: message.scanId, at, host: { scanId: message.scanId, ...message.host } };
+      case 'ScanStatusChanged': {
+        const scan = await this.em.fork().findOne(Scan, { id: message.scanId });
+        return scan && { type: message.type, scanId: message.scanId, at, status: message.status, error: message.error, scan };
+      }
+    }
+  }
+}
+
+/** What makes two events the same news: a subscriber gets each once. */
+function eventKey(event: ScanEventView): string {
+  switch (event.type) {
+    case 'PortFound':
+      return `port ${event.result.address} ${event.result.protocol} ${event.result.port}`;
+    case 'HostStateChanged':
+      return `host ${event.host.address} ${event.host.state}`;
+    case 'ScanStatusChanged':
+      return `status ${event.status}`;
+  }
+}
+
+/**
+ * Starts listening at once (a yoga subscription attaches its listener only on
+ * the first pull) and keeps every event until it is read, however slowly:
+ * nothing published while the caller reads the database is lost.
+ */
+function listen<T>(subscription: AsyncIterable<T>, stopped: Promise<unknown>): AsyncIterable<T> {
+  const source = subscription[Symbol.asyncIterator]();
+  const queue: T[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const pump = async () => {
+    try {
+      for (let next = await source.next(); !next.done; next = await source.next()) {
+        queue.push(next.value);
+        wake?.();
+      }
+    } finally {
+      ended = true;
+      wake?.();
+    }
+  };
+  void pump().catch(() => {});
+  void stopped.then(() => {
+    ended = true;
+    wake?.();
+    return source.return?.();
+  });
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()!;
+        if (ended) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+    },
+  };
+}

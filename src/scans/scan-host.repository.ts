@@ -1,0 +1,85 @@
+import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/postgresql';
+import { InvalidInputError } from '../errors.ts';
+import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
+import type { ScanHost as Probed } from './engine/scanner.ts';
+import { type HostState, ScanHost } from './scan-host.entity.ts';
+
+export type ScanHostFilter = {
+  /** An address, or a CIDR network: hosts inside it. */
+  address?: string | null;
+  /** Hosts resolved from this hostname (case-insensitive). */
+  hostname?: string | null;
+  state?: readonly HostState[] | null;
+};
+
+export type HostChange = { address: string; hostname: string | null; state: HostState };
+
+/** Rows per insert: 4 parameters each, well under PostgreSQL's 65,535. */
+const INSERT_CHUNK = 5_000;
+
+/** Named queries on the hosts of scans. */
+export class ScanHostRepository {
+  private readonly em: EntityManager;
+
+  constructor(em: EntityManager) {
+    this.em = em;
+  }
+
+  /** Records what a scan probes, once: a retried job finds its hosts there and keeps their states. */
+  async record(scanId: string, hosts: readonly Probed[], now: Date): Promise<void> {
+    for (let at = 0; at < hosts.length; at += INSERT_CHUNK) {
+      await this.em.createQueryBuilder(ScanHost)
+        .insert(hosts.slice(at, at + INSERT_CHUNK).map((host) => ({
+          scan: scanId, address: host.address, hostname: host.hostname ?? null, state: 'UNKNOWN' as const, changedAt: now,
+        })))
+        .onConflict(['scan', 'address'])
+        .ignore()
+        .execute('run');
+    }
+  }
+
+  /** Marks hosts that answered UP; returns those that were not UP before. */
+  markUp(scanId: string, addresses: readonly string[], now: Date): Promise<HostChange[]> {
+    if (addresses.length === 0) return Promise.resolve([]);
+    return this.em.getConnection().execute<HostChange[]>(
+      `update scan_hosts set state = 'UP', changed_at = ? where scan_id = ? and address in (?) and state <> 'UP'
+       returning address, hostname, state`,
+      [now, scanId, [...addresses]],
+    );
+  }
+
+  /** When a scan completes, the hosts that never answered are DOWN. */
+  markSilentDown(scanId: string, now: Date): Promise<HostChange[]> {
+    return this.em.getConnection().execute<HostChange[]>(
+      `update scan_hosts set state = 'DOWN', changed_at = ? where scan_id = ? and state = 'UNKNOWN' returning address, hostname, state`,
+      [now, scanId],
+    );
+  }
+
+  /** Hosts that changed state, oldest first: what a late subscriber catches up on. */
+  findChanged(scanId: string): Promise<ScanHost[]> {
+    return this.em.find(ScanHost, { scan: scanId, state: { $ne: 'UNKNOWN' } }, { orderBy: { id: 'asc' } });
+  }
+
+  /** A scan's hosts in the order recorded (address order within a network), keyset-paged by id. */
+  async findPage(scanId: string, filter: ScanHostFilter, page: Page): Promise<Connection<ScanHost>> {
+    const where: FilterQuery<ScanHost>[] = [this.where(scanId, filter)];
+    const forward = page.direction === 'forward';
+    if (page.cursor) {
+      const [id] = page.cursor;
+      if (typeof id !== 'string' || !/^\d+$/.test(id)) throw new InvalidInputError(forward ? 'after' : 'before', 'Not a cursor of this list.');
+      where.push({ id: { [forward ? '$gt' : '$lt']: id } });
+    }
+    const rows = await this.em.find(ScanHost, { $and: where }, { orderBy: { id: forward ? 'asc' : 'desc' }, limit: page.size + 1 });
+    return toConnection(rows, page, (row) => [row.id], () => this.em.count(ScanHost, this.where(scanId, filter)));
+  }
+
+  private where(scanId: string, filter: ScanHostFilter): FilterQuery<ScanHost> {
+    const where: FilterQuery<ScanHost> & Record<string, unknown> = { scan: scanId };
+    if (filter.state?.length) where.state = { $in: [...filter.state] };
+    if (filter.hostname) where.hostname = { $ilike: filter.hostname.replace(/[\\%_]/g, (c) => `\\${c}`) };
+    // The service has checked it is an address or a network; PostgreSQL does the containment.
+    if (filter.address) where.$and = [{ [raw((alias: string) => `${alias}.address::inet <<= ?::inet`, [filter.address])]: [] }];
+    return where;
+  }
+}
