@@ -63,8 +63,8 @@ export class ScanFeed {
 
   /**
    * What happens in one scan: first what already happened (its status, the
-   * hosts known UP or DOWN, every OPEN port stored), then each new event,
-   * until the scan ends. Live events are collected from before the past is
+   * hosts known UP or DOWN, every OPEN port stored; an ended status last),
+   * then each new event, until the scan ends. Live events are collected from before the past is
    * read, and each event goes out at most once, so a late subscriber misses
    * nothing and sees nothing twice.
    */
@@ -82,7 +82,9 @@ export class ScanFeed {
         await push(event);
       };
 
-      await send({ type: 'ScanStatusChanged', scanId, at: scan.updatedAt, status: scan.status, error: scan.error ?? null, scan });
+      // The status leads, unless it is the last word: then it ends the replay, as it would have ended the live feed.
+      const status: ScanEventView = { type: 'ScanStatusChanged', scanId, at: scan.updatedAt, status: scan.status, error: scan.error ?? null, scan };
+      if (!isFinished(scan.status)) await send(status);
       for (const host of await new ScanHostRepository(em).findChanged(scanId)) {
         await send({ type: 'HostStateChanged', scanId, at: host.changedAt, host: hostView(host) });
       }
@@ -94,7 +96,10 @@ export class ScanFeed {
         after = page.at(-1)!.id;
         em.clear();
       }
-      if (isFinished(scan.status)) return stop();
+      if (isFinished(scan.status)) {
+        await send(status);
+        return stop();
+      }
 
       for await (const message of live) {
         const event = await this.toView(message);

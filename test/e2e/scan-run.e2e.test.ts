@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 import { unusedPort } from '../helpers/ports.ts';
+import { hasPython, silentPort } from '../helpers/silent-port.ts';
 
 const listeners: Server[] = [];
 
@@ -41,6 +43,22 @@ async function until(server: ServerProcess, id: string, status: string, timeoutM
 }
 
 const LIFE = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED'];
+
+type ScanEvent = {
+  __typename: string;
+  scanId: string;
+  at: string;
+  result?: { address: string; port: number; state: string; service: string | null };
+  host?: { address: string; hostname: string | null; state: string };
+  status?: string;
+  scan?: { id: string; status: string };
+};
+const EVENTS = `subscription($id: ID!) { scanEvents(scanId: $id) {
+  __typename scanId at
+  ... on PortFound { result { address port state service } }
+  ... on HostStateChanged { host { address hostname state } }
+  ... on ScanStatusChanged { status error scan { id status } }
+} }`;
 
 /**
  * Each event carries the scan as committed when it is read, so a quick
@@ -149,11 +167,109 @@ describe('running scans through the single-node server', () => {
     await expect(unknown.next(1, 5_000)).rejects.toThrow(/NOT_FOUND/);
   });
 
+  it('streams PortFound, HostStateChanged and status events, each once, and replays them to a late subscriber', async () => {
+    const open = [await listen(), await listen()].sort((a, b) => a - b);
+    const closed = await unusedPort();
+    const created = await create(server, { targets: ['localhost'], ports: `${open.join(',')},${closed}` });
+    const events = subscribe<{ scanEvents: ScanEvent }>(server.wsClient(), EVENTS, { id: created.id });
+    const [first] = await events.next(1);
+    expect(first?.scanEvents).toMatchObject({ __typename: 'ScanStatusChanged', scanId: created.id, status: 'PENDING', scan: { id: created.id } });
+    await mutate(server, 'startScan', created.id);
+    await events.completed;
+    const live = events.results.map((r) => r.scanEvents);
+    expect(live.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(live.at(-1)).toMatchObject({ status: 'COMPLETED', scan: { status: 'COMPLETED' } });
+    expect(live.filter((e) => e.__typename === 'HostStateChanged').map((e) => e.host)).toEqual([{ address: '127.0.0.1', hostname: 'localhost', state: 'UP' }]);
+    const found = live.filter((e) => e.__typename === 'PortFound').map((e) => e.result!);
+    expect(found.map((r) => r.port).sort((a, b) => a - b)).toEqual(open);
+    expect(found.every((r) => r.state === 'OPEN' && r.address === '127.0.0.1')).toBe(true);
+
+    // Subscribing after the end replays the same news, the ended status last, then completes.
+    const late = subscribe<{ scanEvents: ScanEvent }>(server.wsClient(), EVENTS, { id: created.id });
+    await late.completed;
+    const replayed = late.results.map((r) => r.scanEvents);
+    expect(replayed.map((e) => e.__typename)).toEqual(['HostStateChanged', 'PortFound', 'PortFound', 'ScanStatusChanged']);
+    expect(replayed.filter((e) => e.result).map((e) => e.result!.port).sort((a, b) => a - b)).toEqual(open);
+    expect(replayed.at(-1)).toMatchObject({ status: 'COMPLETED' });
+
+    const { body } = await server.graphql<{ scan: { hosts: { totalCount: number; nodes: { address: string; hostname: string; state: string; results: { totalCount: number; nodes: { port: number }[] } }[] } } }>(
+      `query($id: ID!) { scan(id: $id) { hosts(first: 10) { totalCount nodes { address hostname state results(filter: { state: [OPEN] }) { totalCount nodes { port } } } } } }`,
+      { id: created.id },
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.scan.hosts.totalCount).toBe(1);
+    expect(body.data?.scan.hosts.nodes[0]).toMatchObject({ address: '127.0.0.1', hostname: 'localhost', state: 'UP', results: { totalCount: 2 } });
+  });
+
+  it.skipIf(!hasPython && !process.env.CI)('marks a host that never answered DOWN once the scan completes', async () => {
+    const silent = await silentPort('127.0.0.3');
+    try {
+      const created = await create(server, { targets: ['127.0.0.3'], ports: String(silent.port), options: { timeoutMs: 200, retries: 0 }, start: true });
+      await until(server, created.id, 'COMPLETED');
+      const { body } = await server.graphql<{ scan: { up: { totalCount: number }; down: { nodes: { address: string; state: string }[] }; results: { nodes: { state: string }[] } } }>(
+        `query($id: ID!) { scan(id: $id) { up: hosts(filter: { state: [UP] }) { totalCount } down: hosts(filter: { address: "127.0.0.0/24", state: [DOWN] }) { nodes { address state } } results { nodes { state } } } }`,
+        { id: created.id },
+      );
+      expect(body.data?.scan).toEqual({ up: { totalCount: 0 }, down: { nodes: [{ address: '127.0.0.3', state: 'DOWN' }] }, results: { nodes: [{ state: 'FILTERED' }] } });
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('guesses the service of a port from the well-known ports', async () => {
+    const created = await create(server, { targets: ['127.0.0.1'], ports: '1,22,443', start: true });
+    await until(server, created.id, 'COMPLETED');
+    const { body } = await server.graphql<{ scan: { results: { nodes: { port: number; service: string | null }[] } } }>(
+      'query($id: ID!) { scan(id: $id) { results { nodes { port service } } } }', { id: created.id });
+    // Port 1 (tcpmux) is not in the table: no guess rather than a wrong one.
+    expect(body.data?.scan.results.nodes.sort((a, b) => a.port - b.port)).toEqual([{ port: 1, service: null }, { port: 22, service: 'ssh' }, { port: 443, service: 'https' }]);
+  });
+
   it('refuses bad options and unknown scans', async () => {
     const { body } = await server.graphql('mutation { createScan(input: { targets: ["127.0.0.1"], options: { concurrency: 0 } }) { scan { id } } }');
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'options.concurrency' });
     const unknown = await mutate(server, 'startScan', Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url'));
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+});
+
+const hasNmap = spawnSync('nmap', ['-V']).status === 0;
+
+describe.skipIf(!hasNmap && !process.env.CI)('nmap scans through the server', () => {
+  let server: ServerProcess;
+  let withoutNmap: ServerProcess;
+
+  beforeAll(async () => {
+    [server, withoutNmap] = await Promise.all([startServer(), startServer({ env: { NMAP_PATH: '/nonexistent/nmap' } })]);
+  });
+
+  afterAll(async () => {
+    expect(await server?.stop()).toBe(0);
+    expect(await withoutNmap?.stop()).toBe(0);
+  });
+
+  it('runs a VERSION scan with nmap and streams what it identified', async () => {
+    const ssh = createServer((socket) => socket.on('error', () => {}).write('SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n'));
+    await new Promise<void>((resolve) => ssh.listen(0, '127.0.0.1', resolve));
+    listeners.push(ssh);
+    const port = (ssh.address() as { port: number }).port;
+    const closed = await unusedPort();
+    const created = await create(server, { targets: ['127.0.0.1'], ports: `${port},${closed}`, scanType: 'VERSION' });
+    const events = subscribe<{ scanEvents: ScanEvent & { result?: { version?: string } } }>(server.wsClient(), EVENTS.replace('service }', 'service version }'), { id: created.id });
+    await events.next(1);
+    await mutate(server, 'startScan', created.id);
+    await events.completed;
+    const found = events.results.map((r) => r.scanEvents).filter((e) => e.__typename === 'PortFound');
+    expect(found).toHaveLength(1);
+    expect(found[0]?.result).toMatchObject({ port, state: 'OPEN', service: 'ssh', version: expect.stringContaining('OpenSSH 9.2p1') });
+    const done = await read(server, created.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', progress: { probesTotal: 2, probesDone: 2, openPorts: 1 } });
+  });
+
+  it('fails a scan clearly, without retrying, when the worker has no nmap', async () => {
+    const created = await create(withoutNmap, { targets: ['127.0.0.1'], ports: '80', scanType: 'SYN', start: true });
+    const failed = await until(withoutNmap, created.id, 'FAILED');
+    expect(failed.error).toMatch(/^nmap is not installed on this worker \(looked for "\/nonexistent\/nmap"\); SYN scans need it/);
   });
 });
 

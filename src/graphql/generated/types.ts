@@ -474,8 +474,9 @@ export type Subscription = {
    * subscriber misses nothing: a `ScanStatusChanged` with the current status,
    * a `HostStateChanged` for every host known UP or DOWN and a `PortFound` for
    * every OPEN port stored so far. Then each new event as it happens, each at
-   * most once; after the scan ends (`COMPLETED`, `FAILED`, `CANCELLED`) the
-   * subscription completes. Fails with `NOT_FOUND` for an unknown scan.
+   * most once. The `ScanStatusChanged` of an ended scan (`COMPLETED`, `FAILED`,
+   * `CANCELLED`) always comes last, and the subscription completes after it.
+   * Fails with `NOT_FOUND` for an unknown scan.
    */
   scanEvents: ScanEvent;
   /**

@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortSpec } from '../port-spec.ts';
 import { createConnectScanner } from './connect-scanner.ts';
 import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
 import { type Connect, loadRawConnect, socketConnect } from './tcp-connect.ts';
 import { unusedPort } from '../../../test/helpers/ports.ts';
+import { hasPython, type SilentPort, silentPort } from '../../../test/helpers/silent-port.ts';
 
 const V4: ScanHost = { address: '127.0.0.1', family: 4 };
 const V6: ScanHost = { address: '::1', family: 6 };
@@ -99,30 +98,17 @@ describe.each(adapters)('connect scanner over %s', (_name, connect) => {
   });
 });
 
-/**
- * A listener that never accepts, its backlog of one already taken: the kernel
- * drops further SYNs, so a probe times out, as behind a firewall. Node's own
- * servers always accept, hence a tiny Python listener (python3 is in Debian's base).
- */
-const python = spawnSync('python3', ['--version']).status === 0;
-
-describe.skipIf(!python && !process.env.CI)('a port that never answers', () => {
-  let listener: ChildProcess;
+describe.skipIf(!hasPython && !process.env.CI)('a port that never answers', () => {
+  let silent: SilentPort;
   let port: number;
 
   beforeAll(async () => {
-    listener = spawn('python3', ['-c', [
-      'import socket, sys, time',
-      's = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)',
-      'c = socket.create_connection(s.getsockname())',
-      'print(s.getsockname()[1], flush=True)',
-      'time.sleep(60)',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    port = Number(await new Promise<string>((resolve) => createInterface({ input: listener.stdout! }).once('line', resolve)));
+    silent = await silentPort();
+    port = silent.port;
   });
 
   afterAll(() => {
-    listener?.kill();
+    silent?.close();
   });
 
   it.each(adapters)('is FILTERED after its retries over %s', async (_name, connect) => {
