@@ -7,7 +7,7 @@ import { createJobRunner, type JobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger } from './platform/logger.ts';
 import { createConnectScanner } from './scans/engine/connect-scanner.ts';
 import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
-import { createScanJob } from './scans/scan.jobs.ts';
+import { createScanGivenUpHandler, createScanJob } from './scans/scan.jobs.ts';
 import { Scope } from './scope/scope.ts';
 
 /** Everything long-lived, wired once; main, worker and tests build it the same way. */
@@ -71,8 +71,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   };
 }
 
-/** Makes this process a worker: it takes scan jobs from the shared queue. */
-export function startWorker(app: App): Promise<void> {
+/** Makes this process a worker: it takes scan jobs from the shared queue, and ends those given up. */
+export async function startWorker(app: App): Promise<void> {
   const handler = createScanJob({
     orm: app.orm,
     events: app.events,
@@ -87,7 +87,8 @@ export function startWorker(app: App): Promise<void> {
       VERSION: createNmapScanner('VERSION', app.config.worker.nmapPath),
     },
   });
-  return app.jobs.work('scan.run', app.config.worker.concurrency, handler);
+  await app.jobs.work('scan.run', app.config.worker.concurrency, handler);
+  await app.jobs.onGivenUp('scan.run', createScanGivenUpHandler(app));
 }
 
 function redact(url: string): string {

@@ -1,4 +1,5 @@
 import { createApp, startWorker } from './app.ts';
+import { recoverStrandedScans } from './scans/scan-recovery.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
 
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
     throw error;
   }
   if (config.worker.inProcess) await startWorker(app);
+  // Not fatal: the next start tries again.
+  await recoverStrandedScans(app).catch((error: unknown) => app.logger.error({ err: error }, 'could not recover stranded scans'));
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   app.logger.info(
     {

@@ -3,7 +3,7 @@ import { DomainError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Orm } from '../platform/db.ts';
 import type { EventBus } from '../platform/events.ts';
-import type { JobHandler } from '../platform/jobs.ts';
+import type { JobFailure, JobHandler } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
 import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
@@ -52,6 +52,18 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
       deps.logger.warn({ err: error, scanId }, 'scan failed');
       await finish(deps, em.fork(), scanId, (fresh, now) => fresh.fail(now, error instanceof Error ? error.message : String(error)));
     }
+  };
+}
+
+/**
+ * Ends a scan whose job was given up: every attempt failed, or the worker of
+ * the last one died (a `kill -9` leaves no one to say so but the queue).
+ */
+export function createScanGivenUpHandler(deps: Pick<ScanJobDeps, 'orm' | 'events' | 'clock' | 'logger'>) {
+  return async ({ scanId }: { scanId: string }, { reason, attempts }: JobFailure): Promise<void> => {
+    const why = reason === 'job heartbeat timeout' ? 'its worker stopped responding' : reason;
+    deps.logger.warn({ scanId, reason, attempts }, 'scan given up');
+    await finish(deps, deps.orm.em.fork(), scanId, (scan, now) => scan.fail(now, `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}.`));
   };
 }
 
@@ -131,7 +143,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
  * already ended the scan. A completed scan's silent hosts are DOWN, marked
  * before the status so that whoever sees COMPLETED sees them too.
  */
-async function finish(deps: ScanJobDeps, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
+async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock'>, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
   const scan = await em.findOne(Scan, { id: scanId });
   if (!scan || isFinished(scan.status)) return;
   const { probed, open } = await new ScanResultRepository(em).counts(scanId);

@@ -118,7 +118,7 @@ describe('running scans through the single-node server', () => {
   });
 
   it('cancels a running scan, after which it refuses to start or cancel again', async () => {
-    const created = await create(server, { targets: ['127.0.0.1'], ports: '1-65535', options: { maxRate: 200 } });
+    const created = await create(server, { targets: ['127.0.0.1'], ports: '1-20000', options: { maxRate: 200 } });
     const started = await mutate(server, 'startScan', created.id);
     expect(started.body.data?.startScan?.scan.status).toBe('QUEUED');
     await until(server, created.id, 'RUNNING');
@@ -130,7 +130,7 @@ describe('running scans through the single-node server', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     // The worker stopped: no probe is counted after the cancellation settled.
     expect((await read(server, created.id)).progress.probesDone).toBe(settled.progress.probesDone);
-    expect(settled.progress.probesDone).toBeLessThan(65_535);
+    expect(settled.progress.probesDone).toBeLessThan(20_000);
 
     for (const name of ['startScan', 'cancelScan'] as const) {
       const again = await mutate(server, name, created.id);
@@ -346,5 +346,38 @@ describe('a worker killed mid-scan', () => {
     const found = body.data?.scan.open.nodes.map((r) => r.port) ?? [];
     expect(found).toEqual(expect.arrayContaining(open));
     expect(done.progress.openPorts).toBe(body.data?.scan.open.totalCount);
+  });
+});
+
+describe('a scan whose retries are exhausted', () => {
+  let database: TestDatabase;
+  let api: ServerProcess;
+  const workers: WorkerProcess[] = [];
+  const noRetries = { SCAN_JOB_RETRIES: '0' };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    api = await startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...noRetries } });
+    workers.push(await startWorkerProcess(database.url, noRetries));
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    expect(await api?.stop()).toBe(0);
+    await database?.drop();
+  });
+
+  it('ends FAILED with the reason once the worker of its last attempt died', { timeout: 60_000 }, async () => {
+    const created = await create(api, { targets: ['127.0.0.1'], ports: '1-20000', options: { maxRate: 1_000 }, start: true });
+    await until(api, created.id, 'RUNNING');
+    const [first] = workers;
+    process.kill(first!.pid, 'SIGKILL');
+    expect(await first!.stop()).toBeNull();
+
+    // No retry is left: once the queue notices the silence, a worker ends the scan.
+    workers.push(await startWorkerProcess(database.url, noRetries));
+    const failed = await until(api, created.id, 'FAILED', 45_000);
+    expect(failed.error).toBe('Gave up after 1 attempt: its worker stopped responding.');
+    expect(failed.progress.probesDone).toBeLessThan(20_000);
   });
 });

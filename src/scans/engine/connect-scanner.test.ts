@@ -84,9 +84,9 @@ describe.each(adapters)('connect scanner over %s', (_name, connect) => {
       abortedAt = Date.now();
       controller.abort();
     }, 200);
-    const results = await collect(scanner().scan({ hosts: [V4], ports: PortSpec.parse('1-65535') }, { ...FAST, maxRate: 500 }, controller.signal));
+    const results = await collect(scanner().scan({ hosts: [V4], ports: PortSpec.parse('1-20000') }, { ...FAST, maxRate: 500 }, controller.signal));
     expect(Date.now() - abortedAt).toBeLessThan(1_000);
-    expect(results.length).toBeLessThan(65_535);
+    expect(results.length).toBeLessThan(20_000);
   });
 
   it('never starts probes faster than maxRate', async () => {
