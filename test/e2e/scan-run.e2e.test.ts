@@ -276,31 +276,45 @@ describe.skipIf(!hasNmap && !process.env.CI)('nmap scans through the server', ()
 describe('a separate worker process', () => {
   let database: TestDatabase;
   let api: ServerProcess;
+  let otherApi: ServerProcess;
   let worker: WorkerProcess;
   const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    api = await startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } });
-    worker = await startWorkerProcess(database.url, redis);
+    [api, otherApi, worker] = await Promise.all([
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
+      startWorkerProcess(database.url, redis),
+    ]);
   });
 
   afterAll(async () => {
     expect(await worker?.stop()).toBe(0);
     expect(await api?.stop()).toBe(0);
+    expect(await otherApi?.stop()).toBe(0);
     await database?.drop();
   });
 
-  it('runs the scan the API queued, and its events reach the API subscriber over Redis', async () => {
+  it('runs the scan one API queued, and its events reach subscribers of both APIs over Redis', async () => {
     const port = await listen();
     const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(api.wsClient(), 'subscription { scanUpdated { id status } }');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const created = await create(api, { targets: ['127.0.0.1'], ports: String(port), start: true });
+    const created = await create(api, { targets: ['127.0.0.1'], ports: String(port) });
+    const events = subscribe<{ scanEvents: ScanEvent }>(otherApi.wsClient(), EVENTS, { id: created.id });
+    await events.next(1);
+    await mutate(api, 'startScan', created.id);
     const done = await until(api, created.id, 'COMPLETED');
     expect(done.progress.openPorts).toBe(1);
     await updates.next(4);
     expectLifecycle(updates.results.map((u) => u.scanUpdated.status));
     updates.dispose();
+
+    // The other API process heard the worker's events too.
+    await events.completed;
+    const heard = events.results.map((r) => r.scanEvents);
+    expect(heard.filter((e) => e.__typename === 'PortFound').map((e) => e.result?.port)).toEqual([port]);
+    expect(heard.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 });
 
