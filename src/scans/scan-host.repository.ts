@@ -1,6 +1,6 @@
 import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/postgresql';
-import { InvalidInputError } from '../errors.ts';
-import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
+import { findPageById } from '../platform/keyset.ts';
+import type { Connection, Page } from '../platform/pagination.ts';
 import type { ScanHost as Probed } from './engine/scanner.ts';
 import { type HostState, ScanHost } from './scan-host.entity.ts';
 
@@ -62,16 +62,8 @@ export class ScanHostRepository {
   }
 
   /** A scan's hosts in the order recorded (address order within a network), keyset-paged by id. */
-  async findPage(scanId: string, filter: ScanHostFilter, page: Page): Promise<Connection<ScanHost>> {
-    const where: FilterQuery<ScanHost>[] = [this.where(scanId, filter)];
-    const forward = page.direction === 'forward';
-    if (page.cursor) {
-      const [id] = page.cursor;
-      if (typeof id !== 'string' || !/^\d+$/.test(id)) throw new InvalidInputError(forward ? 'after' : 'before', 'Not a cursor of this list.');
-      where.push({ id: { [forward ? '$gt' : '$lt']: id } });
-    }
-    const rows = await this.em.find(ScanHost, { $and: where }, { orderBy: { id: forward ? 'asc' : 'desc' }, limit: page.size + 1 });
-    return toConnection(rows, page, (row) => [row.id], () => this.em.count(ScanHost, this.where(scanId, filter)));
+  findPage(scanId: string, filter: ScanHostFilter, page: Page): Promise<Connection<ScanHost>> {
+    return findPageById(this.em, ScanHost, () => this.where(scanId, filter), page);
   }
 
   private where(scanId: string, filter: ScanHostFilter): FilterQuery<ScanHost> {

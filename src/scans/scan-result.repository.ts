@@ -1,6 +1,6 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { InvalidInputError } from '../errors.ts';
-import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
+import { findPageById } from '../platform/keyset.ts';
+import type { Connection, Page } from '../platform/pagination.ts';
 import type { PortState, ProbeResult, Protocol } from './engine/scanner.ts';
 import { ScanResult } from './scan-result.entity.ts';
 
@@ -126,16 +126,8 @@ export class ScanResultRepository {
   }
 
   /** Results of a scan (or one host of it) in the order found, keyset-paged by id. */
-  async findPage(owner: ResultOwner, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
-    const where: FilterQuery<ScanResult>[] = [this.where(owner, filter)];
-    const forward = page.direction === 'forward';
-    if (page.cursor) {
-      const [id] = page.cursor;
-      if (typeof id !== 'string' || !/^\d+$/.test(id)) throw new InvalidInputError(forward ? 'after' : 'before', 'Not a cursor of this list.');
-      where.push({ id: { [forward ? '$gt' : '$lt']: id } });
-    }
-    const rows = await this.em.find(ScanResult, { $and: where }, { orderBy: { id: forward ? 'asc' : 'desc' }, limit: page.size + 1 });
-    return toConnection(rows, page, (row) => [row.id], () => this.em.count(ScanResult, this.where(owner, filter)));
+  findPage(owner: ResultOwner, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
+    return findPageById(this.em, ScanResult, () => this.where(owner, filter), page);
   }
 
   private where({ scanId, address }: ResultOwner, filter: ScanResultFilter): FilterQuery<ScanResult> {

@@ -5,6 +5,7 @@ import { createConnectScanner } from './connect-scanner.ts';
 import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
 import { type Connect, loadRawConnect, socketConnect } from './tcp-connect.ts';
 import { unusedPort } from '../../../test/helpers/ports.ts';
+import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { hasPython, type SilentPort, silentPort } from '../../../test/helpers/silent-port.ts';
 
 const V4: ScanHost = { address: '127.0.0.1', family: 4 };
@@ -26,13 +27,6 @@ async function listen(host: string, greeting?: string): Promise<number> {
 }
 
 
-async function collect(batches: AsyncIterable<ProbeResult[]>): Promise<ProbeResult[]> {
-  const all: ProbeResult[] = [];
-  for await (const batch of batches) all.push(...batch);
-  return all.sort((a, b) => a.port - b.port);
-}
-
-const statesOf = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.port, r.state]));
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unusedPort } from '../../../test/helpers/ports.ts';
+import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { DomainError } from '../../errors.ts';
 import { PortSpec } from '../port-spec.ts';
 import { createNmapScanner } from './nmap-scanner.ts';
@@ -44,13 +45,6 @@ async function udp(answer: boolean): Promise<number> {
   return socket.address().port;
 }
 
-async function collect(batches: AsyncIterable<ProbeResult[]>): Promise<ProbeResult[]> {
-  const all: ProbeResult[] = [];
-  for await (const batch of batches) all.push(...batch);
-  return all.sort((a, b) => a.port - b.port);
-}
-
-const statesOf = (results: ProbeResult[]) => Object.fromEntries(results.map((r) => [r.port, r.state]));
 
 afterAll(async () => {
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
