@@ -9,6 +9,8 @@ import { createConnectScanner } from './scans/engine/connect-scanner.ts';
 import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
 import { createScanGivenUpHandler, createScanJob } from './scans/scan.jobs.ts';
 import { Scope } from './scope/scope.ts';
+import { AccessTokens, loadSigningKey } from './users/access-tokens.ts';
+import { Authenticator } from './users/authenticator.ts';
 
 /** Everything long-lived, wired once; main, worker and tests build it the same way. */
 export type App = {
@@ -19,6 +21,8 @@ export type App = {
   jobs: JobRunner;
   scope: Scope;
   clock: Clock;
+  accessTokens: AccessTokens;
+  authenticator: Authenticator;
   /** Where the data lives, for the start-up log: a URL without its password, or the embedded server's folder. */
   database: string;
   /** Where events travel, for the same log. */
@@ -32,6 +36,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const logger = overrides.logger ?? createLogger(config.logLevel, config.env === 'development' && Boolean(process.stdout.isTTY));
   // Parse the scope before touching anything: a typo here must not start a scanner with no limits.
   const scope = Scope.fromCidrs(config.scans.allowedTargets);
+  const clock = overrides.clock ?? systemClock;
+  const accessTokens = new AccessTokens(loadSigningKey(config.auth.jwtSecret, config.dataDir), config.auth.accessTokenTtlSeconds, clock);
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -59,7 +65,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     events: events.bus,
     jobs,
     scope,
-    clock: overrides.clock ?? systemClock,
+    clock,
+    accessTokens,
+    authenticator: new Authenticator({ em: orm.em, tokens: accessTokens, clock }),
     database: embedded ? `embedded PostgreSQL in ${config.dataDir}` : redact(url),
     eventBus: config.redisUrl ? redact(config.redisUrl) : 'in memory',
     async close() {

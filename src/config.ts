@@ -24,6 +24,18 @@ const schema = z.object({
   RUN_WORKER: z.enum(['true', 'false']).default('true'),
   SCAN_JOB_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   NMAP_PATH: z.string().min(1).default('nmap'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  ADMIN_EMAIL: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
+  LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(10_000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(30),
+  LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  GRAPHIQL: z.enum(['true', 'false']).optional(),
+  INTROSPECTION: z.enum(['true', 'false']).optional(),
+  WS_AUTH_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(10_485_760).default(102_400),
 });
 
 export type Config = {
@@ -45,6 +57,28 @@ export type Config = {
     retries: number;
     /** The nmap binary SYN, UDP and VERSION scans run. */
     nmapPath: string;
+  };
+  auth: {
+    /** HS256 key for access tokens; `undefined`: one generated once and kept in `dataDir`. */
+    jwtSecret: string | undefined;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlDays: number;
+    /** The admin the first start creates when the database has no user. */
+    bootstrapAdmin: { email: string; password: string } | undefined;
+    /** Failed logins allowed per email and per client address within `loginFailureWindowSeconds`. */
+    loginMaxFailuresPerEmail: number;
+    loginMaxFailuresPerIp: number;
+    loginFailureWindowSeconds: number;
+  };
+  graphql: {
+    /** GraphiQL in a browser; @default on, except in production */
+    graphiql: boolean;
+    /** Schema introspection; @default on, except in production */
+    introspection: boolean;
+    /** Largest request body (and graphql-ws message) accepted, in bytes. */
+    maxBodyBytes: number;
+    /** How long a graphql-ws connection without a token may stay open without authenticating an operation. */
+    wsAuthGraceMs: number;
   };
   scans: {
     /** CIDRs a scan may target; anything else is refused before a packet is sent. */
@@ -78,6 +112,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inProcess: values.RUN_WORKER === 'true',
       retries: values.SCAN_JOB_RETRIES,
       nmapPath: values.NMAP_PATH,
+    },
+    auth: {
+      jwtSecret: values.JWT_SECRET,
+      accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: values.REFRESH_TOKEN_TTL_DAYS,
+      bootstrapAdmin: values.ADMIN_EMAIL && values.ADMIN_PASSWORD ? { email: values.ADMIN_EMAIL, password: values.ADMIN_PASSWORD } : undefined,
+      loginMaxFailuresPerEmail: values.LOGIN_MAX_FAILURES_PER_EMAIL,
+      loginMaxFailuresPerIp: values.LOGIN_MAX_FAILURES_PER_IP,
+      loginFailureWindowSeconds: values.LOGIN_FAILURE_WINDOW_SECONDS,
+    },
+    graphql: {
+      graphiql: (values.GRAPHIQL ?? String(values.NODE_ENV !== 'production')) === 'true',
+      introspection: (values.INTROSPECTION ?? String(values.NODE_ENV !== 'production')) === 'true',
+      maxBodyBytes: values.MAX_BODY_BYTES,
+      wsAuthGraceMs: values.WS_AUTH_GRACE_MS,
     },
     scans: {
       allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),

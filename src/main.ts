@@ -2,11 +2,20 @@ import { createApp, startWorker } from './app.ts';
 import { recoverStrandedScans } from './scans/scan-recovery.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
+import { bootstrapAdmin } from './users/bootstrap.ts';
 
 /** Starts the API: database (embedded unless DATABASE_URL), migrations, HTTP + graphql-ws. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
+  // Before listening: a weak ADMIN_PASSWORD must stop the start, not leave an API nobody can log in to.
+  let users;
+  try {
+    users = await bootstrapAdmin(app.orm.em.fork(), config.auth.bootstrapAdmin, app.clock);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const server = createGraphQLServer(app);
   let address;
   try {
@@ -29,8 +38,13 @@ async function main(): Promise<void> {
       allowedTargets: app.scope.networks.map(String),
       worker: config.worker.inProcess ? `in process, ${config.worker.concurrency} scans at a time` : 'none (run `npm run worker`)',
     },
-    `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH} (GraphiQL in a browser)`,
+    `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH}${config.graphql.graphiql ? ' (GraphiQL in a browser)' : ''}`,
   );
+  const login = 'log in with `mutation { login(input: { email: "…", password: "…" }) { accessToken refreshToken } }` and send `Authorization: Bearer <accessToken>`';
+  if (users.state === 'created') app.logger.info({ admin: users.email }, `Created the first admin, ${users.email}, from ADMIN_EMAIL: ${login}`);
+  else if (users.state === 'empty') {
+    app.logger.warn('No user exists yet, so nobody can log in. Create the first admin: `npm run user -- create --email you@example.com --role ADMIN` (password on stdin), or start once with ADMIN_EMAIL and ADMIN_PASSWORD set.');
+  } else app.logger.info({ users: users.users }, `To use the API, ${login}`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -8,10 +8,12 @@ const logs: Record<string, unknown>[] = [];
 let app: TestApp;
 let server: GraphQLServer;
 let url: string;
+let token: string;
 
 beforeAll(async () => {
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { logs.push(JSON.parse(chunk.toString())); done(); } });
   app = await createTestApp({}, { logger: pino({ level: 'error' }, sink) });
+  token = await app.tokenFor();
   server = createGraphQLServer(app);
   url = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}/graphql`;
 });
@@ -28,7 +30,7 @@ describe('unexpected errors', () => {
     try {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': 'req-broken-1' },
+        headers: { 'content-type': 'application/json', 'x-request-id': 'req-broken-1', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: '{ scans { totalCount } }' }),
       });
       const body = await response.json() as { errors: { message: string; extensions: Record<string, unknown> }[] };
@@ -43,7 +45,7 @@ describe('unexpected errors', () => {
     } finally {
       await app.orm.em.getConnection().execute('alter table scans_gone rename to scans');
     }
-    const healthy = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ scans { totalCount } }' }) });
+    const healthy = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ scans { totalCount } }' }) });
     expect(await healthy.json()).toEqual({ data: { scans: { totalCount: 0 } } });
   });
 });

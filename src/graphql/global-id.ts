@@ -1,7 +1,11 @@
-/** Types that implement `Node`, and so have global IDs. */
-export type NodeType = 'Scan';
+import { NotFoundError } from '../errors.ts';
 
-const LOCAL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Types that implement `Node`, and so have global IDs. */
+export type NodeType = 'Scan' | 'User' | 'ApiToken' | 'Scope' | 'AuditEvent';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Audit events are numbered (bigserial); every other type has a UUID. */
+const SERIAL = /^[1-9][0-9]{0,17}$/;
 
 /** `Scan` + uuid → an opaque, URL-safe ID that is unique across types. */
 export function toGlobalId(type: NodeType, id: string): string {
@@ -17,7 +21,7 @@ export function fromGlobalId(globalId: string): { type: string; id: string } | u
   const separator = decoded.indexOf(':');
   const type = decoded.slice(0, separator);
   const id = decoded.slice(separator + 1);
-  if (separator < 1 || !LOCAL_ID.test(id)) return undefined;
+  if (separator < 1 || !(type === 'AuditEvent' ? SERIAL : UUID).test(id)) return undefined;
   // base64url decoding skips stray characters; only the exact encoding is ours.
   if (Buffer.from(decoded).toString('base64url') !== globalId) return undefined;
   return { type, id };
@@ -27,4 +31,16 @@ export function fromGlobalId(globalId: string): { type: string; id: string } | u
 export function localIdOf(globalId: string, type: NodeType): string | undefined {
   const parsed = fromGlobalId(globalId);
   return parsed?.type === type ? parsed.id : undefined;
+}
+
+/** The local ID a mutation acts on; an ID of another type or not ours is NOT_FOUND, like a missing object. */
+export function requireLocalId(globalId: string, type: NodeType, notFound: string): string {
+  const id = localIdOf(globalId, type);
+  if (!id) throw new NotFoundError(notFound);
+  return id;
+}
+
+/** The local ID of `globalId`, or one that matches no row: a filter on a foreign ID finds nothing, as it should. */
+export function localIdOrNone(globalId: string, type: NodeType): string {
+  return localIdOf(globalId, type) ?? '00000000-0000-0000-0000-000000000000';
 }

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createSchema } from 'graphql-yoga';
+import { auditResolvers } from '../audit/audit.resolvers.ts';
 import { scanResolvers } from '../scans/scan.resolvers.ts';
+import { scopeResolvers } from '../scope/scope.resolvers.ts';
+import { userResolvers } from '../users/user.resolvers.ts';
 import type { GraphQLContext } from './context.ts';
 import { nodeResolvers } from './node.resolvers.ts';
 
@@ -17,6 +20,6 @@ export function loadTypeDefs(): string[] {
 export function buildSchema() {
   return createSchema<GraphQLContext>({
     typeDefs: loadTypeDefs(),
-    resolvers: [nodeResolvers, scanResolvers],
+    resolvers: [nodeResolvers, scanResolvers, userResolvers, scopeResolvers, auditResolvers],
   });
 }

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import type { OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { createYoga, isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
+import { ForbiddenError } from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
+import { Viewer } from '../users/viewer.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { useErrorCodes } from './errors.ts';
+import { limitBody, useHardening } from './hardening.ts';
+import { IdentityWatch, toGraphQLError } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -48,37 +52,100 @@ function yogaLogger(logger: Logger): YogaLogger {
   };
 }
 
+/** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
+type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
+
+/** What graphql-ws keeps per socket. */
+type SocketState = {
+  request: IncomingMessage;
+  socket: WebSocket;
+  /** The connection's identity, from `connectionParams`; `undefined` when none was given. */
+  viewer?: Viewer;
+  /** Set once a tokenless connection authenticated an operation; until then the grace timer runs. */
+  graceTimer?: NodeJS.Timeout;
+  unwatch?: () => void;
+};
+
+/** Close codes of graphql-ws connections whose credential is refused, as HTTP would say 401 and 403. */
+export const WS_CLOSE = { unauthenticated: 4401, forbidden: 4403 } as const;
+
 /** GraphQL over HTTP (graphql-yoga) and graphql-ws on the same port and path. */
 export function createGraphQLServer(app: App): GraphQLServer {
   const requestIds = new WeakMap<Request, string>();
-  const yoga = createYoga<{ requestId?: string }, GraphQLContext>({
+  const watch = new IdentityWatch(app.authenticator, app.events);
+  const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
-    context: ({ request, requestId }) => createContext(app, requestId ?? requestIds.get(request) ?? randomUUID()),
+    context: async ({ request, req, requestId, viewer, ip }) =>
+      createContext(app, {
+        requestId: requestId ?? requestIds.get(request) ?? randomUUID(),
+        viewer: viewer ?? (await app.authenticator.authenticate(request.headers.get('authorization'))),
+        ip: ip ?? req?.socket.remoteAddress ?? null,
+      }),
     // Served from the installed package: the page works on networks without internet.
     renderGraphiQL,
-    graphiql: { title: 'ScanOps GraphiQL', subscriptionsProtocol: 'WS' },
+    graphiql: app.config.graphql.graphiql ? { title: 'ScanOps GraphiQL', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
+    // One operation per request: an array body would multiply every limit below.
+    batching: false,
     // The backstop for errors outside execution; `useErrorCodes` maps those inside it.
     maskedErrors: { isDev: app.config.env === 'development' },
     logging: yogaLogger(app.logger),
-    plugins: [useRequestId(requestIds), useErrorCodes(app.logger)],
+    plugins: [useRequestId(requestIds), ...useHardening(app.config), useErrorCodes(app.logger)],
   });
 
-  const http = createServer(yoga);
-  const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH });
-  const ws = useServer<Record<string, unknown>, { requestId?: string }>(
+  const http = createServer(limitBody(app.config.graphql.maxBodyBytes, yoga));
+  const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
+  const closeWith = (state: SocketState, error: Error) =>
+    state.socket.close(error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated, error instanceof ForbiddenError ? 'Forbidden' : 'Unauthorized');
+  const ws = useServer<Record<string, unknown>, SocketState>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      /**
+       * A token in `connectionParams` must be good, or the socket closes
+       * (4401, or 4403 for a deactivated user). Without one the socket stays
+       * open for operations that bring their own token, for a grace period.
+       */
+      onConnect: async (ctx) => {
+        const state = ctx.extra;
+        const header = connectionAuthorization(ctx.connectionParams);
+        if (header === undefined) {
+          state.graceTimer = setTimeout(() => closeWith(state, new Error('no identity')), app.config.graphql.wsAuthGraceMs);
+          state.graceTimer.unref();
+          return true;
+        }
+        const viewer = await app.authenticator.authenticate(header);
+        if (viewer.failure || !viewer.isAuthenticated) {
+          closeWith(state, viewer.failure ?? new Error('no identity'));
+          return false;
+        }
+        state.viewer = viewer;
+        state.unwatch = watch.watch(viewer.identity, (why) => closeWith(state, why)).unwatch;
+        return true;
+      },
+      onClose: (ctx) => {
+        clearTimeout(ctx.extra.graceTimer);
+        ctx.extra.unwatch?.();
+      },
       onSubscribe: async (ctx, _id, params) => {
+        const state = ctx.extra;
+        // An operation's own token (what GraphiQL's headers editor sends) wins over the connection's.
+        const header = operationAuthorization(params.extensions);
+        const viewer = header === undefined ? state.viewer : await app.authenticator.authenticate(header);
+        if (!viewer?.isAuthenticated) {
+          return [viewer?.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        clearTimeout(state.graceTimer);
         const requestId = randomUUID();
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
+          req: state.request,
+          socket: state.socket,
           params,
           requestId,
+          viewer,
+          ip: state.request.socket.remoteAddress ?? null,
         });
         let document;
         try {
@@ -94,13 +161,19 @@ export function createGraphQLServer(app: App): GraphQLServer {
           document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } as EnvelopedRoot,
+          rootValue: { execute, subscribe: guarded(subscribe, viewer) } as EnvelopedRoot,
         };
         return args;
       },
     },
     wsServer,
   );
+
+  /** A subscription's events flow only while its viewer's identity holds. */
+  const guarded = (subscribe: EnvelopedRoot['subscribe'], viewer: Viewer): EnvelopedRoot['subscribe'] => async (args) => {
+    const result = await subscribe(args);
+    return isAsyncIterable(result) ? watch.guard(result, viewer.identity, (error) => ({ errors: [error] })) : result;
+  };
 
   return {
     http,
@@ -110,6 +183,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
         http.listen(port, host, () => resolve(http.address() as AddressInfo));
       }),
     async close() {
+      watch.close();
       await ws.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
       http.closeAllConnections();
@@ -117,6 +191,21 @@ export function createGraphQLServer(app: App): GraphQLServer {
       await yoga.dispose();
     },
   };
+}
+
+/** `connectionParams.authorization` (or `Authorization`, or `headers.authorization`, as some clients nest it). */
+function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  if (!params) return undefined;
+  const nested = params.headers as Record<string, unknown> | undefined;
+  const value = params.authorization ?? params.Authorization ?? nested?.authorization ?? nested?.Authorization;
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `extensions.headers.authorization` of a subscribe message: where GraphiQL puts its headers editor's values. */
+function operationAuthorization(extensions: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
+  const headers = extensions?.headers as Record<string, unknown> | undefined;
+  const value = headers?.authorization ?? headers?.Authorization;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Drops yoga's HTTP status hints, which mean nothing on a socket. */

@@ -1,6 +1,7 @@
 import { CreateScans } from './20261123000000-create-scans.ts';
 import { ScanExecution } from './20261123100000-scan-execution.ts';
 import { ScanHosts } from './20261123200000-scan-hosts.ts';
+import { UsersAuth } from './20261124000000-users-auth.ts';
 
 /**
  * Every migration, oldest first. Listed explicitly rather than discovered from
@@ -10,4 +11,5 @@ export const migrations = [
   { name: '20261123000000-create-scans', class: CreateScans },
   { name: '20261123100000-scan-execution', class: ScanExecution },
   { name: '20261123200000-scan-hosts', class: ScanHosts },
+  { name: '20261124000000-users-auth', class: UsersAuth },
 ];

@@ -25,7 +25,7 @@ const columns = async (table: string) => {
 
 describe('migrations', () => {
   it('apply to an empty database on open, and match the entities', async () => {
-    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports']);
+    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports', 'owner_id']);
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');
   });
@@ -40,7 +40,9 @@ describe('migrations', () => {
     await orm.migrator.down({ to: 0 });
     expect(await columns('scans')).toEqual([]);
     await orm.migrator.up();
-    expect(await columns('scans')).toHaveLength(14);
+    expect(await columns('scans')).toHaveLength(15);
+    expect(await columns('users')).toEqual(['id', 'email', 'name', 'role', 'active', 'password_hash', 'created_at', 'updated_at', 'last_login_at']);
+    expect(await columns('audit_events')).toHaveLength(8);
     expect(await columns('scan_results')).toHaveLength(10);
     expect(await columns('scan_hosts')).toEqual(['id', 'scan_id', 'address', 'hostname', 'state', 'changed_at']);
   });

@@ -6,10 +6,18 @@ import { migrations } from '../migrations/migrations.ts';
 import { ScanHostSchema } from '../scans/scan-host.entity.ts';
 import { ScanResultSchema } from '../scans/scan-result.entity.ts';
 import { ScanSchema } from '../scans/scan.entity.ts';
+import { AuditEventSchema } from '../audit/audit-event.entity.ts';
+import { ScopeNetworkSchema } from '../scope/scope-network.entity.ts';
+import { ApiTokenSchema } from '../users/api-token.entity.ts';
+import { AuthSessionSchema, RefreshTokenSchema } from '../users/auth-session.entity.ts';
+import { UserSchema } from '../users/user.entity.ts';
 import type { Logger } from './logger.ts';
 
 export type Orm = MikroORM;
-export const entities = [ScanSchema, ScanResultSchema, ScanHostSchema];
+export const entities = [
+  ScanSchema, ScanResultSchema, ScanHostSchema,
+  UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, ScopeNetworkSchema, AuditEventSchema,
+];
 
 export type DatabaseOptions = {
   url: string;

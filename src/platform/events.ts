@@ -41,11 +41,19 @@ export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; sta
 /** What happens inside one scan, in the order it happened. */
 export type ScanEventMessage = PortFound | HostStateChanged | ScanStatusChanged;
 
+/**
+ * Credentials stopped working before their time: a logout or a reused refresh
+ * token (`sessionId`), a revoked API token (`apiTokenId`), or a deactivated
+ * user (`userId` alone). Open subscriptions of that identity end at once.
+ */
+export type IdentityRevoked = { userId: string; sessionId?: string; apiTokenId?: string; reason: 'REVOKED' | 'DEACTIVATED'; at: string };
+
 /** Every topic and its payload; publishers and subscribers are checked against it. */
 export type Topics = {
   scanUpdated: [event: ScanUpdated];
   scanProgress: [scanId: string, event: ScanProgressed];
   scanEvents: [scanId: string, event: ScanEventMessage];
+  identityRevoked: [event: IdentityRevoked];
 };
 
 export type EventBus = PubSub<Topics>;

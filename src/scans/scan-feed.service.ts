@@ -10,8 +10,9 @@ import { Scan } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { isFinished } from './scan-status.ts';
+import type { Viewer } from '../users/viewer.ts';
 
-export type ScanFeedDeps = { em: EntityManager; events: EventBus; clock: Clock };
+export type ScanFeedDeps = { em: EntityManager; viewer: Viewer; events: EventBus; clock: Clock };
 
 /** OPEN results read per query while a late subscriber catches up. */
 const CATCH_UP_PAGE = 1_000;
@@ -23,22 +24,31 @@ const CATCH_UP_PAGE = 1_000;
  */
 export class ScanFeed {
   private readonly em: EntityManager;
+  private readonly viewer: Viewer;
   private readonly events: EventBus;
   private readonly clock: Clock;
 
-  constructor({ em, events, clock }: ScanFeedDeps) {
+  constructor({ em, viewer, events, clock }: ScanFeedDeps) {
     this.em = em;
+    this.viewer = viewer;
     this.events = events;
     this.clock = clock;
   }
 
-  /** Scans as they are created or change. */
+  /** Scans the viewer may see, as they are created or change. */
   watch(): AsyncIterable<Scan> {
+    this.viewer.assert('scan:read');
     return pipe(
       this.events.subscribe('scanUpdated'),
       map((event) => this.em.fork().findOne(Scan, { id: event.scanId })),
-      filter((scan): scan is Scan => scan !== null),
+      filter((scan): scan is Scan => scan !== null && this.viewer.mayAccess('scan:read', scan.ownerId)),
     );
+  }
+
+  /** The scan if the viewer may see it: someone else's is as missing as an unknown one. */
+  private async visible(em: EntityManager, scanId: string): Promise<Scan | null> {
+    const scan = await em.findOne(Scan, { id: scanId });
+    return scan && this.viewer.mayAccess('scan:read', scan.ownerId) ? scan : null;
   }
 
   /**
@@ -47,9 +57,10 @@ export class ScanFeed {
    * between is lost.
    */
   watchProgress(scanId: string): AsyncIterable<ScanProgressView> {
+    this.viewer.assert('scan:read');
     return new Repeater<ScanProgressView>(async (push, stop) => {
       const live = listen(this.events.subscribe('scanProgress', scanId), stop);
-      const scan = await this.em.fork().findOne(Scan, { id: scanId });
+      const scan = await this.visible(this.em.fork(), scanId);
       if (!scan) return stop(new NotFoundError('Scan not found.'));
       await push(progressView(progressEvent(scan, this.clock.now())));
       if (isFinished(scan.status)) return stop();
@@ -69,10 +80,11 @@ export class ScanFeed {
    * nothing and sees nothing twice.
    */
   watchEvents(scanId: string): AsyncIterable<ScanEventView> {
+    this.viewer.assert('scan:read');
     return new Repeater<ScanEventView>(async (push, stop) => {
       const live = listen(this.events.subscribe('scanEvents', scanId), stop);
       const em = this.em.fork();
-      const scan = await em.findOne(Scan, { id: scanId });
+      const scan = await this.visible(em, scanId);
       if (!scan) return stop(new NotFoundError('Scan not found.'));
       const sent = new Set<string>();
       const send = async (event: ScanEventView) => {

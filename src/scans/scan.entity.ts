@@ -6,12 +6,15 @@ import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
 import { PortSpecType } from './scan.types.ts';
 import { Target } from './target.ts';
+import { User } from '../users/user.entity.ts';
 
 const ScanSchema = defineEntity({
   name: 'Scan',
   tableName: 'scans',
   properties: {
     id: p.uuid().primary(),
+    /** Who created it; `null` for scans from before users existed, which only ADMIN and VIEWER see. */
+    owner: () => p.manyToOne(User).nullable().deleteRule('set null'),
     targets: p.array((text) => Target.parse(text), (target: Target) => target.toString()),
     ports: p.type(PortSpecType),
     scanType: p.enum(SCAN_TYPES),
@@ -31,6 +34,7 @@ const ScanSchema = defineEntity({
     { properties: ['createdAt', 'id'] },
     { properties: ['updatedAt', 'id'] },
     { properties: ['status'] },
+    { properties: ['owner', 'createdAt', 'id'] },
   ],
   checks: [{ name: 'scans_targets_check', expression: 'cardinality(targets) > 0' }],
 });
@@ -48,6 +52,8 @@ export type ScanStatusChanged = {
 export type ScanSettings = Partial<Pick<ScanOptions, 'timeoutMs' | 'concurrency' | 'retries' | 'maxRate' | 'bannerGrab'>>;
 
 export type NewScan = {
+  /** Who creates it; only scans older than users have none. */
+  owner?: User | null;
   targets: readonly Target[];
   ports: PortSpec;
   scanType: ScanType;
@@ -61,9 +67,10 @@ export type NewScan = {
  * so rules live in methods, not in constructor checks.
  */
 export class Scan extends ScanSchema.class {
-  static create({ targets, ports, scanType, options = {}, now }: NewScan): Scan {
+  static create({ owner = null, targets, ports, scanType, options = {}, now }: NewScan): Scan {
     const scan = new Scan();
     scan.id = randomUUID();
+    scan.owner = owner;
     scan.targets = [...targets];
     scan.ports = ports;
     scan.scanType = scanType;
@@ -111,6 +118,11 @@ export class Scan extends ScanSchema.class {
     const event = this.transition(ScanStatus.CANCELLED, now);
     this.finishedAt = now;
     return event;
+  }
+
+  /** The owner's ID, without loading the owner. */
+  get ownerId(): string | null {
+    return this.owner?.id ?? null;
   }
 
   private transition(to: ScanStatus, now: Date): ScanStatusChanged {

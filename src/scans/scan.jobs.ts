@@ -6,6 +6,7 @@ import type { EventBus } from '../platform/events.ts';
 import type { JobFailure, JobHandler } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
+import { currentScope } from '../scope/scope.service.ts';
 import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
@@ -19,6 +20,7 @@ import { isFinished, ScanStatus } from './scan-status.ts';
 export type ScanJobDeps = {
   orm: Orm;
   events: EventBus;
+  /** The configured baseline; networks admins added are read from the database for each scan. */
   scope: Scope;
   clock: Clock;
   logger: Logger;
@@ -70,7 +72,10 @@ export function createScanGivenUpHandler(deps: Pick<ScanJobDeps, 'orm' | 'events
 async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopping: AbortSignal): Promise<void> {
   const scanner = deps.scanners[scan.scanType];
   if (!scanner) throw new DomainError(`This worker has no engine for ${scan.scanType} scans.`);
-  const hosts = await resolveHosts(scan.targets, deps.scope, deps.maxHosts, deps.resolve);
+  // The scope as it is now: a network an admin removed since the scan was created is no longer allowed.
+  const scope = await currentScope(em, deps.scope);
+  scope.assertAllows(scan.targets);
+  const hosts = await resolveHosts(scan.targets, scope, deps.maxHosts, deps.resolve);
   const total = hosts.length * scan.ports.count;
   const hostRepository = new ScanHostRepository(em);
   await hostRepository.record(scan.id, hosts, deps.clock.now());

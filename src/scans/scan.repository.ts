@@ -4,7 +4,12 @@ import { type Connection, type Page, toConnection } from '../platform/pagination
 import { Scan } from './scan.entity.ts';
 import { ScanStatus, type ScanType } from './scan-status.ts';
 
-export type ScanFilter = { status?: readonly ScanStatus[] | null; scanType?: readonly ScanType[] | null };
+export type ScanFilter = {
+  status?: readonly ScanStatus[] | null;
+  scanType?: readonly ScanType[] | null;
+  /** Only this user's scans. */
+  ownerId?: string | null;
+};
 export type ScanOrder = { field: 'createdAt' | 'updatedAt'; direction: 'ASC' | 'DESC' };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,6 +65,7 @@ function filterWhere(filter: ScanFilter): FilterQuery<Scan> {
   const where: FilterQuery<Scan> & Record<string, unknown> = {};
   if (filter.status?.length) where.status = { $in: [...filter.status] };
   if (filter.scanType?.length) where.scanType = { $in: [...filter.scanType] };
+  if (filter.ownerId) where.owner = filter.ownerId;
   return where;
 }
 

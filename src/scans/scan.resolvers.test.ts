@@ -10,15 +10,19 @@ let app: TestApp;
 let server: GraphQLServer;
 let url: string;
 let wideId: string;
+let headers: Record<string, string>;
 
 const ALL_FIELDS = 'id targets ports scanType status createdAt updatedAt startedAt finishedAt error';
 
+/** SQL statements a request runs, beyond the one that checks its access token's session. */
 async function countQueries(query: string): Promise<number> {
   queries.length = 0;
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query }) });
   const body = await response.json() as { errors?: unknown };
   expect(body.errors).toBeUndefined();
-  return queries.length;
+  const [credential, ...rest] = queries;
+  expect(credential).toMatch(/from "auth_sessions"/);
+  return rest.length;
 }
 
 beforeAll(async () => {
@@ -43,6 +47,7 @@ beforeAll(async () => {
     }));
     await results.upsert(scan.id, probes, new Date());
   }
+  headers = { 'content-type': 'application/json', authorization: `Bearer ${await app.tokenFor()}` };
   server = createGraphQLServer(app);
   const address = await server.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${address.port}/graphql`;
@@ -69,7 +74,7 @@ describe('SQL per request', () => {
     expect(large).toBe(small);
     expect(large).toBe(3);
 
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: nested(50) }) });
+    const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: nested(50) }) });
     type Node = { ports: string; summary: { open: number; closed: number; total: number }; results: { totalCount: number; nodes: { port: number }[]; pageInfo: { hasNextPage: boolean } } };
     const { data } = await response.json() as { data: { scans: { edges: { node: Node }[] } } };
     for (const { node } of data.scans.edges) {
@@ -91,7 +96,7 @@ describe('SQL per request', () => {
     expect(large).toBe(4);
 
     type Host = { address: string; state: string; results: { totalCount: number; nodes: { port: number }[] } };
-    const { data } = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: hosts(50) }) }))
+    const { data } = await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: hosts(50) }) }))
       .json() as { data: { scan: { hosts: { totalCount: number; nodes: Host[] } } } };
     expect(data.scan.hosts.totalCount).toBe(64);
     data.scan.hosts.nodes.forEach((host, n) => {
@@ -104,7 +109,7 @@ describe('SQL per request', () => {
 
   it('filters and pages hosts', async () => {
     const page = async (args: string) => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
+      const response = await fetch(url, { method: 'POST', headers,
         body: JSON.stringify({ query: `{ scan(id: "${wideId}") { hosts(${args}) { totalCount nodes { address } pageInfo { hasNextPage endCursor } } } }` }) });
       return (await response.json() as { data: { scan: { hosts: { totalCount: number; nodes: { address: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } } }).data.scan.hosts;
     };
@@ -123,7 +128,7 @@ describe('SQL per request', () => {
 
   it('batches many lookups by ID into one query', async () => {
     const { edges } = (await (await fetch(url, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ scans(first: 10) { edges { node { id } } } }' }),
+      method: 'POST', headers, body: JSON.stringify({ query: '{ scans(first: 10) { edges { node { id } } } }' }),
     })).json() as { data: { scans: { edges: { node: { id: string } }[] } } }).data.scans;
     const aliases = edges.map((edge, i) => `s${i}: scan(id: "${edge.node.id}") { ${ALL_FIELDS} } n${i}: node(id: "${edge.node.id}") { id }`).join('\n');
     expect(await countQueries(`{ ${aliases} }`)).toBe(1);

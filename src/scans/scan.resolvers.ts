@@ -1,25 +1,20 @@
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
-import { localIdOf, toGlobalId } from '../graphql/global-id.ts';
+import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
 import { map, pipe } from 'graphql-yoga';
-import { NotFoundError } from '../errors.ts';
 import { wellKnownService } from './well-known-ports.ts';
 
-/** The local ID a mutation acts on; an ID that names no scan is NOT_FOUND, like a missing one. */
-function scanIdOf(id: string): string {
-  const scanId = localIdOf(id, 'Scan');
-  if (!scanId) throw new NotFoundError('Scan not found.');
-  return scanId;
-}
+/**
+ * The local ID to act on. An ID that names no scan goes to the service like
+ * any other, which checks the caller first and then finds nothing: NOT_FOUND.
+ */
+const scanIdOf = (id: string): string => localIdOrNone(id, 'Scan');
 
 const ORDER_FIELDS = { CREATED_AT: 'createdAt', UPDATED_AT: 'updatedAt' } as const;
 
 export const scanResolvers = {
   Query: {
-    scan: (_, { id }, { services }) => {
-      const scanId = localIdOf(id, 'Scan');
-      return scanId ? services.scans.get(scanId) : null;
-    },
+    scan: (_, { id }, { services }) => services.scans.get(scanIdOf(id)),
     scans: (_, { orderBy, ...args }, { services }) =>
       services.scans.list({ ...args, orderBy: orderBy && { field: ORDER_FIELDS[orderBy.field], direction: orderBy.direction } }),
   },

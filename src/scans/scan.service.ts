@@ -7,6 +7,10 @@ import type { JobQueue } from '../platform/jobs.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
 import type { PortState } from './engine/scanner.ts';
 import type { Scope } from '../scope/scope.ts';
+import { currentScope } from '../scope/scope.service.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { User } from '../users/user.entity.ts';
+import type { Viewer } from '../users/viewer.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { publishScanUpdated } from './scan.events.ts';
@@ -30,8 +34,11 @@ export type ScanLimits = {
 
 export type ScanServiceDeps = {
   em: EntityManager;
+  viewer: Viewer;
+  audit: AuditLog;
   events: EventBus;
   jobs: JobQueue;
+  /** The configured baseline; networks admins added are read from the database. */
   scope: Scope;
   limits: ScanLimits;
   clock: Clock;
@@ -67,9 +74,16 @@ export type ListScansInput = PageArgs & { filter?: ScanFilter | null; orderBy?: 
 export const DEFAULT_PORTS = '1-1000';
 const DEFAULT_ORDER: ScanOrder = { field: 'createdAt', direction: 'DESC' };
 
-/** Use cases on scan records: validate, apply the rules, persist, then publish. */
+const NOT_FOUND = 'Scan not found.';
+
+/**
+ * Use cases on scan records: check the viewer may, validate, apply the rules,
+ * persist, then publish. A scan the viewer may not see is missing to them.
+ */
 export class ScanService {
   private readonly em: EntityManager;
+  private readonly viewer: Viewer;
+  private readonly audit: AuditLog;
   private readonly events: EventBus;
   private readonly jobs: JobQueue;
   private readonly scope: Scope;
@@ -83,8 +97,10 @@ export class ScanService {
   private readonly firstResults: DataLoader<FirstResultsKey, { rows: ScanResult[]; total: number }, string>;
   private readonly summaries: DataLoader<string, Record<PortState, number>>;
 
-  constructor({ em, events, jobs, scope, limits, clock }: ScanServiceDeps) {
+  constructor({ em, viewer, audit, events, jobs, scope, limits, clock }: ScanServiceDeps) {
     this.em = em;
+    this.viewer = viewer;
+    this.audit = audit;
     this.events = events;
     this.jobs = jobs;
     this.scope = scope;
@@ -115,42 +131,55 @@ export class ScanService {
     });
   }
 
-  /** The scan, or `null` when there is none. */
-  get(id: string): Promise<Scan | null> {
-    return this.byId.load(id);
+  /** The scan, or `null` when there is none or the viewer may not see it. */
+  async get(id: string): Promise<Scan | null> {
+    this.viewer.assert('scan:read');
+    const scan = await this.byId.load(id);
+    return scan && this.viewer.mayAccess('scan:read', scan.ownerId) ? scan : null;
   }
 
+  /** Every scan for ADMIN and VIEWER; an ANALYST's own. */
   list({ filter, orderBy, ...pageArgs }: ListScansInput): Promise<Connection<Scan>> {
-    return this.repository.findPage(filter ?? {}, orderBy ?? DEFAULT_ORDER, parsePage(pageArgs));
+    const ownerId = this.viewer.reach('scan:read') === 'own' ? this.viewer.userId : undefined;
+    return this.repository.findPage({ ...filter, ownerId }, orderBy ?? DEFAULT_ORDER, parsePage(pageArgs));
   }
 
   async create(input: CreateScanInput): Promise<Scan> {
+    this.viewer.assert('scan:create');
     const targets = this.parseTargets(input.targets);
     const ports = PortSpec.parse(input.ports ?? DEFAULT_PORTS, 'ports');
     const options = parseOptions(input.options ?? {});
-    this.scope.assertAllows(targets, 'targets');
-    const scan = Scan.create({ targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
+    (await currentScope(this.em, this.scope)).assertAllows(targets, 'targets');
+    const owner = this.em.getReference(User, this.viewer.userId);
+    const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
+    await this.audit.record({ action: 'SCAN_CREATED', targetId: `Scan:${scan.id}`, details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType } });
     await publishScanUpdated(this.events, scan);
     return input.start ? this.enqueue(scan) : scan;
   }
 
   /** PENDING → QUEUED, and a job for a worker. CONFLICT in any other state. */
   async start(id: string): Promise<Scan> {
-    const scan = await this.get(id);
-    if (!scan) throw new NotFoundError('Scan not found.');
-    return this.enqueue(scan);
+    return this.enqueue(await this.getToChange(id));
   }
 
   /** Stops a scan that has not ended; a worker running it stops within a second. CONFLICT once it has ended. */
   async cancel(id: string): Promise<Scan> {
-    const scan = await this.get(id);
-    if (!scan) throw new NotFoundError('Scan not found.');
+    const scan = await this.getToChange(id);
     // A worker may have moved it on since this request read it.
     await this.em.refresh(scan);
     scan.cancel(this.clock.now());
     await this.em.flush();
+    await this.audit.record({ action: 'SCAN_CANCELLED', targetId: `Scan:${scan.id}` });
     await publishScanUpdated(this.events, scan);
+    return scan;
+  }
+
+  /** A scan the viewer may change: NOT_FOUND when they may not see it, FORBIDDEN when they only may see it. */
+  private async getToChange(id: string): Promise<Scan> {
+    const scan = await this.get(id);
+    if (!scan) throw new NotFoundError(NOT_FOUND);
+    this.viewer.assertOn('scan:write', 'scan:read', scan.ownerId, NOT_FOUND);
     return scan;
   }
 
@@ -195,17 +224,18 @@ export class ScanService {
       await publishScanUpdated(this.events, scan);
       throw error;
     }
+    await this.audit.record({ action: 'SCAN_STARTED', targetId: `Scan:${scan.id}` });
     await publishScanUpdated(this.events, scan);
     return scan;
   }
 
   /** Deletes a scan and its results; one still running is cancelled first, so its worker stops. */
   async delete(id: string): Promise<string> {
-    const scan = await this.get(id);
-    if (!scan) throw new NotFoundError(`Scan not found.`);
+    const scan = await this.getToChange(id);
     if (!isFinished(scan.status)) await this.cancel(id);
     await this.em.remove(scan).flush();
     this.byId.clear(id);
+    await this.audit.record({ action: 'SCAN_DELETED', targetId: `Scan:${id}` });
     return id;
   }
 

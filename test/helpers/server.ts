@@ -17,14 +17,29 @@ export type ServerProcess = {
   pid: number;
   /** Every line the process printed, for asserting on logs. */
   output: string[];
-  /** POSTs a GraphQL request as curl would. */
+  /** The bootstrap admin's access token, which `graphql` and `wsClient` send unless told otherwise. */
+  adminToken: string;
+  /**
+   * POSTs a GraphQL request as curl would, as the admin; pass an
+   * `authorization` header to act as someone else (`''`: anonymous).
+   */
   graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
-  /** POSTs a raw body. */
+  /** POSTs a raw body (as the admin unless `headers.authorization` says otherwise). */
   post(body: string, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
-  wsClient(): Client;
+  /** A graphql-ws client; `token` goes in `connectionParams` (the admin's by default, `null` for none). */
+  wsClient(options?: { token?: string | null }): Client;
+  /** Creates a user of `role` (as the admin) and logs them in. */
+  createUser(role: 'ADMIN' | 'ANALYST' | 'VIEWER'): Promise<TestUser>;
+  /** Logs in; throws with the errors if that fails. */
+  login(email: string, password?: string): Promise<{ accessToken: string; refreshToken: string }>;
   /** SIGTERM, then waits for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 };
+
+export type TestUser = { id: string; email: string; token: string; refreshToken: string; headers: Record<string, string> };
+
+export const ADMIN_EMAIL = 'admin@scanops.test';
+export const TEST_PASSWORD = 'correct horse battery staple';
 
 export type StartOptions = {
   env?: Record<string, string>;
@@ -48,6 +63,8 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'info',
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD: TEST_PASSWORD,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   };
@@ -68,33 +85,63 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     throw error;
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  return serverProcess(child, url, output, exited, database);
+  const server = serverProcess(child, url, output, exited, database);
+  try {
+    server.adminToken = (await server.login(options.env?.ADMIN_EMAIL ?? ADMIN_EMAIL, options.env?.ADMIN_PASSWORD ?? TEST_PASSWORD)).accessToken;
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
 }
+
+const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken user { id } } }';
+const CREATE_USER = 'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id email } } }';
+let users = 0;
 
 function serverProcess(child: ChildProcess, url: string, output: string[], exited: Promise<number | null>, database?: TestDatabase): ServerProcess {
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
-  return {
+  const server: ServerProcess = {
     url,
     wsUrl,
     pid: child.pid ?? 0,
     output,
+    adminToken: '',
     async graphql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
       const response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(server.adminToken), ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, headers: response.headers, body: await response.json() as GraphQLResponse<T>['body'] };
     },
     async post(body, headers = {}) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(server.adminToken), ...headers }, body });
       return { status: response.status, body: await response.json() };
     },
-    wsClient() {
-      const client = createClient({ url: wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    wsClient({ token = server.adminToken } = {}) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: token === null ? undefined : { authorization: `Bearer ${token}` },
+      });
       clients.push(client);
       return client;
+    },
+    async login(email, password = TEST_PASSWORD) {
+      const { body } = await server.graphql<{ login: { accessToken: string; refreshToken: string } }>(LOGIN, { input: { email, password } }, { authorization: '' });
+      if (!body.data?.login) throw new Error(`login as ${email} failed: ${JSON.stringify(body.errors)}`);
+      return body.data.login;
+    },
+    async createUser(role) {
+      const email = `${role.toLowerCase()}-${process.pid}-${++users}@scanops.test`;
+      const { body } = await server.graphql<{ createUser: { user: { id: string } } }>(CREATE_USER, { input: { email, role, password: TEST_PASSWORD } });
+      if (!body.data?.createUser) throw new Error(`createUser failed: ${JSON.stringify(body.errors)}`);
+      const { accessToken, refreshToken } = await server.login(email);
+      return { id: body.data.createUser.user.id, email, token: accessToken, refreshToken, headers: bearer(accessToken) };
     },
     async stop() {
       await Promise.all(clients.map((client) => client.dispose()));
@@ -104,7 +151,10 @@ function serverProcess(child: ChildProcess, url: string, output: string[], exite
       return code;
     },
   };
+  return server;
 }
+
+export const bearer = (token: string): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 
 /** Collects the next `count` results of a subscription, failing after `timeoutMs`. */
 export function subscribe<T>(client: Client, query: string, variables?: Record<string, unknown>) {

@@ -5,6 +5,12 @@ import type { ScanConnection as ScanConnectionMapper, ScanEdge as ScanEdgeMapper
 import type { ScanResultView as ScanResultViewMapper } from '../../scans/scan-result.entity.ts';
 import type { ScanHostView as ScanHostViewMapper } from '../../scans/scan-host.entity.ts';
 import type { ScanProgressView as ScanProgressViewMapper } from '../../scans/scan-progress.ts';
+import type { User as UserMapper } from '../../users/user.entity.ts';
+import type { UserConnection as UserConnectionMapper, UserEdge as UserEdgeMapper, ApiTokenConnection as ApiTokenConnectionMapper, ApiTokenEdge as ApiTokenEdgeMapper, CreateApiTokenPayloadView as CreateApiTokenPayloadViewMapper, ScopeConnection as ScopeConnectionMapper, ScopeEdge as ScopeEdgeMapper, AuditEventConnection as AuditEventConnectionMapper, AuditEventEdge as AuditEventEdgeMapper } from '../../users/user.mappers.ts';
+import type { ApiToken as ApiTokenMapper } from '../../users/api-token.entity.ts';
+import type { AuthPayload as AuthPayloadMapper } from '../../users/auth.service.ts';
+import type { ScopeNetwork as ScopeNetworkMapper } from '../../scope/scope-network.entity.ts';
+import type { AuditEvent as AuditEventMapper } from '../../audit/audit-event.entity.ts';
 import type { GraphQLContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -21,6 +27,114 @@ export type Scalars = {
   DateTime: { input: Date; output: Date | string; }
 };
 
+/**
+ * A credential for scripts and CI: send its secret as `Authorization: Bearer
+ * sops_…`, exactly like an access token. Only its first characters are kept
+ * readable (`prefix`); the secret itself is shown once, when created.
+ */
+export type ApiToken = Node & {
+  __typename?: 'ApiToken';
+  createdAt: Scalars['DateTime']['output'];
+  expiresAt: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  /** When it was last used, to the minute. */
+  lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** The secret's first 12 characters, to tell tokens apart. */
+  prefix: Scalars['String']['output'];
+  revokedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What it may do: at most its owner's role, now and later. */
+  role: Role;
+  user: User;
+};
+
+export type ApiTokenConnection = {
+  __typename?: 'ApiTokenConnection';
+  edges: Array<ApiTokenEdge>;
+  nodes: Array<ApiToken>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ApiTokenEdge = {
+  __typename?: 'ApiTokenEdge';
+  cursor: Scalars['String']['output'];
+  node: ApiToken;
+};
+
+/** A security-relevant act. */
+export type AuditAction =
+  | 'API_TOKEN_CREATED'
+  | 'API_TOKEN_REVOKED'
+  | 'LOGIN_FAILED'
+  | 'LOGIN_RATE_LIMITED'
+  | 'LOGIN_SUCCEEDED'
+  | 'LOGOUT'
+  /** A spent refresh token was presented again; its session was revoked. */
+  | 'REFRESH_TOKEN_REUSED'
+  | 'SCAN_CANCELLED'
+  | 'SCAN_CREATED'
+  | 'SCAN_DELETED'
+  | 'SCAN_STARTED'
+  | 'SCOPE_CREATED'
+  | 'SCOPE_DELETED'
+  | 'USER_CREATED'
+  | 'USER_UPDATED';
+
+/** One entry of the audit log: who did what, when, from where. */
+export type AuditEvent = Node & {
+  __typename?: 'AuditEvent';
+  action: AuditAction;
+  /** Who acted; `null` for an unknown email's failed login, or the CLI. */
+  actor: Maybe<User>;
+  /** The actor's email then, or the email a failed login tried. */
+  actorEmail: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  /** What changed, as JSON (never a secret). */
+  details: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /** The client's address (the TCP peer). */
+  ip: Maybe<Scalars['String']['output']>;
+  /** Global ID of what was acted on, if anything. */
+  targetId: Maybe<Scalars['ID']['output']>;
+};
+
+export type AuditEventConnection = {
+  __typename?: 'AuditEventConnection';
+  edges: Array<AuditEventEdge>;
+  nodes: Array<AuditEvent>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEventEdge = {
+  __typename?: 'AuditEventEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEvent;
+};
+
+export type AuditEventFilter = {
+  action?: InputMaybe<Array<AuditAction>>;
+  actorId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/**
+ * A login. Send `accessToken` as `Authorization: Bearer …` (or in graphql-ws
+ * `connectionParams.authorization`); before it expires, trade `refreshToken`
+ * for a new pair with `refreshAccessToken`. Keep the refresh token secret: it
+ * works once, and presenting it a second time ends the whole session.
+ */
+export type AuthPayload = {
+  __typename?: 'AuthPayload';
+  /** A JWT (HS256) valid for 15 minutes by default. */
+  accessToken: Scalars['String']['output'];
+  accessTokenExpiresAt: Scalars['DateTime']['output'];
+  /** Opaque; single use. */
+  refreshToken: Scalars['String']['output'];
+  refreshTokenExpiresAt: Scalars['DateTime']['output'];
+  user: User;
+};
+
 export type CancelScanInput = {
   id: Scalars['ID']['input'];
 };
@@ -28,6 +142,22 @@ export type CancelScanInput = {
 export type CancelScanPayload = {
   __typename?: 'CancelScanPayload';
   scan: Scan;
+};
+
+export type CreateApiTokenInput = {
+  /** When it stops working; never when omitted. */
+  expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** What it is for, e.g. `nightly CI`. */
+  name: Scalars['String']['input'];
+  /** At most your own role; your role when omitted. */
+  role?: InputMaybe<Role>;
+};
+
+export type CreateApiTokenPayload = {
+  __typename?: 'CreateApiTokenPayload';
+  apiToken: ApiToken;
+  /** The secret, shown this once: store it now. */
+  secret: Scalars['String']['output'];
 };
 
 export type CreateScanInput = {
@@ -50,6 +180,31 @@ export type CreateScanPayload = {
   scan: Scan;
 };
 
+export type CreateScopeInput = {
+  /** A network in CIDR form (`10.0.0.0/24`, `fd00::/64`); host bits are cleared. */
+  cidr: Scalars['String']['input'];
+  description?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type CreateScopePayload = {
+  __typename?: 'CreateScopePayload';
+  scope: Scope;
+};
+
+export type CreateUserInput = {
+  email: Scalars['String']['input'];
+  /** Defaults to the part of the email before `@`. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** At least 12 characters. */
+  password: Scalars['String']['input'];
+  role: Role;
+};
+
+export type CreateUserPayload = {
+  __typename?: 'CreateUserPayload';
+  user: User;
+};
+
 export type DeleteScanInput = {
   id: Scalars['ID']['input'];
 };
@@ -58,6 +213,15 @@ export type DeleteScanPayload = {
   __typename?: 'DeleteScanPayload';
   /** Global ID of the scan that was deleted. */
   deletedScanId: Scalars['ID']['output'];
+};
+
+export type DeleteScopeInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type DeleteScopePayload = {
+  __typename?: 'DeleteScopePayload';
+  deletedScopeId: Scalars['ID']['output'];
 };
 
 /** Whether a host answered. */
@@ -77,16 +241,53 @@ export type HostStateChanged = ScanEvent & {
   scanId: Scalars['ID']['output'];
 };
 
+export type LoginInput = {
+  email: Scalars['String']['input'];
+  password: Scalars['String']['input'];
+};
+
+export type LogoutInput = {
+  /** End the session of this refresh token; without it, the session of the access token sent. */
+  refreshToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type LogoutPayload = {
+  __typename?: 'LogoutPayload';
+  /** Always `true`: the session is revoked, and its tokens stop working at once. */
+  loggedOut: Scalars['Boolean']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
   /** Stops a scan that has not ended (a running one within a second). `CONFLICT` once it has ended. */
   cancelScan: CancelScanPayload;
+  createApiToken: CreateApiTokenPayload;
   /** Records a scan in `PENDING` state. Refuses targets outside the allowed scope. */
   createScan: CreateScanPayload;
+  /** ADMIN only. `CONFLICT` if the network is already a scope. */
+  createScope: CreateScopePayload;
+  /** ADMIN only. */
+  createUser: CreateUserPayload;
   /** Deletes a scan and its results, cancelling it first if it runs. Fails with `NOT_FOUND` for an unknown ID. */
   deleteScan: DeleteScanPayload;
+  /** ADMIN only. Scans not yet running that need it are refused when a worker picks them up. */
+  deleteScope: DeleteScopePayload;
+  /**
+   * Starts a session. One `UNAUTHENTICATED` error for any wrong email, password
+   * or deactivated account; `RATE_LIMITED` (with `retryAfterSeconds`) after
+   * repeated failures for one email or from one address.
+   */
+  login: AuthPayload;
+  /** Ends a session. */
+  logout: LogoutPayload;
+  /** A new access token and a new refresh token; the one given is spent. */
+  refreshAccessToken: AuthPayload;
+  /** Stops a token at once. Revoking one already revoked changes nothing. */
+  revokeApiToken: RevokeApiTokenPayload;
   /** Queues a PENDING scan for a worker. `CONFLICT` in any other state. */
   startScan: StartScanPayload;
+  /** ADMIN only. You cannot deactivate or demote yourself. */
+  updateUser: UpdateUserPayload;
 };
 
 
@@ -95,8 +296,23 @@ export type MutationCancelScanArgs = {
 };
 
 
+export type MutationCreateApiTokenArgs = {
+  input: CreateApiTokenInput;
+};
+
+
 export type MutationCreateScanArgs = {
   input: CreateScanInput;
+};
+
+
+export type MutationCreateScopeArgs = {
+  input: CreateScopeInput;
+};
+
+
+export type MutationCreateUserArgs = {
+  input: CreateUserInput;
 };
 
 
@@ -105,8 +321,38 @@ export type MutationDeleteScanArgs = {
 };
 
 
+export type MutationDeleteScopeArgs = {
+  input: DeleteScopeInput;
+};
+
+
+export type MutationLoginArgs = {
+  input: LoginInput;
+};
+
+
+export type MutationLogoutArgs = {
+  input?: InputMaybe<LogoutInput>;
+};
+
+
+export type MutationRefreshAccessTokenArgs = {
+  input: RefreshAccessTokenInput;
+};
+
+
+export type MutationRevokeApiTokenArgs = {
+  input: RevokeApiTokenInput;
+};
+
+
 export type MutationStartScanArgs = {
   input: StartScanInput;
+};
+
+
+export type MutationUpdateUserArgs = {
+  input: UpdateUserInput;
 };
 
 /** An object with a globally unique, opaque ID. Fetch any object again with `Query.node(id:)`. */
@@ -159,6 +405,12 @@ export type Protocol =
  */
 export type Query = {
   __typename?: 'Query';
+  /** The configured baseline (`SCAN_ALLOWED_TARGETS`), which admins cannot remove: loopback by default. */
+  allowedTargets: Array<Scalars['String']['output']>;
+  /** Your API tokens, oldest first; ADMIN may name another user, or omit it for everyone's. */
+  apiTokens: ApiTokenConnection;
+  /** The audit log, newest first. ADMIN only. */
+  auditEvents: AuditEventConnection;
   /** Any object by its global ID; `null` when there is none. */
   node: Maybe<Node>;
   /** A scan by its global ID; `null` when there is none. */
@@ -169,6 +421,40 @@ export type Query = {
    * scans (20 when neither `first` nor `last` is given).
    */
   scans: ScanConnection;
+  /** The networks added by admins, oldest first. */
+  scopes: ScopeConnection;
+  /** Users, oldest first: everyone for ADMIN, only yourself otherwise. */
+  users: UserConnection;
+  /** The user making the request. */
+  viewer: User;
+};
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryApiTokensArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<AuditEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -205,6 +491,55 @@ export type QueryScansArgs = {
   last?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<ScanOrder>;
 };
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryScopesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryUsersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<UserFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RefreshAccessTokenInput = {
+  refreshToken: Scalars['String']['input'];
+};
+
+export type RevokeApiTokenInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type RevokeApiTokenPayload = {
+  __typename?: 'RevokeApiTokenPayload';
+  apiToken: ApiToken;
+};
+
+/** What a user may do. */
+export type Role =
+  /** Everything, including users, scopes and the audit log. */
+  | 'ADMIN'
+  /** Creates and runs scans, and acts on their own. */
+  | 'ANALYST'
+  /** Reads every scan; changes nothing. */
+  | 'VIEWER';
 
 /** A port scan of one or more targets. */
 export type Scan = Node & {
@@ -458,6 +793,35 @@ export type ScanType =
   /** TCP connect plus service and version detection (nmap). */
   | 'VERSION';
 
+/**
+ * A network an admin allowed scans to target, on top of the configured
+ * baseline (`allowedTargets`). Every scan target must fall in one of them.
+ */
+export type Scope = Node & {
+  __typename?: 'Scope';
+  /** Canonical CIDR, e.g. `10.20.0.0/16`. */
+  cidr: Scalars['String']['output'];
+  createdAt: Scalars['DateTime']['output'];
+  /** Who added it; `null` once that user is gone. */
+  createdBy: Maybe<User>;
+  description: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+};
+
+export type ScopeConnection = {
+  __typename?: 'ScopeConnection';
+  edges: Array<ScopeEdge>;
+  nodes: Array<Scope>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type ScopeEdge = {
+  __typename?: 'ScopeEdge';
+  cursor: Scalars['String']['output'];
+  node: Scope;
+};
+
 export type StartScanInput = {
   id: Scalars['ID']['input'];
 };
@@ -497,6 +861,67 @@ export type SubscriptionScanEventsArgs = {
 
 export type SubscriptionScanProgressArgs = {
   scanId: Scalars['ID']['input'];
+};
+
+/** Changes only what is given. */
+export type UpdateUserInput = {
+  /** `false` deactivates: every session and API token of the user ends at once. */
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  id: Scalars['ID']['input'];
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** A new password (at least 12 characters); the user's sessions end. */
+  password?: InputMaybe<Scalars['String']['input']>;
+  role?: InputMaybe<Role>;
+};
+
+export type UpdateUserPayload = {
+  __typename?: 'UpdateUserPayload';
+  user: User;
+};
+
+/** Someone who logs in. Everyone sees themselves; ADMIN sees everyone. */
+export type User = Node & {
+  __typename?: 'User';
+  /** A deactivated user can do nothing; their sessions and API tokens are revoked. */
+  active: Scalars['Boolean']['output'];
+  /** This user's API tokens, oldest first (their own, or any for ADMIN). */
+  apiTokens: ApiTokenConnection;
+  createdAt: Scalars['DateTime']['output'];
+  /** Lowercased; unique. */
+  email: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  lastLoginAt: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  role: Role;
+};
+
+
+/** Someone who logs in. Everyone sees themselves; ADMIN sees everyone. */
+export type UserApiTokensArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of users, oldest first. */
+export type UserConnection = {
+  __typename?: 'UserConnection';
+  edges: Array<UserEdge>;
+  nodes: Array<User>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type UserEdge = {
+  __typename?: 'UserEdge';
+  cursor: Scalars['String']['output'];
+  node: User;
+};
+
+export type UserFilter = {
+  active?: InputMaybe<Scalars['Boolean']['input']>;
+  role?: InputMaybe<Array<Role>>;
 };
 
 
@@ -571,7 +996,13 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of interface types */
 export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
-  Node: ( ScanMapper );
+  Node:
+    | ( ApiTokenMapper )
+    | ( AuditEventMapper )
+    | ( ScanMapper )
+    | ( ScopeNetworkMapper )
+    | ( UserMapper )
+  ;
   ScanEvent:
     | ( HostStateChangedViewMapper )
     | ( PortFoundViewMapper )
@@ -581,19 +1012,39 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ApiToken: ResolverTypeWrapper<ApiTokenMapper>;
+  ApiTokenConnection: ResolverTypeWrapper<ApiTokenConnectionMapper>;
+  ApiTokenEdge: ResolverTypeWrapper<ApiTokenEdgeMapper>;
+  AuditAction: AuditAction;
+  AuditEvent: ResolverTypeWrapper<AuditEventMapper>;
+  AuditEventConnection: ResolverTypeWrapper<AuditEventConnectionMapper>;
+  AuditEventEdge: ResolverTypeWrapper<AuditEventEdgeMapper>;
+  AuditEventFilter: AuditEventFilter;
+  AuthPayload: ResolverTypeWrapper<AuthPayloadMapper>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CancelScanInput: CancelScanInput;
   CancelScanPayload: ResolverTypeWrapper<Omit<CancelScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
+  CreateApiTokenInput: CreateApiTokenInput;
+  CreateApiTokenPayload: ResolverTypeWrapper<CreateApiTokenPayloadViewMapper>;
   CreateScanInput: CreateScanInput;
   CreateScanPayload: ResolverTypeWrapper<Omit<CreateScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
+  CreateScopeInput: CreateScopeInput;
+  CreateScopePayload: ResolverTypeWrapper<Omit<CreateScopePayload, 'scope'> & { scope: ResolversTypes['Scope'] }>;
+  CreateUserInput: CreateUserInput;
+  CreateUserPayload: ResolverTypeWrapper<Omit<CreateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteScanInput: DeleteScanInput;
   DeleteScanPayload: ResolverTypeWrapper<DeleteScanPayload>;
+  DeleteScopeInput: DeleteScopeInput;
+  DeleteScopePayload: ResolverTypeWrapper<DeleteScopePayload>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   HostState: HostState;
   HostStateChanged: ResolverTypeWrapper<HostStateChangedViewMapper>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  LoginInput: LoginInput;
+  LogoutInput: LogoutInput;
+  LogoutPayload: ResolverTypeWrapper<LogoutPayload>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   OrderDirection: OrderDirection;
@@ -602,6 +1053,10 @@ export type ResolversTypes = {
   PortState: PortState;
   Protocol: Protocol;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RefreshAccessTokenInput: RefreshAccessTokenInput;
+  RevokeApiTokenInput: RevokeApiTokenInput;
+  RevokeApiTokenPayload: ResolverTypeWrapper<Omit<RevokeApiTokenPayload, 'apiToken'> & { apiToken: ResolversTypes['ApiToken'] }>;
+  Role: Role;
   Scan: ResolverTypeWrapper<ScanMapper>;
   ScanConnection: ResolverTypeWrapper<ScanConnectionMapper>;
   ScanEdge: ResolverTypeWrapper<ScanEdgeMapper>;
@@ -623,31 +1078,62 @@ export type ResolversTypes = {
   ScanStatusChanged: ResolverTypeWrapper<ScanStatusChangedViewMapper>;
   ScanSummary: ResolverTypeWrapper<ScanSummary>;
   ScanType: ScanType;
+  Scope: ResolverTypeWrapper<ScopeNetworkMapper>;
+  ScopeConnection: ResolverTypeWrapper<ScopeConnectionMapper>;
+  ScopeEdge: ResolverTypeWrapper<ScopeEdgeMapper>;
   StartScanInput: StartScanInput;
   StartScanPayload: ResolverTypeWrapper<Omit<StartScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  UpdateUserInput: UpdateUserInput;
+  UpdateUserPayload: ResolverTypeWrapper<Omit<UpdateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
+  User: ResolverTypeWrapper<UserMapper>;
+  UserConnection: ResolverTypeWrapper<UserConnectionMapper>;
+  UserEdge: ResolverTypeWrapper<UserEdgeMapper>;
+  UserFilter: UserFilter;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiToken: ApiTokenMapper;
+  ApiTokenConnection: ApiTokenConnectionMapper;
+  ApiTokenEdge: ApiTokenEdgeMapper;
+  AuditEvent: AuditEventMapper;
+  AuditEventConnection: AuditEventConnectionMapper;
+  AuditEventEdge: AuditEventEdgeMapper;
+  AuditEventFilter: AuditEventFilter;
+  AuthPayload: AuthPayloadMapper;
   Boolean: Scalars['Boolean']['output'];
   CancelScanInput: CancelScanInput;
   CancelScanPayload: Omit<CancelScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
+  CreateApiTokenInput: CreateApiTokenInput;
+  CreateApiTokenPayload: CreateApiTokenPayloadViewMapper;
   CreateScanInput: CreateScanInput;
   CreateScanPayload: Omit<CreateScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
+  CreateScopeInput: CreateScopeInput;
+  CreateScopePayload: Omit<CreateScopePayload, 'scope'> & { scope: ResolversParentTypes['Scope'] };
+  CreateUserInput: CreateUserInput;
+  CreateUserPayload: Omit<CreateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
   DateTime: Scalars['DateTime']['output'];
   DeleteScanInput: DeleteScanInput;
   DeleteScanPayload: DeleteScanPayload;
+  DeleteScopeInput: DeleteScopeInput;
+  DeleteScopePayload: DeleteScopePayload;
   Float: Scalars['Float']['output'];
   HostStateChanged: HostStateChangedViewMapper;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  LoginInput: LoginInput;
+  LogoutInput: LogoutInput;
+  LogoutPayload: LogoutPayload;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   PortFound: PortFoundViewMapper;
   Query: Record<PropertyKey, never>;
+  RefreshAccessTokenInput: RefreshAccessTokenInput;
+  RevokeApiTokenInput: RevokeApiTokenInput;
+  RevokeApiTokenPayload: Omit<RevokeApiTokenPayload, 'apiToken'> & { apiToken: ResolversParentTypes['ApiToken'] };
   Scan: ScanMapper;
   ScanConnection: ScanConnectionMapper;
   ScanEdge: ScanEdgeMapper;
@@ -666,18 +1152,97 @@ export type ResolversParentTypes = {
   ScanResultFilter: ScanResultFilter;
   ScanStatusChanged: ScanStatusChangedViewMapper;
   ScanSummary: ScanSummary;
+  Scope: ScopeNetworkMapper;
+  ScopeConnection: ScopeConnectionMapper;
+  ScopeEdge: ScopeEdgeMapper;
   StartScanInput: StartScanInput;
   StartScanPayload: Omit<StartScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  UpdateUserInput: UpdateUserInput;
+  UpdateUserPayload: Omit<UpdateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
+  User: UserMapper;
+  UserConnection: UserConnectionMapper;
+  UserEdge: UserEdgeMapper;
+  UserFilter: UserFilter;
+};
+
+export type ApiTokenResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiToken'] = ResolversParentTypes['ApiToken']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ApiTokenConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiTokenConnection'] = ResolversParentTypes['ApiTokenConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ApiTokenEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['ApiToken']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ApiTokenEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiTokenEdge'] = ResolversParentTypes['ApiTokenEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ApiToken'], ParentType, ContextType>;
+};
+
+export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
+  action?: Resolver<ResolversTypes['AuditAction'], ParentType, ContextType>;
+  actor?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  actorEmail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ip?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  targetId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditEventEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['AuditEvent']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AuditEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventEdge'] = ResolversParentTypes['AuditEventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEvent'], ParentType, ContextType>;
+};
+
+export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
+  accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  accessTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  refreshTokenExpiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type CancelScanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CancelScanPayload'] = ResolversParentTypes['CancelScanPayload']> = {
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
 
+export type CreateApiTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateApiTokenPayload'] = ResolversParentTypes['CreateApiTokenPayload']> = {
+  apiToken?: Resolver<ResolversTypes['ApiToken'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type CreateScanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateScanPayload'] = ResolversParentTypes['CreateScanPayload']> = {
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
+};
+
+export type CreateScopePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateScopePayload'] = ResolversParentTypes['CreateScopePayload']> = {
+  scope?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
+export type CreateUserPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateUserPayload'] = ResolversParentTypes['CreateUserPayload']> = {
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -688,6 +1253,10 @@ export type DeleteScanPayloadResolvers<ContextType = GraphQLContext, ParentType 
   deletedScanId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 };
 
+export type DeleteScopePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeleteScopePayload'] = ResolversParentTypes['DeleteScopePayload']> = {
+  deletedScopeId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
 export type HostStateChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HostStateChanged'] = ResolversParentTypes['HostStateChanged']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   host?: Resolver<ResolversTypes['ScanHost'], ParentType, ContextType>;
@@ -695,15 +1264,28 @@ export type HostStateChangedResolvers<ContextType = GraphQLContext, ParentType e
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type LogoutPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['LogoutPayload'] = ResolversParentTypes['LogoutPayload']> = {
+  loggedOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelScan?: Resolver<ResolversTypes['CancelScanPayload'], ParentType, ContextType, RequireFields<MutationCancelScanArgs, 'input'>>;
+  createApiToken?: Resolver<ResolversTypes['CreateApiTokenPayload'], ParentType, ContextType, RequireFields<MutationCreateApiTokenArgs, 'input'>>;
   createScan?: Resolver<ResolversTypes['CreateScanPayload'], ParentType, ContextType, RequireFields<MutationCreateScanArgs, 'input'>>;
+  createScope?: Resolver<ResolversTypes['CreateScopePayload'], ParentType, ContextType, RequireFields<MutationCreateScopeArgs, 'input'>>;
+  createUser?: Resolver<ResolversTypes['CreateUserPayload'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteScan?: Resolver<ResolversTypes['DeleteScanPayload'], ParentType, ContextType, RequireFields<MutationDeleteScanArgs, 'input'>>;
+  deleteScope?: Resolver<ResolversTypes['DeleteScopePayload'], ParentType, ContextType, RequireFields<MutationDeleteScopeArgs, 'input'>>;
+  login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'input'>>;
+  logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType, Partial<MutationLogoutArgs>>;
+  refreshAccessToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshAccessTokenArgs, 'input'>>;
+  revokeApiToken?: Resolver<ResolversTypes['RevokeApiTokenPayload'], ParentType, ContextType, RequireFields<MutationRevokeApiTokenArgs, 'input'>>;
   startScan?: Resolver<ResolversTypes['StartScanPayload'], ParentType, ContextType, RequireFields<MutationStartScanArgs, 'input'>>;
+  updateUser?: Resolver<ResolversTypes['UpdateUserPayload'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'Scan', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ApiToken' | 'AuditEvent' | 'Scan' | 'Scope' | 'User', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -721,9 +1303,19 @@ export type PortFoundResolvers<ContextType = GraphQLContext, ParentType extends 
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  allowedTargets?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  apiTokens?: Resolver<ResolversTypes['ApiTokenConnection'], ParentType, ContextType, Partial<QueryApiTokensArgs>>;
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, Partial<QueryAuditEventsArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   scan?: Resolver<Maybe<ResolversTypes['Scan']>, ParentType, ContextType, RequireFields<QueryScanArgs, 'id'>>;
   scans?: Resolver<ResolversTypes['ScanConnection'], ParentType, ContextType, RequireFields<QueryScansArgs, 'orderBy'>>;
+  scopes?: Resolver<ResolversTypes['ScopeConnection'], ParentType, ContextType, Partial<QueryScopesArgs>>;
+  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
+  viewer?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type RevokeApiTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RevokeApiTokenPayload'] = ResolversParentTypes['RevokeApiTokenPayload']> = {
+  apiToken?: Resolver<ResolversTypes['ApiToken'], ParentType, ContextType>;
 };
 
 export type ScanResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Scan'] = ResolversParentTypes['Scan']> = {
@@ -826,6 +1418,27 @@ export type ScanSummaryResolvers<ContextType = GraphQLContext, ParentType extend
   total?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type ScopeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Scope'] = ResolversParentTypes['Scope']> = {
+  cidr?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ScopeConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScopeConnection'] = ResolversParentTypes['ScopeConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['ScopeEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Scope']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ScopeEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ScopeEdge'] = ResolversParentTypes['ScopeEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
+};
+
 export type StartScanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartScanPayload'] = ResolversParentTypes['StartScanPayload']> = {
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
@@ -836,17 +1449,58 @@ export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType exten
   scanUpdated?: SubscriptionResolver<ResolversTypes['Scan'], "scanUpdated", ParentType, ContextType>;
 };
 
+export type UpdateUserPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateUserPayload'] = ResolversParentTypes['UpdateUserPayload']> = {
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  apiTokens?: Resolver<ResolversTypes['ApiTokenConnection'], ParentType, ContextType, Partial<UserApiTokensArgs>>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastLoginAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['UserEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
+  ApiToken?: ApiTokenResolvers<ContextType>;
+  ApiTokenConnection?: ApiTokenConnectionResolvers<ContextType>;
+  ApiTokenEdge?: ApiTokenEdgeResolvers<ContextType>;
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
+  AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
+  AuthPayload?: AuthPayloadResolvers<ContextType>;
   CancelScanPayload?: CancelScanPayloadResolvers<ContextType>;
+  CreateApiTokenPayload?: CreateApiTokenPayloadResolvers<ContextType>;
   CreateScanPayload?: CreateScanPayloadResolvers<ContextType>;
+  CreateScopePayload?: CreateScopePayloadResolvers<ContextType>;
+  CreateUserPayload?: CreateUserPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteScanPayload?: DeleteScanPayloadResolvers<ContextType>;
+  DeleteScopePayload?: DeleteScopePayloadResolvers<ContextType>;
   HostStateChanged?: HostStateChangedResolvers<ContextType>;
+  LogoutPayload?: LogoutPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PortFound?: PortFoundResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RevokeApiTokenPayload?: RevokeApiTokenPayloadResolvers<ContextType>;
   Scan?: ScanResolvers<ContextType>;
   ScanConnection?: ScanConnectionResolvers<ContextType>;
   ScanEdge?: ScanEdgeResolvers<ContextType>;
@@ -860,7 +1514,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ScanResultEdge?: ScanResultEdgeResolvers<ContextType>;
   ScanStatusChanged?: ScanStatusChangedResolvers<ContextType>;
   ScanSummary?: ScanSummaryResolvers<ContextType>;
+  Scope?: ScopeResolvers<ContextType>;
+  ScopeConnection?: ScopeConnectionResolvers<ContextType>;
+  ScopeEdge?: ScopeEdgeResolvers<ContextType>;
   StartScanPayload?: StartScanPayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  UpdateUserPayload?: UpdateUserPayloadResolvers<ContextType>;
+  User?: UserResolvers<ContextType>;
+  UserConnection?: UserConnectionResolvers<ContextType>;
+  UserEdge?: UserEdgeResolvers<ContextType>;
 };
 

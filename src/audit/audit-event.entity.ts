@@ -1,0 +1,35 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export const AUDIT_ACTIONS = [
+  'LOGIN_SUCCEEDED', 'LOGIN_FAILED', 'LOGIN_RATE_LIMITED', 'LOGOUT', 'REFRESH_TOKEN_REUSED',
+  'API_TOKEN_CREATED', 'API_TOKEN_REVOKED',
+  'USER_CREATED', 'USER_UPDATED',
+  'SCOPE_CREATED', 'SCOPE_DELETED',
+  'SCAN_CREATED', 'SCAN_STARTED', 'SCAN_CANCELLED', 'SCAN_DELETED',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+const AuditEventSchema = defineEntity({
+  name: 'AuditEvent',
+  tableName: 'audit_events',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    at: p.datetime(3),
+    action: p.enum(AUDIT_ACTIONS),
+    /** No foreign key: the record outlives what it names. */
+    actorId: p.uuid().nullable(),
+    /** The actor's email then, or the email a failed login tried. */
+    actorEmail: p.text().nullable(),
+    ip: p.text().nullable(),
+    /** What was acted on: a global ID (`Scan:…`, `User:…`), or null. */
+    targetId: p.text().nullable(),
+    details: p.json<Record<string, unknown>>(),
+  },
+  indexes: [{ properties: ['action', 'at'] }, { properties: ['actorId'] }],
+});
+
+/** One security-relevant act: who, when, from where, on what. Written, never updated. */
+export class AuditEvent extends AuditEventSchema.class {}
+
+AuditEventSchema.setClass(AuditEvent);
+export { AuditEventSchema };

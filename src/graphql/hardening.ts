@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+
+/**
+ * Limits a query must pass before it runs. Set so that what a real dashboard
+ * asks passes with room to spare: a page of 100 scans, each with its summary
+ * and first 10 results (depth 7, cost ~11k), or GraphiQL's introspection.
+ */
+export const QUERY_LIMITS = {
+  depth: 10,
+  aliases: 30,
+  directives: 20,
+  tokens: 2_000,
+  /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, × `first`/`last` of a list. */
+  cost: 50_000,
+} as const;
+
+/** The codes of armor's refusals, recognised by their messages (armor sets none). */
+const ARMOR_CODES: [RegExp, string][] = [
+  [/Query depth limit of \d+ exceeded/, 'QUERY_TOO_DEEP'],
+  [/Aliases limit of \d+ exceeded/, 'TOO_MANY_ALIASES'],
+  [/Directives limit of \d+ exceeded/, 'TOO_MANY_DIRECTIVES'],
+  [/Token limit of \d+ exceeded|more than \d+ tokens/, 'TOO_MANY_TOKENS'],
+  [/Query Cost limit of \d+ exceeded/, 'QUERY_TOO_COMPLEX'],
+];
+
+/**
+ * graphql-armor's limits, field suggestions hidden in production (they map
+ * the schema for an attacker), introspection off in production unless
+ * `INTROSPECTION=true`, and CSRF prevention: a GET or a form/multipart POST,
+ * which a browser sends cross-site without a preflight, must carry a header
+ * only a script can set (`x-graphql-yoga-csrf` or Apollo's `apollo-require-preflight`).
+ */
+export function useHardening(config: Config): Plugin[] {
+  const plugins: (Plugin | undefined)[] = [
+    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'] }),
+    ...(config.graphql.introspection ? [] : [useDisableIntrospection() as unknown as Plugin]),
+    EnvelopArmorPlugin({
+      maxDepth: { n: QUERY_LIMITS.depth },
+      maxAliases: { n: QUERY_LIMITS.aliases },
+      maxDirectives: { n: QUERY_LIMITS.directives },
+      maxTokens: { n: QUERY_LIMITS.tokens },
+      costLimit: { maxCost: QUERY_LIMITS.cost },
+      blockFieldSuggestion: { enabled: config.env === 'production' },
+    }) as unknown as Plugin,
+    useArmorCodes(),
+  ];
+  return plugins.filter((plugin) => plugin !== undefined);
+}
+
+/** Gives each limit's refusal its own `extensions.code`, so clients can tell a bomb from a typo. */
+function useArmorCodes(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors?.length) return;
+      const errors = (result.errors as GraphQLError[]).map((error) => {
+        const code = ARMOR_CODES.find(([pattern]) => pattern.test(error.message))?.[1];
+        if (!code) return error;
+        const message = error.message.replace(/^Syntax Error: /, '');
+        return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+      });
+      setResult({ ...result, errors });
+    },
+  };
+}
+
+/**
+ * Refuses a request body over `maxBytes` before yoga reads it: 413 for a
+ * declared length too large, 411 for a body of unknown length (chunked), which
+ * could otherwise grow without end. Every GraphQL client sends a length.
+ */
+export function limitBody(maxBytes: number, next: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      return refuse(res, 413, `The request body is larger than ${maxBytes} bytes.`, 'PAYLOAD_TOO_LARGE');
+    }
+    if (declared === undefined && req.headers['transfer-encoding']) {
+      return refuse(res, 411, 'Send the request body with a Content-Length.', 'LENGTH_REQUIRED');
+    }
+    next(req, res);
+  };
+}
+
+function refuse(res: ServerResponse, status: number, message: string, code: string): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}

@@ -1,0 +1,127 @@
+import { GraphQLError } from 'graphql';
+import { Repeater } from 'graphql-yoga';
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
+import type { EventBus } from '../platform/events.ts';
+import type { Authenticator } from '../users/authenticator.ts';
+import type { Identity } from '../users/viewer.ts';
+
+/** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
+const RECHECK_EVERY_MS = 1_000;
+/** Timers cannot wait longer than this (about 24.8 days); longer expiries are re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export type IdentityLost = UnauthenticatedError | ForbiddenError;
+
+/**
+ * Keeps long-lived identities honest: those of graphql-ws connections and of
+ * single subscriptions. Each is re-checked against the database at least every
+ * second while events flow, at once when a revocation for its user is
+ * published (from any process, over the event bus), and when it expires.
+ */
+export class IdentityWatch {
+  readonly #authenticator: Authenticator;
+  readonly #watchers = new Set<{ identity: Identity; check: () => void }>();
+  readonly #stop: () => void;
+
+  constructor(authenticator: Authenticator, events: EventBus) {
+    this.#authenticator = authenticator;
+    const subscription = events.subscribe('identityRevoked')[Symbol.asyncIterator]();
+    this.#stop = () => void subscription.return?.();
+    void (async () => {
+      for (let next = await subscription.next(); !next.done; next = await subscription.next()) {
+        for (const watcher of this.#watchers) if (watcher.identity.userId === next.value.userId) watcher.check();
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Calls `onLost` once when `identity` stops holding: revoked, deactivated,
+   * or expired. Returns `recheck` (cached, for each event) and `unwatch`.
+   */
+  watch(identity: Identity, onLost: (why: IdentityLost) => void): { recheck: () => Promise<boolean>; unwatch: () => void } {
+    let lost = false;
+    // Just authenticated: the first event needs no second look.
+    let checkedAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const lose = (why: IdentityLost) => {
+      if (lost) return;
+      lost = true;
+      unwatch();
+      onLost(why);
+    };
+    const check = async (): Promise<boolean> => {
+      if (lost) return false;
+      try {
+        await this.#authenticator.recheck(identity);
+        checkedAt = Date.now();
+        return true;
+      } catch (error) {
+        if (error instanceof UnauthenticatedError || error instanceof ForbiddenError) lose(error);
+        else throw error;
+        return false;
+      }
+    };
+    const watcher = { identity, check: () => void check().catch(() => {}) };
+    const armExpiry = () => {
+      if (!identity.expiresAt) return;
+      const wait = identity.expiresAt.getTime() - Date.now();
+      timer = setTimeout(wait > MAX_TIMER_MS ? armExpiry : watcher.check, Math.min(Math.max(wait, 0), MAX_TIMER_MS));
+      timer.unref();
+    };
+    const unwatch = () => {
+      clearTimeout(timer);
+      this.#watchers.delete(watcher);
+    };
+    this.#watchers.add(watcher);
+    armExpiry();
+    const recheck = async (): Promise<boolean> => {
+      if (lost) return false;
+      const expired = identity.expiresAt !== null && identity.expiresAt.getTime() <= Date.now();
+      return !expired && Date.now() - checkedAt < RECHECK_EVERY_MS ? true : check();
+    };
+    return {
+      recheck,
+      unwatch,
+    };
+  }
+
+  /**
+   * A subscription's results while `identity` holds: each event waits for a
+   * (cached) re-check; once the identity is lost, one last result carries the
+   * error (`UNAUTHENTICATED` or `FORBIDDEN`) and the stream ends.
+   */
+  guard<T>(source: AsyncIterable<T>, identity: Identity, errorResult: (error: GraphQLError) => T): AsyncIterable<T> {
+    return new Repeater<T>(async (push, stop) => {
+      const iterator = source[Symbol.asyncIterator]();
+      let lostWith: IdentityLost | undefined;
+      let end!: () => void;
+      const ended = new Promise<{ done: true; value: undefined }>((resolve) => (end = () => resolve({ done: true, value: undefined })));
+      const { recheck, unwatch } = this.watch(identity, (why) => {
+        lostWith = why;
+        end();
+      });
+      void stop.then(end);
+      try {
+        for (;;) {
+          const next = await Promise.race([iterator.next(), ended]);
+          if (next.done || !(await recheck())) break;
+          await push(next.value);
+        }
+        if (lostWith) await push(errorResult(toGraphQLError(lostWith)));
+      } finally {
+        unwatch();
+        await iterator.return?.();
+        stop();
+      }
+    });
+  }
+
+  close(): void {
+    this.#stop();
+    this.#watchers.clear();
+  }
+}
+
+export function toGraphQLError(error: IdentityLost): GraphQLError {
+  return new GraphQLError(error.message, { extensions: { code: error instanceof ForbiddenError ? 'FORBIDDEN' : 'UNAUTHENTICATED' } });
+}

@@ -1,0 +1,21 @@
+import { connectionResolvers } from '../graphql/connection.ts';
+import type { Resolvers } from '../graphql/generated/types.ts';
+import { requireLocalId, toGlobalId } from '../graphql/global-id.ts';
+
+export const scopeResolvers = {
+  Query: {
+    scopes: (_, args, { services }) => services.scopes.list(args),
+    allowedTargets: (_, __, { services }) => services.scopes.baseline(),
+  },
+  Mutation: {
+    createScope: async (_, { input }, { services }) => ({ scope: await services.scopes.create(input) }),
+    deleteScope: async (_, { input }, { services }) => ({
+      deletedScopeId: toGlobalId('Scope', await services.scopes.delete(requireLocalId(input.id, 'Scope', 'Scope not found.'))),
+    }),
+  },
+  Scope: {
+    id: (scope) => toGlobalId('Scope', scope.id),
+    createdBy: (scope, _, { services }) => (scope.createdBy ? services.users.get(scope.createdBy.id) : null),
+  },
+  ScopeConnection: connectionResolvers,
+} satisfies Resolvers;

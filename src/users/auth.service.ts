@@ -1,0 +1,148 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { ConflictError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { EventBus } from '../platform/events.ts';
+import type { AccessTokens } from './access-tokens.ts';
+import { AuthSession, RefreshToken } from './auth-session.entity.ts';
+import { verifyPassword } from './password.ts';
+import { newSecret, secretHash } from './secrets.ts';
+import { normalizeEmail } from './user.service.ts';
+import { User } from './user.entity.ts';
+import type { Viewer } from './viewer.ts';
+
+export type LoginLimits = {
+  refreshTokenTtlDays: number;
+  loginMaxFailuresPerEmail: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowSeconds: number;
+};
+
+export type AuthServiceDeps = {
+  em: EntityManager;
+  viewer: Viewer;
+  tokens: AccessTokens;
+  audit: AuditLog;
+  events: EventBus;
+  clock: Clock;
+  limits: LoginLimits;
+};
+
+export type AuthPayload = {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: User;
+};
+
+/** One answer for an unknown email, a wrong password and a deactivated account, so accounts don't leak. */
+const LOGIN_FAILED = 'Email or password is incorrect.';
+const DAY_MS = 86_400_000;
+
+/** Logging in and out, and trading a refresh token for a new pair. */
+export class AuthService {
+  readonly #em: EntityManager;
+  readonly #viewer: Viewer;
+  readonly #tokens: AccessTokens;
+  readonly #audit: AuditLog;
+  readonly #events: EventBus;
+  readonly #clock: Clock;
+  readonly #limits: LoginLimits;
+
+  constructor({ em, viewer, tokens, audit, events, clock, limits }: AuthServiceDeps) {
+    this.#em = em;
+    this.#viewer = viewer;
+    this.#tokens = tokens;
+    this.#audit = audit;
+    this.#events = events;
+    this.#clock = clock;
+    this.#limits = limits;
+  }
+
+  /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
+  async login({ email, password }: { email: string; password: string }): Promise<AuthPayload> {
+    const normalized = normalizeEmail(email);
+    await this.#assertNotRateLimited(normalized);
+    const user = await this.#em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
+    const matches = await verifyPassword(user?.passwordHash ?? null, password);
+    if (!user || !matches || !user.active) {
+      await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: user?.id ?? null, email: normalized } });
+      throw new UnauthenticatedError(LOGIN_FAILED);
+    }
+    const now = this.#clock.now();
+    user.lastLoginAt = now;
+    const session = AuthSession.create(user, now, new Date(now.getTime() + this.#limits.refreshTokenTtlDays * DAY_MS), this.#audit.ip);
+    const payload = await this.#issue(session);
+    await this.#audit.record({ action: 'LOGIN_SUCCEEDED', actor: { id: user.id, email: user.email }, details: { sessionId: session.id } });
+    return payload;
+  }
+
+  /**
+   * A new access token and a new refresh token for the same session; the one
+   * presented is spent. Presenting a spent one again means someone kept a
+   * copy: the whole session is revoked, for its rightful holder too.
+   */
+  async refresh(refreshToken: string): Promise<AuthPayload> {
+    const token = await this.#em.findOne(RefreshToken, { tokenHash: secretHash(refreshToken) }, { populate: ['session.user'] });
+    if (!token) throw new UnauthenticatedError('The refresh token is invalid.');
+    const { session } = token;
+    const now = this.#clock.now();
+    // One statement claims it: of two concurrent refreshes with the same token, one wins and one is a reuse.
+    const claimed = await this.#em.nativeUpdate(RefreshToken, { id: token.id, usedAt: null }, { usedAt: now });
+    if (claimed === 0) {
+      if (session.revokedAt === null) {
+        await this.#revoke(session, 'A spent refresh token was presented again.');
+        await this.#audit.record({ action: 'REFRESH_TOKEN_REUSED', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
+      }
+      throw new UnauthenticatedError('The refresh token was already used: its session is revoked. Log in again.');
+    }
+    if (!session.isLive(now) || !session.user.active) throw new UnauthenticatedError('The session has ended: log in again.');
+    return this.#issue(session);
+  }
+
+  /** Ends a session: the one of the refresh token given, or else the caller's. Its tokens stop working at once. */
+  async logout(refreshToken?: string | null): Promise<void> {
+    let session: AuthSession | null;
+    if (refreshToken) {
+      session = (await this.#em.findOne(RefreshToken, { tokenHash: secretHash(refreshToken) }, { populate: ['session.user'] }))?.session ?? null;
+      if (!session) throw new UnauthenticatedError('The refresh token is invalid.');
+    } else {
+      const identity = this.#viewer.identity;
+      if (identity.via !== 'session') throw new ConflictError('An API token has no session to end: revoke it with `revokeApiToken`.');
+      session = await this.#em.findOneOrFail(AuthSession, { id: identity.credentialId }, { populate: ['user'] });
+    }
+    await this.#revoke(session, 'Logged out.');
+    await this.#audit.record({ action: 'LOGOUT', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
+  }
+
+  async #issue(session: AuthSession): Promise<AuthPayload> {
+    const refreshToken = newSecret('sopr');
+    this.#em.persist([session, RefreshToken.create(session, secretHash(refreshToken), this.#clock.now())]);
+    await this.#em.flush();
+    const { user } = session;
+    const access = await this.#tokens.sign(user.id, user.role, session.id);
+    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: session.expiresAt, user };
+  }
+
+  async #revoke(session: AuthSession, reason: string): Promise<void> {
+    const now = this.#clock.now();
+    session.revoke(now, reason);
+    await this.#em.flush();
+    await this.#events.publish('identityRevoked', { userId: session.user.id, sessionId: session.id, reason: 'REVOKED', at: now.toISOString() });
+  }
+
+  async #assertNotRateLimited(email: string): Promise<void> {
+    const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
+    const now = this.#clock.now().getTime();
+    const failures = await this.#audit.failedLogins(email, new Date(now - windowMs));
+    const blockedUntil = Math.max(
+      failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0,
+      failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0,
+    );
+    if (blockedUntil <= now) return;
+    await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } });
+    const seconds = Math.ceil((blockedUntil - now) / 1000);
+    throw new RateLimitedError(`Too many failed logins: try again in ${seconds} s.`, seconds);
+  }
+}

@@ -1,0 +1,95 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { AccessTokens } from './access-tokens.ts';
+import { ApiToken } from './api-token.entity.ts';
+import { AuthSession } from './auth-session.entity.ts';
+import { weakerOf } from './role.ts';
+import { isApiTokenSecret, secretHash } from './secrets.ts';
+import type { User } from './user.entity.ts';
+import { type Identity, Viewer } from './viewer.ts';
+
+const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i;
+/** `last_used_at` of an API token is written at most this often, not on every request. */
+const LAST_USED_PRECISION_MS = 60_000;
+
+export type AuthenticatorDeps = { em: EntityManager; tokens: AccessTokens; clock: Clock };
+
+/**
+ * Turns an `Authorization` header into a Viewer, checking the credential
+ * against the database each time: a revoked session, a revoked API token or
+ * a deactivated user stops working at once, not when a JWT expires.
+ */
+export class Authenticator {
+  readonly #em: EntityManager;
+  readonly #tokens: AccessTokens;
+  readonly #clock: Clock;
+
+  constructor({ em, tokens, clock }: AuthenticatorDeps) {
+    this.#em = em;
+    this.#tokens = tokens;
+    this.#clock = clock;
+  }
+
+  /** No header: anonymous. A header that proves nothing: a Viewer that says why. */
+  async authenticate(header: string | null | undefined): Promise<Viewer> {
+    if (header == null || header === '') return Viewer.anonymous();
+    const token = BEARER.exec(header.trim())?.[1];
+    if (!token) return Viewer.rejected(new UnauthenticatedError('Malformed Authorization header: expected `Bearer <token>`.'));
+    try {
+      return Viewer.of(isApiTokenSecret(token) ? await this.#apiToken(token) : await this.#accessToken(token));
+    } catch (error) {
+      if (error instanceof UnauthenticatedError || error instanceof ForbiddenError) return Viewer.rejected(error);
+      throw error;
+    }
+  }
+
+  /** The identity as it stands now (role changes included); throws once it no longer holds. */
+  async recheck(identity: Identity): Promise<Identity> {
+    if (identity.expiresAt && identity.expiresAt <= this.#clock.now()) {
+      throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
+    }
+    const em = this.#em.fork();
+    if (identity.via === 'apiToken') {
+      return this.#apiTokenIdentity(await em.findOne(ApiToken, { id: identity.credentialId }, { populate: ['user'] }));
+    }
+    const session = await em.findOne(AuthSession, { id: identity.credentialId }, { populate: ['user'] });
+    return { ...this.#sessionIdentity(session), expiresAt: identity.expiresAt };
+  }
+
+  async #accessToken(token: string): Promise<Identity> {
+    const claims = await this.#tokens.verify(token);
+    const session = await this.#em.fork().findOne(AuthSession, { id: claims.sessionId }, { populate: ['user'] });
+    if (session?.user.id !== claims.userId) throw new UnauthenticatedError('The access token is invalid.');
+    return { ...this.#sessionIdentity(session), expiresAt: claims.expiresAt };
+  }
+
+  #sessionIdentity(session: AuthSession | null): Identity {
+    if (!session || !session.isLive(this.#clock.now())) throw new UnauthenticatedError('The session has ended (logged out or revoked): log in again.');
+    const user = assertActive(session.user);
+    return { userId: user.id, email: user.email, role: user.role, via: 'session', credentialId: session.id, expiresAt: session.expiresAt };
+  }
+
+  async #apiToken(secret: string): Promise<Identity> {
+    const em = this.#em.fork();
+    const token = await em.findOne(ApiToken, { tokenHash: secretHash(secret) }, { populate: ['user'] });
+    const identity = this.#apiTokenIdentity(token);
+    const now = this.#clock.now();
+    if (!token!.lastUsedAt || now.getTime() - token!.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+      await em.nativeUpdate(ApiToken, { id: token!.id }, { lastUsedAt: now });
+    }
+    return identity;
+  }
+
+  #apiTokenIdentity(token: ApiToken | null): Identity {
+    if (!token || !token.isLive(this.#clock.now())) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
+    const user = assertActive(token.user);
+    // A token never does more than its owner may do today.
+    return { userId: user.id, email: user.email, role: weakerOf(token.role, user.role), via: 'apiToken', credentialId: token.id, expiresAt: token.expiresAt ?? null };
+  }
+}
+
+function assertActive(user: User): User {
+  if (!user.active) throw new ForbiddenError('This account is deactivated.');
+  return user;
+}

@@ -1,0 +1,38 @@
+import { type Algorithm, hash, verify } from '@node-rs/argon2';
+import { InvalidInputError } from '../errors.ts';
+
+export const MIN_PASSWORD_LENGTH = 12;
+const MAX_PASSWORD_LENGTH = 256;
+
+/** OWASP's argon2id baseline (19 MiB, 2 passes). */
+// `Algorithm.Argon2id` is a const enum, which type stripping cannot inline.
+const OPTIONS = { algorithm: 2 satisfies Algorithm.Argon2id as Algorithm, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/**
+ * Refuses passwords too short to resist guessing, too long to hash cheaply,
+ * or that merely repeat the email. Length beats composition rules (NIST 800-63B).
+ */
+export function assertStrongPassword(password: string, email: string, field = 'password'): void {
+  if ([...password].length < MIN_PASSWORD_LENGTH) {
+    throw new InvalidInputError(field, `The password is too weak: use at least ${MIN_PASSWORD_LENGTH} characters.`);
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) throw new InvalidInputError(field, `The password is longer than ${MAX_PASSWORD_LENGTH} characters.`);
+  if (new Set(password).size < 4) throw new InvalidInputError(field, 'The password is too weak: it repeats too few characters.');
+  if (password.toLowerCase().includes(email.toLowerCase().split('@')[0] ?? '\0')) {
+    throw new InvalidInputError(field, 'The password is too weak: it contains the email address.');
+  }
+}
+
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, OPTIONS);
+}
+
+/** A hash of nothing anyone knows: checked when the email is unknown, so both failures take as long. */
+let decoy: Promise<string> | undefined;
+
+/** Whether `password` matches `passwordHash`; with no hash, spends the same time and says no. */
+export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
+  const target = passwordHash ?? (await (decoy ??= hashPassword(crypto.randomUUID())));
+  const matches = await verify(target, password).catch(() => false);
+  return passwordHash !== null && matches;
+}
