@@ -20,13 +20,14 @@ export const QUERY_LIMITS = {
   cost: 50_000,
 } as const;
 
-/** The codes of armor's refusals, recognised by their messages (armor sets none). */
+/** The codes of armor's (and the CSRF plugin's) refusals, recognised by their messages: they set none. */
 const ARMOR_CODES: [RegExp, string][] = [
   [/Query depth limit of \d+ exceeded/, 'QUERY_TOO_DEEP'],
   [/Aliases limit of \d+ exceeded/, 'TOO_MANY_ALIASES'],
   [/Directives limit of \d+ exceeded/, 'TOO_MANY_DIRECTIVES'],
   [/Token limit of \d+ exceeded|more than \d+ tokens/, 'TOO_MANY_TOKENS'],
   [/Query Cost limit of \d+ exceeded/, 'QUERY_TOO_COMPLEX'],
+  [/^Required CSRF header/, 'FORBIDDEN'],
 ];
 
 /**
@@ -61,8 +62,12 @@ function useArmorCodes(): Plugin {
       const errors = (result.errors as GraphQLError[]).map((error) => {
         const code = ARMOR_CODES.find(([pattern]) => pattern.test(error.message))?.[1];
         if (!code) return error;
-        const message = error.message.replace(/^Syntax Error: /, '');
-        return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+        const message = code === 'FORBIDDEN'
+          ? 'A GET or form request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.'
+          : error.message.replace(/^Syntax Error: /, '');
+        // A refused document is a client error (400), like any invalid one; yoga drops `http` from the response.
+        const http = { status: code === 'FORBIDDEN' ? 403 : 400 };
+        return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code, http } });
       });
       setResult({ ...result, errors });
     },
