@@ -65,8 +65,10 @@ export class Authenticator {
   }
 
   #sessionIdentity(session: AuthSession | null): Identity {
+    // Deactivation also revokes the sessions; the account's state is the truer reason to give.
+    assertActive(session?.user);
     if (!session || !session.isLive(this.#clock.now())) throw new UnauthenticatedError('The session has ended (logged out or revoked): log in again.');
-    const user = assertActive(session.user);
+    const { user } = session;
     return { userId: user.id, email: user.email, role: user.role, via: 'session', credentialId: session.id, expiresAt: session.expiresAt };
   }
 
@@ -82,14 +84,15 @@ export class Authenticator {
   }
 
   #apiTokenIdentity(token: ApiToken | null): Identity {
+    assertActive(token?.user);
     if (!token || !token.isLive(this.#clock.now())) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
-    const user = assertActive(token.user);
+    const { user } = token;
     // A token never does more than its owner may do today.
     return { userId: user.id, email: user.email, role: weakerOf(token.role, user.role), via: 'apiToken', credentialId: token.id, expiresAt: token.expiresAt ?? null };
   }
 }
 
-function assertActive(user: User): User {
-  if (!user.active) throw new ForbiddenError('This account is deactivated.');
-  return user;
+/** FORBIDDEN for a deactivated user's credential; a missing one is left to the caller. */
+function assertActive(user: User | undefined): void {
+  if (user && !user.active) throw new ForbiddenError('This account is deactivated.');
 }

@@ -7,6 +7,8 @@ import { type ServerProcess, startServer } from '../helpers/server.ts';
 
 // Debian's package, not Playwright's download: CI machines reach only the Debian mirrors and npm.
 const CHROMIUM = '/usr/bin/chromium';
+// GraphiQL names the Monaco model of its Headers editor `…request-headers.json`.
+const HEADERS_EDITOR = '.graphiql-editor-tool .monaco-editor[data-uri$="request-headers.json"]';
 const CREATE = 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }';
 const missing = !existsSync(CHROMIUM);
 // CI must run this suite; a developer without the browser gets a skip that says why.
@@ -75,6 +77,21 @@ describe.skipIf(skipped)(title, () => {
     return { page, escapes, sentFrames };
   }
 
+  /**
+   * Types `headers` into the Headers editor as a person would. Select-all first so the
+   * typing replaces the pane; Monaco types over the brackets and quotes it auto-closes.
+   */
+  async function typeHeaders(page: Page, headers: Record<string, string>): Promise<void> {
+    const text = JSON.stringify(headers);
+    await page.locator('.graphiql-editor-tools').getByRole('button', { name: 'Headers', exact: true }).click();
+    await page.locator(HEADERS_EDITOR).click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type(text);
+    // Anything auto-closed and left over would make the headers invalid JSON, which GraphiQL refuses to send.
+    // The leading 1 is the pane's line number: the headers are all on one line.
+    await expect.poll(() => paneText(page, HEADERS_EDITOR)).toBe(`1 ${text}`);
+  }
+
   /** The text of a Monaco pane, its non-breaking spaces and soft wraps folded to single spaces. */
   async function paneText(page: Page, selector: string): Promise<string> {
     return (await page.locator(selector).innerText()).replace(/\s+/g, ' ');
@@ -94,18 +111,38 @@ describe.skipIf(skipped)(title, () => {
     // The server's database is this file's own, so this is its only scan.
     await createScan({ targets: ['127.0.0.1'] });
     const { page, escapes } = await openGraphiQL('{ scans(first: 5) { totalCount } }');
+    await typeHeaders(page, { authorization: `Bearer ${server.adminToken}` });
 
+    const sent = page.waitForRequest((request) => request.method() === 'POST' && Boolean(request.postData()?.includes('totalCount')));
     await page.locator('.graphiql-execute-button').click();
 
+    expect((await sent).headers().authorization).toBe(`Bearer ${server.adminToken}`);
     await expect.poll(() => paneText(page, '.result-window'), { timeout: 10_000 }).toContain('"totalCount": 1');
+    await expectRenderedOffline(page, escapes);
+  });
+
+  it('shows the UNAUTHENTICATED error of a query run without headers, without any request off the server', async () => {
+    // A fresh context: no headers left in localStorage by an earlier test.
+    const { page, escapes } = await openGraphiQL('{ scans(first: 5) { totalCount } }');
+
+    const sent = page.waitForRequest((request) => request.method() === 'POST' && Boolean(request.postData()?.includes('totalCount')));
+    await page.locator('.graphiql-execute-button').click();
+
+    expect((await sent).headers().authorization).toBeUndefined();
+    await expect.poll(() => paneText(page, '.result-window'), { timeout: 10_000 }).toContain('"code": "UNAUTHENTICATED"');
     await expectRenderedOffline(page, escapes);
   });
 
   it('runs a subscription over graphql-ws and shows each event as it arrives', async () => {
     const { page, escapes, sentFrames } = await openGraphiQL('subscription { scanUpdated { id ports } }');
+    await typeHeaders(page, { authorization: `Bearer ${server.adminToken}` });
 
     await page.locator('.graphiql-execute-button').click();
-    await expect.poll(() => sentFrames.some((frame) => frame.includes('"type":"subscribe"')), { timeout: 10_000 }).toBe(true);
+    const isSubscribe = (frame: string) => frame.includes('"type":"subscribe"');
+    await expect.poll(() => sentFrames.some(isSubscribe), { timeout: 10_000 }).toBe(true);
+    // GraphiQL's connection_init is empty: the token reaches the server only in the operation's extensions.
+    const subscribe = JSON.parse(sentFrames.find(isSubscribe) ?? '{}') as { payload?: { extensions?: unknown } };
+    expect(subscribe.payload?.extensions).toMatchObject({ headers: { authorization: `Bearer ${server.adminToken}` } });
     // graphql-ws does not acknowledge a subscribe; give the server a moment to attach to the event bus.
     await new Promise((resolve) => setTimeout(resolve, 500));
     await createScan({ targets: ['127.0.0.1'], ports: '4242' });
