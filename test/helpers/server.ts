@@ -45,6 +45,8 @@ export type StartOptions = {
   env?: Record<string, string>;
   /** Use this database instead of a fresh one (which is dropped on stop). `null`: no DATABASE_URL, so the embedded server. */
   databaseUrl?: string | null;
+  /** `false`: no ADMIN_EMAIL/ADMIN_PASSWORD and no login, for tests of a server nobody can use yet. */
+  admin?: boolean;
 };
 
 const NODE = process.execPath;
@@ -63,8 +65,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'info',
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD: TEST_PASSWORD,
+    ...(options.admin === false ? {} : { ADMIN_EMAIL, ADMIN_PASSWORD: TEST_PASSWORD }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   };
@@ -86,6 +87,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   const server = serverProcess(child, url, output, exited, database);
+  if (options.admin === false) return server;
   try {
     server.adminToken = (await server.login(options.env?.ADMIN_EMAIL ?? ADMIN_EMAIL, options.env?.ADMIN_PASSWORD ?? TEST_PASSWORD)).accessToken;
   } catch (error) {
