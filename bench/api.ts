@@ -22,6 +22,9 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const SCANS_QUERY = '{ scans(first: 50) { edges { cursor node { id targets ports scanType status createdAt updatedAt startedAt finishedAt error } } } }';
 const BARE_QUERY = '{ __typename }';
 const CREATE_SCAN = 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }';
+const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }';
+/** The admin the bench's server creates on its empty database, and logs in as: every request is authenticated, as in use. */
+const ADMIN = { email: 'ops@scanops.local', password: 'load test password, long enough' };
 
 type Server = { url: string; stop(): Promise<void> };
 type Figures = { rps: number; p50: number; p95: number; p99: number; responses: number; non2xx: number; errors: number; timeouts: number; firstError?: string };
@@ -82,34 +85,41 @@ async function admin(url: string, sql: string): Promise<void> {
 }
 
 /** POSTs like the load does, and fails on any HTTP or GraphQL error. */
-async function graphql(url: string, query: string, variables?: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+async function graphql(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   const body = (await response.json()) as GraphQLBody;
   if (!response.ok || body.errors || !body.data) throw new Error(`${url} answered ${response.status}: ${JSON.stringify(body).slice(0, 2000)}`);
   return body.data;
 }
 
 /** Creates scans through the API until there are SCAN_COUNT; the embedded database outlives a run, so it may hold them already. */
-async function seed(url: string): Promise<void> {
-  const { scans } = (await graphql(url, '{ scans { totalCount } }')) as { scans: { totalCount: number } };
+async function seed(url: string, headers: Record<string, string>): Promise<void> {
+  const { scans } = (await graphql(url, '{ scans { totalCount } }', {}, headers)) as { scans: { totalCount: number } };
   if (scans.totalCount > SCAN_COUNT) throw new Error(`the bench database holds ${scans.totalCount} scans, more than ${SCAN_COUNT}`);
   for (let next = scans.totalCount; next < SCAN_COUNT; next += SEED_CONCURRENCY) {
     const batch = Array.from({ length: Math.min(SEED_CONCURRENCY, SCAN_COUNT - next) }, (_, i) => next + i);
-    await Promise.all(batch.map((n) => graphql(url, CREATE_SCAN, { input: { targets: ['127.0.0.1'], ports: `1-${1000 + (n % 25)}` } })));
+    await Promise.all(batch.map((n) => graphql(url, CREATE_SCAN, { input: { targets: ['127.0.0.1'], ports: `1-${1000 + (n % 25)}` } }, headers)));
   }
 }
 
-async function measure(url: string, query: string): Promise<Figures> {
+/** A 200 carrying GraphQL errors (an expired token, a refused query) would flatter the figures: count those as failures too. */
+async function measure(url: string, query: string, headers: Record<string, string> = {}): Promise<Figures> {
   // autocannon's percentiles skip p95; microseconds keep the fractions of a millisecond.
   const latency = createHistogram();
   const run = autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query }),
     connections: CONNECTIONS,
     duration: DURATION_S,
     warmup: { connections: CONNECTIONS, duration: WARMUP_S },
+    // Counted as mismatches: a body with `"errors"` is a failure however it was answered.
+    verifyBody: (body: string) => {
+      const ok = !body.includes('"errors"');
+      if (!ok) firstError ??= body.slice(0, 300);
+      return ok;
+    },
   });
   run.on('response', (_client, _status, _bytes, ms) => latency.record(Math.max(1, Math.round(ms * 1000))));
   let firstError: string | undefined;
@@ -119,7 +129,7 @@ async function measure(url: string, query: string): Promise<Figures> {
   return {
     rps: Math.round(result.requests.average),
     p50: ms(50), p95: ms(95), p99: ms(99),
-    responses: result.requests.total, non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, firstError,
+    responses: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.mismatches, timeouts: result.timeouts, firstError,
   };
 }
 
@@ -132,17 +142,19 @@ async function main(): Promise<void> {
   const database = await benchDatabase();
   const servers: Server[] = [];
   try {
-    const scanops = await start('ScanOps', 'src/main.ts', { LOG_LEVEL: 'info', ...database.env });
+    const scanops = await start('ScanOps', 'src/main.ts', { LOG_LEVEL: 'info', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...database.env });
     servers.push(scanops);
     const bare = await start('bare yoga', 'bench/bare-server.ts', {});
     servers.push(bare);
-    await seed(scanops.url);
-    const page = (await graphql(scanops.url, SCANS_QUERY)) as { scans: { edges: unknown[] } };
+    const { login } = (await graphql(scanops.url, LOGIN, { input: ADMIN })) as { login: { accessToken: string } };
+    const auth = { authorization: `Bearer ${login.accessToken}` };
+    await seed(scanops.url, auth);
+    const page = (await graphql(scanops.url, SCANS_QUERY, {}, auth)) as { scans: { edges: unknown[] } };
     if (page.scans.edges.length !== 50) throw new Error(`scans(first: 50) returned ${page.scans.edges.length} edges`);
     await graphql(bare.url, BARE_QUERY);
 
     process.stdout.write(`${CONNECTIONS} connections, ${DURATION_S} s each after a ${WARMUP_S} s warm-up; ${SCAN_COUNT} scans stored\n`);
-    const ours = await measure(scanops.url, SCANS_QUERY);
+    const ours = await measure(scanops.url, SCANS_QUERY, auth);
     process.stdout.write(report('scanops', ours));
     const floor = await measure(bare.url, BARE_QUERY);
     process.stdout.write(report('bare', floor));

@@ -12,6 +12,8 @@ declare module 'autocannon' {
     duration?: number;
     /** A run before the measured one whose figures are discarded. */
     warmup?: { connections?: number; duration?: number };
+    /** A response whose body this refuses counts as a mismatch. */
+    verifyBody?: (body: string) => boolean;
   };
 
   type Result = {
@@ -21,6 +23,8 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    /** Responses refused by `verifyBody`. */
+    mismatches: number;
   };
 
   type Instance = EventEmitter<{
