@@ -10,8 +10,8 @@ import { Viewer } from '../../src/users/viewer.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestApp = App & {
-  /** A request context, as the server builds one per request; by default for an ADMIN. */
-  context(viewer?: Viewer): GraphQLContext;
+  /** A request context, as the server builds one per request; by default for an ADMIN on 127.0.0.1. */
+  context(viewer?: Viewer, ip?: string): GraphQLContext;
   /** A new user of `role`, logged in: a viewer for `context`, and its session's access token for HTTP. */
   seedUser(role: Role): Promise<Viewer>;
   /** An access token of `viewer`'s session (the seeded ADMIN's by default). */
@@ -37,7 +37,7 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
   const admin = await seedUser('ADMIN');
   return {
     ...app,
-    context: (viewer = admin) => createContext(app, { requestId: `test-${++counter}`, viewer, ip: '127.0.0.1' }),
+    context: (viewer = admin, ip = '127.0.0.1') => createContext(app, { requestId: `test-${++counter}`, viewer, ip }),
     seedUser,
     tokenFor: async (viewer = admin) => (await app.accessTokens.sign(viewer.userId, viewer.identity.role, viewer.identity.credentialId)).token,
     async dispose() {

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, TEST_PASSWORD, type TestApp } from '../../test/helpers/app.ts';
+import { RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import { AuthSession, RefreshToken } from './auth-session.entity.ts';
+import { Viewer } from './viewer.ts';
+
+let app: TestApp;
+let email: string;
+
+beforeAll(async () => {
+  app = await createTestApp({ LOGIN_MAX_FAILURES_PER_EMAIL: '2', LOGIN_MAX_FAILURES_PER_IP: '4' });
+  email = (await app.seedUser('ANALYST')).identity.email;
+});
+
+afterAll(() => app.dispose());
+
+const auth = (ip = '127.0.0.1') => app.context(Viewer.anonymous(), ip).services.auth;
+
+describe('AuthService on PostgreSQL', () => {
+  it('keeps only hashes of refresh tokens', async () => {
+    const { refreshToken } = await auth().login({ email, password: TEST_PASSWORD });
+    const stored = await app.orm.em.fork().find(RefreshToken, {});
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.every((row) => /^[0-9a-f]{64}$/.test(row.tokenHash) && row.tokenHash !== refreshToken)).toBe(true);
+  });
+
+  it('lets exactly one of two concurrent refreshes with one token win, and revokes the session for the other', async () => {
+    const { refreshToken, accessToken } = await auth().login({ email, password: TEST_PASSWORD });
+    const outcomes = await Promise.allSettled([auth().refresh(refreshToken), auth().refresh(refreshToken)]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const loser = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(loser.reason).toBeInstanceOf(UnauthenticatedError);
+    // The winner's new tokens die with the session: the reuse may have been the thief's or the owner's.
+    const viewer = await app.authenticator.authenticate(`Bearer ${accessToken}`);
+    expect(viewer.failure).toBeInstanceOf(UnauthenticatedError);
+    const sessions = await app.orm.em.fork().find(AuthSession, { revokedReason: 'A spent refresh token was presented again.' });
+    expect(sessions).toHaveLength(1);
+  });
+
+  it('rate limits failed logins per email, then per address, across emails', async () => {
+    for (let i = 0; i < 2; i++) await expect(auth('10.0.0.1').login({ email, password: 'wrong password!!' })).rejects.toThrow(UnauthenticatedError);
+    const limited = await auth('10.0.0.1').login({ email, password: TEST_PASSWORD }).catch((error: unknown) => error);
+    expect(limited).toBeInstanceOf(RateLimitedError);
+    expect((limited as RateLimitedError).retryAfterSeconds).toBeGreaterThan(890);
+
+    // Another address guessing other emails: 4 failures in all from it, then it is stopped whatever the email.
+    for (let i = 0; i < 4; i++) await expect(auth('10.0.0.2').login({ email: `nobody${i}@example.test`, password: 'x' })).rejects.toThrow(UnauthenticatedError);
+    await expect(auth('10.0.0.2').login({ email: 'someone.else@example.test', password: 'x' })).rejects.toThrow(RateLimitedError);
+  });
+});
