@@ -1,5 +1,3 @@
-import { NotFoundError } from '../errors.ts';
-
 /** Types that implement `Node`, and so have global IDs. */
 export type NodeType = 'Scan' | 'User' | 'ApiToken' | 'Scope' | 'AuditEvent';
 
@@ -33,14 +31,11 @@ export function localIdOf(globalId: string, type: NodeType): string | undefined 
   return parsed?.type === type ? parsed.id : undefined;
 }
 
-/** The local ID a mutation acts on; an ID of another type or not ours is NOT_FOUND, like a missing object. */
-export function requireLocalId(globalId: string, type: NodeType, notFound: string): string {
-  const id = localIdOf(globalId, type);
-  if (!id) throw new NotFoundError(notFound);
-  return id;
-}
-
-/** The local ID of `globalId`, or one that matches no row: a filter on a foreign ID finds nothing, as it should. */
+/**
+ * The local ID of `globalId`, or one that matches no row. Services get every
+ * ID this way, so they check the caller before anything else: a malformed ID
+ * is then answered exactly like an unknown one, and only to whoever may ask.
+ */
 export function localIdOrNone(globalId: string, type: NodeType): string {
   return localIdOf(globalId, type) ?? '00000000-0000-0000-0000-000000000000';
 }

@@ -98,32 +98,39 @@ export function createGraphQLServer(app: App): GraphQLServer {
   const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
   const closeWith = (state: SocketState, error: Error) =>
     state.socket.close(error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated, error instanceof ForbiddenError ? 'Forbidden' : 'Unauthorized');
+  /**
+   * A token in `connectionParams` must be good, or the socket closes (4401,
+   * or 4403 for a deactivated user). Without one the socket stays open for
+   * operations that bring their own token, for a grace period.
+   */
+  const connect = async (state: SocketState, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> => {
+    const header = connectionAuthorization(params);
+    if (header === undefined) {
+      state.graceTimer = setTimeout(() => closeWith(state, new Error('no identity')), app.config.graphql.wsAuthGraceMs);
+      state.graceTimer.unref();
+      return true;
+    }
+    const viewer = await app.authenticator.authenticate(header);
+    if (viewer.failure || !viewer.isAuthenticated) {
+      closeWith(state, viewer.failure ?? new Error('no identity'));
+      return false;
+    }
+    state.viewer = viewer;
+    state.unwatch = watch.watch(viewer.identity, (why) => closeWith(state, why)).unwatch;
+    return true;
+  };
+
   const ws = useServer<Record<string, unknown>, SocketState>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-      /**
-       * A token in `connectionParams` must be good, or the socket closes
-       * (4401, or 4403 for a deactivated user). Without one the socket stays
-       * open for operations that bring their own token, for a grace period.
-       */
-      onConnect: async (ctx) => {
-        const state = ctx.extra;
-        const header = connectionAuthorization(ctx.connectionParams);
-        if (header === undefined) {
-          state.graceTimer = setTimeout(() => closeWith(state, new Error('no identity')), app.config.graphql.wsAuthGraceMs);
-          state.graceTimer.unref();
-          return true;
-        }
-        const viewer = await app.authenticator.authenticate(header);
-        if (viewer.failure || !viewer.isAuthenticated) {
-          closeWith(state, viewer.failure ?? new Error('no identity'));
+      onConnect: (ctx) =>
+        connect(ctx.extra, ctx.connectionParams).catch((error: unknown) => {
+          // graphql-ws would send a thrown error's message as the close reason: log it, say nothing.
+          app.logger.error({ err: error }, 'graphql-ws connection failed');
+          ctx.extra.socket.close(1011, 'Internal error');
           return false;
-        }
-        state.viewer = viewer;
-        state.unwatch = watch.watch(viewer.identity, (why) => closeWith(state, why)).unwatch;
-        return true;
-      },
+        }),
       onClose: (ctx) => {
         clearTimeout(ctx.extra.graceTimer);
         ctx.extra.unwatch?.();
@@ -132,7 +139,14 @@ export function createGraphQLServer(app: App): GraphQLServer {
         const state = ctx.extra;
         // An operation's own token (what GraphiQL's headers editor sends) wins over the connection's.
         const header = operationAuthorization(params.extensions);
-        const viewer = header === undefined ? state.viewer : await app.authenticator.authenticate(header);
+        let viewer;
+        try {
+          viewer = header === undefined ? state.viewer : await app.authenticator.authenticate(header);
+        } catch (error) {
+          const requestId = randomUUID();
+          app.logger.error({ err: error, requestId }, 'graphql-ws authentication failed');
+          return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
+        }
         if (!viewer?.isAuthenticated) {
           return [viewer?.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
         }

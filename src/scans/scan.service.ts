@@ -177,6 +177,7 @@ export class ScanService {
 
   /** A scan the viewer may change: NOT_FOUND when they may not see it, FORBIDDEN when they only may see it. */
   private async getToChange(id: string): Promise<Scan> {
+    this.viewer.assert('scan:write');
     const scan = await this.get(id);
     if (!scan) throw new NotFoundError(NOT_FOUND);
     this.viewer.assertOn('scan:write', 'scan:read', scan.ownerId, NOT_FOUND);

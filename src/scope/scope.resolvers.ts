@@ -1,6 +1,6 @@
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
-import { requireLocalId, toGlobalId } from '../graphql/global-id.ts';
+import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
 
 export const scopeResolvers = {
   Query: {
@@ -10,7 +10,7 @@ export const scopeResolvers = {
   Mutation: {
     createScope: async (_, { input }, { services }) => ({ scope: await services.scopes.create(input) }),
     deleteScope: async (_, { input }, { services }) => ({
-      deletedScopeId: toGlobalId('Scope', await services.scopes.delete(requireLocalId(input.id, 'Scope', 'Scope not found.'))),
+      deletedScopeId: toGlobalId('Scope', await services.scopes.delete(localIdOrNone(input.id, 'Scope'))),
     }),
   },
   Scope: {

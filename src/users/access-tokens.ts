@@ -7,6 +7,8 @@ import type { Clock } from '../platform/clock.ts';
 import { ROLES, type Role } from './role.ts';
 
 export const ISSUER = 'scanops';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 export const AUDIENCE = 'scanops-api';
 
 export type AccessClaims = { userId: string; role: Role; sessionId: string; tokenId: string; expiresAt: Date };
@@ -52,10 +54,10 @@ export class AccessTokens {
         currentDate: this.#clock.now(),
       });
       const { sub, role, sid, jti, exp } = payload;
-      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || !ROLES.includes(role as Role)) {
+      if (!isUuid(sub) || !isUuid(sid) || typeof jti !== 'string' || !ROLES.includes(role as Role)) {
         throw new errors.JWTClaimValidationFailed('missing claims', payload);
       }
-      return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti, expiresAt: new Date(exp! * 1000) };
+      return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti as string, expiresAt: new Date(exp! * 1000) };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
       throw new UnauthenticatedError('The access token is invalid.');

@@ -1,6 +1,6 @@
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
-import { localIdOrNone, requireLocalId, toGlobalId } from '../graphql/global-id.ts';
+import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
 
 export const userResolvers = {
   Query: {
@@ -21,11 +21,11 @@ export const userResolvers = {
       return { apiToken: token, secret };
     },
     revokeApiToken: async (_, { input }, { services }) => ({
-      apiToken: await services.apiTokens.revoke(requireLocalId(input.id, 'ApiToken', 'API token not found.')),
+      apiToken: await services.apiTokens.revoke(localIdOrNone(input.id, 'ApiToken')),
     }),
     createUser: async (_, { input }, { services }) => ({ user: await services.users.create(input) }),
     updateUser: async (_, { input: { id, ...changes } }, { services }) => ({
-      user: await services.users.update({ id: requireLocalId(id, 'User', 'User not found.'), ...changes }),
+      user: await services.users.update({ id: localIdOrNone(id, 'User'), ...changes }),
     }),
   },
   User: {

@@ -97,7 +97,7 @@ export class Viewer {
   reach(permission: Permission): Reach {
     const { role } = this.identity;
     const reach = GRANTS[role][permission];
-    if (!reach) throw new ForbiddenError(`A ${role} may not do this (${permission}).`);
+    if (!reach) throw new ForbiddenError(`${role === 'ADMIN' || role === 'ANALYST' ? 'An' : 'A'} ${role} may not do this (${permission}).`);
     return reach;
   }
 

@@ -246,6 +246,8 @@ describe('a deactivated user', () => {
     expect(body).toEqual({ data: { updateUser: { user: { id: user.id, active: false } } } });
   });
 
+  afterAll(() => connection?.client.dispose());
+
   it('is FORBIDDEN with their access token, told the account is deactivated', async () => {
     expect(await expectRefused(`Bearer ${user.token}`, 'FORBIDDEN')).toMatch(/deactivated/i);
   });
@@ -262,8 +264,6 @@ describe('a deactivated user', () => {
   it('loses the graphql-ws connection it already had, closed with 4403', async () => {
     expect(await connection.closed).toBe(4403);
   });
-
-  afterAll(() => connection?.client.dispose());
 });
 
 describe('failed logins', () => {
@@ -286,6 +286,7 @@ describe('failed logins', () => {
     expect(body.data ?? null).toBeNull();
     expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['RATE_LIMITED']);
     expect(body.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    expect(body.errors![0]!.extensions!.retryAfterSeconds).toBeLessThanOrEqual(900);
     // The limit is per email: another account, from the same address, still logs in.
     const other = await server.createUser('VIEWER');
     expect((await login(other.email, TEST_PASSWORD)).body.errors).toBeUndefined();

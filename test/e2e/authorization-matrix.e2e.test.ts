@@ -1,0 +1,319 @@
+import { buildSchema } from 'graphql';
+import type { Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadTypeDefs } from '../../src/graphql/schema.ts';
+import { type ServerProcess, startServer, type TestUser } from '../helpers/server.ts';
+
+/**
+ * Every root field of the schema × every kind of caller. The list of fields
+ * comes from the SDL itself, so a field added to the contract without a row
+ * here fails the suite instead of shipping with whatever access it happens to get.
+ */
+
+const ROLES = ['VIEWER', 'ANALYST', 'ADMIN'] as const;
+type Role = (typeof ROLES)[number];
+const CALLERS = ['anonymous', ...ROLES] as const;
+type Caller = (typeof CALLERS)[number];
+
+type Expected = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
+type Outcome = { data: unknown; errors: { message: string; code: unknown }[] };
+
+/** What one caller may do with a field: the whole row of the matrix. */
+type Access = Record<Caller, Expected>;
+const OPEN: Access = { anonymous: 'allowed', VIEWER: 'allowed', ANALYST: 'allowed', ADMIN: 'allowed' };
+const SIGNED_IN: Access = { anonymous: 'UNAUTHENTICATED', VIEWER: 'allowed', ANALYST: 'allowed', ADMIN: 'allowed' };
+const SCAN_WRITERS: Access = { anonymous: 'UNAUTHENTICATED', VIEWER: 'FORBIDDEN', ANALYST: 'allowed', ADMIN: 'allowed' };
+const ADMIN_ONLY: Access = { anonymous: 'UNAUTHENTICATED', VIEWER: 'FORBIDDEN', ANALYST: 'FORBIDDEN', ADMIN: 'allowed' };
+
+/**
+ * `setup` runs once per caller before any test, for what the operation uses
+ * up (a scan to delete, a refresh token to spend), so every case acts on an
+ * object of its own and the order of the cases does not matter.
+ */
+type Row<T = unknown> = { access: Access; setup?: (caller: Caller) => Promise<T>; run: (caller: Caller, prepared: T) => Promise<Outcome> };
+const row = <T>(spec: Row<T>): Row => spec as Row;
+
+let server: ServerProcess;
+const users = {} as Record<Role, TestUser>;
+/** A user nobody acts as: what `updateUser` is tried on. */
+let bystander: TestUser;
+/** Owned by the ANALYST, so every signed-in role may read it. */
+let analystScan: string;
+
+const SCAN = '{ scan { id status } }';
+const mutation = (name: string, inputType: string, selection: string) =>
+  `mutation($input: ${inputType}!) { ${name}(input: $input) ${selection} }`;
+
+const headersOf = (caller: Caller): Record<string, string> => (caller === 'anonymous' ? { authorization: '' } : users[caller].headers);
+/** Whose objects a caller acts on: their own; anonymous tries the VIEWER's. */
+const userOf = (caller: Caller): TestUser => users[caller === 'anonymous' ? 'VIEWER' : caller];
+
+async function http(caller: Caller, query: string, variables?: Record<string, unknown>): Promise<Outcome> {
+  const { body } = await server.graphql(query, variables, headersOf(caller));
+  return {
+    data: body.data ? Object.values(body.data)[0] : null,
+    errors: (body.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+  };
+}
+
+/** As `user`, for fixtures: the root field's value; throws on any error. */
+async function as<T>(user: TestUser, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const { body } = await server.graphql(query, variables, user.headers);
+  if (!body.data || body.errors) throw new Error(`fixture failed: ${JSON.stringify(body.errors)}`);
+  return Object.values(body.data)[0] as T;
+}
+
+const createScan = async (owner: TestUser, ports = '1') =>
+  (await as<{ scan: { id: string } }>(owner, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports } })).scan.id;
+
+/**
+ * The first thing a subscription yields over graphql-ws: a result, or the
+ * error that ends it. `poke` runs every 150 ms until then, for feeds that
+ * only speak when something happens: a subscribe message has no
+ * acknowledgement, so there is no moment after which one poke is enough.
+ */
+function firstOutcome(client: Client, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    let settled = false;
+    let dispose: (() => void) | undefined;
+    const timer = setTimeout(() => finish(() => reject(new Error(`no result within 5 s for ${query}`))), 5_000);
+    const poker = poke && setInterval(() => void poke().catch(reject), 150);
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poker);
+      dispose?.();
+      settle();
+    };
+    dispose = client.subscribe<Record<string, unknown>>({ query, variables }, {
+      next: (result) => finish(() => resolve({
+        data: result.data ? Object.values(result.data)[0] : null,
+        errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+      })),
+      error: (error) => finish(() => resolve({ data: null, errors: subscriptionErrors(error) })),
+      complete: () => finish(() => resolve({ data: null, errors: [] })),
+    });
+    if (settled) dispose();
+  });
+}
+
+/** graphql-ws reports a refused operation as the server's error list, and a dropped socket as a close event. */
+function subscriptionErrors(error: unknown): Outcome['errors'] {
+  if (Array.isArray(error)) return error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }));
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) return [{ message: String(error.reason), code: `socket closed ${String(error.code)}` }];
+  return [{ message: String(error), code: undefined }];
+}
+
+async function subscription(caller: Caller, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
+  const client = server.wsClient({ token: caller === 'anonymous' ? null : users[caller].token });
+  try {
+    return await firstOutcome(client, query, variables, poke);
+  } finally {
+    await client.dispose();
+  }
+}
+
+let scopes = 0;
+/** A loopback network no other case uses: scopes are unique. */
+const freshCidr = () => `127.${100 + ++scopes}.0.0/16`;
+let emails = 0;
+
+const MATRIX: Record<string, Row> = {
+  'Query.node': row({ access: SIGNED_IN, run: (caller) => http(caller, 'query($id: ID!) { node(id: $id) { id } }', { id: analystScan }) }),
+  'Query.scan': row({ access: SIGNED_IN, run: (caller) => http(caller, 'query($id: ID!) { scan(id: $id) { id } }', { id: analystScan }) }),
+  'Query.scans': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ scans { totalCount } }') }),
+  'Query.scopes': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ scopes { totalCount } }') }),
+  'Query.allowedTargets': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ allowedTargets }') }),
+  'Query.auditEvents': row({ access: ADMIN_ONLY, run: (caller) => http(caller, '{ auditEvents(first: 1) { totalCount } }') }),
+  'Query.viewer': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ viewer { id } }') }),
+  'Query.users': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ users { totalCount } }') }),
+  'Query.apiTokens': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ apiTokens { totalCount } }') }),
+
+  'Mutation.createScan': row({
+    access: SCAN_WRITERS,
+    run: (caller) => http(caller, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports: '1' } }),
+  }),
+  'Mutation.startScan': row({
+    access: SCAN_WRITERS,
+    // A VIEWER sees every scan, so refusing it is FORBIDDEN, not NOT_FOUND.
+    setup: () => createScan(users.ANALYST, '1-3'),
+    run: (caller, id: string) => http(caller, mutation('startScan', 'StartScanInput', SCAN), { input: { id } }),
+  }),
+  'Mutation.cancelScan': row({
+    access: SCAN_WRITERS,
+    setup: () => createScan(users.ANALYST),
+    run: (caller, id: string) => http(caller, mutation('cancelScan', 'CancelScanInput', SCAN), { input: { id } }),
+  }),
+  'Mutation.deleteScan': row({
+    access: SCAN_WRITERS,
+    setup: () => createScan(users.ANALYST),
+    run: (caller, id: string) => http(caller, mutation('deleteScan', 'DeleteScanInput', '{ deletedScanId }'), { input: { id } }),
+  }),
+  'Mutation.createScope': row({
+    access: ADMIN_ONLY,
+    run: (caller) => http(caller, mutation('createScope', 'CreateScopeInput', '{ scope { id } }'), { input: { cidr: freshCidr() } }),
+  }),
+  'Mutation.deleteScope': row({
+    access: ADMIN_ONLY,
+    setup: async () => (await as<{ scope: { id: string } }>(users.ADMIN, mutation('createScope', 'CreateScopeInput', '{ scope { id } }'), { input: { cidr: freshCidr() } })).scope.id,
+    run: (caller, id: string) => http(caller, mutation('deleteScope', 'DeleteScopeInput', '{ deletedScopeId }'), { input: { id } }),
+  }),
+  'Mutation.login': row({
+    access: OPEN,
+    run: (caller) => http(caller, mutation('login', 'LoginInput', '{ accessToken }'), { input: { email: userOf(caller).email, password: 'correct horse battery staple' } }),
+  }),
+  'Mutation.refreshAccessToken': row({
+    access: OPEN,
+    setup: async (caller) => (await server.login(userOf(caller).email)).refreshToken,
+    run: (caller, refreshToken: string) => http(caller, mutation('refreshAccessToken', 'RefreshAccessTokenInput', '{ accessToken }'), { input: { refreshToken } }),
+  }),
+  'Mutation.logout': row({
+    // The refresh token is a credential of its own, as for refreshAccessToken: a client whose access token
+    // expired can still end its session. Without either, logout is refused (see below).
+    access: OPEN,
+    // A second session of the caller's, so that ending it leaves the token the other cases use working.
+    setup: async (caller) => (await server.login(userOf(caller).email)).refreshToken,
+    run: (caller, refreshToken: string) => http(caller, 'mutation($input: LogoutInput) { logout(input: $input) { loggedOut } }', { input: { refreshToken } }),
+  }),
+  'Mutation.createApiToken': row({
+    access: SIGNED_IN,
+    run: (caller) => http(caller, mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: `matrix ${caller}` } }),
+  }),
+  'Mutation.revokeApiToken': row({
+    access: SIGNED_IN,
+    setup: async (caller) =>
+      (await as<{ apiToken: { id: string } }>(userOf(caller), mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: 'to revoke' } })).apiToken.id,
+    run: (caller, id: string) => http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id revokedAt } }'), { input: { id } }),
+  }),
+  'Mutation.createUser': row({
+    access: ADMIN_ONLY,
+    run: (caller) => http(caller, mutation('createUser', 'CreateUserInput', '{ user { id } }'), {
+      input: { email: `matrix-${process.pid}-${++emails}@scanops.test`, role: 'VIEWER', password: 'correct horse battery staple' },
+    }),
+  }),
+  'Mutation.updateUser': row({
+    access: ADMIN_ONLY,
+    run: (caller) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id: bystander.id, name: `renamed by ${caller}` } }),
+  }),
+
+  'Subscription.scanUpdated': row({
+    access: SIGNED_IN,
+    // The feed is silent until a scan changes; the ANALYST's new scans are ones every role may see.
+    run: (caller) => subscription(caller, 'subscription { scanUpdated { id } }', undefined, () => createScan(users.ANALYST)),
+  }),
+  'Subscription.scanProgress': row({
+    access: SIGNED_IN,
+    run: (caller) => subscription(caller, 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id: analystScan }),
+  }),
+  'Subscription.scanEvents': row({
+    access: SIGNED_IN,
+    run: (caller) => subscription(caller, 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }', { id: analystScan }),
+  }),
+};
+
+const schema = buildSchema(loadTypeDefs().join('\n'));
+const ROOT_FIELDS = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
+  .flatMap((type) => (type ? Object.keys(type.getFields()).map((field) => `${type.name}.${field}`) : []));
+
+const prepared = new Map<string, unknown>();
+
+beforeAll(async () => {
+  // No worker: the matrix is about who may act, and a started scan stays QUEUED instead of probing.
+  server = await startServer({ env: { RUN_WORKER: 'false' } });
+  [users.VIEWER, users.ANALYST, users.ADMIN, bystander] = await Promise.all([
+    server.createUser('VIEWER'), server.createUser('ANALYST'), server.createUser('ADMIN'), server.createUser('VIEWER'),
+  ]);
+  analystScan = await createScan(users.ANALYST);
+  await Promise.all(Object.entries(MATRIX).flatMap(([field, { setup }]) =>
+    setup ? CALLERS.map(async (caller) => prepared.set(`${field} ${caller}`, await setup(caller))) : []));
+});
+
+afterAll(async () => {
+  expect(await server.stop()).toBe(0);
+});
+
+describe('the authorization matrix', () => {
+  it('has a row for every root field of the schema, and none for a field it lacks', () => {
+    const rows = Object.keys(MATRIX);
+    expect(ROOT_FIELDS.filter((field) => !rows.includes(field)), 'root fields without a row').toEqual([]);
+    expect(rows.filter((field) => !ROOT_FIELDS.includes(field)), 'rows for fields the schema lacks').toEqual([]);
+  });
+
+  describe.each(ROOT_FIELDS.filter((field) => field in MATRIX))('%s', (field) => {
+    const { access, run } = MATRIX[field]!;
+    const cases = CALLERS.map((caller) => {
+      const expected = access[caller];
+      return { caller, expected, verdict: expected === 'allowed' ? `lets ${caller} in` : `refuses ${caller} with ${expected}` };
+    });
+    it.each(cases)('$verdict', async ({ caller, expected }) => {
+      const outcome = await run(caller, prepared.get(`${field} ${caller}`));
+      if (expected === 'allowed') {
+        expect(outcome.errors).toEqual([]);
+        expect(outcome.data).not.toBeNull();
+      } else {
+        expect(outcome.errors.map((error) => error.code)).toEqual([expected]);
+        expect(outcome.data).toBeNull();
+      }
+    });
+  });
+});
+
+/** What the ID-taking fields act on, and how to send them any ID. */
+const BY_ID: Record<string, { type: string; run: (caller: Caller, id: string) => Promise<Outcome> }> = {
+  'Query.node': { type: 'Scan', run: (caller, id) => http(caller, 'query($id: ID!) { node(id: $id) { id } }', { id }) },
+  'Query.scan': { type: 'Scan', run: (caller, id) => http(caller, 'query($id: ID!) { scan(id: $id) { id } }', { id }) },
+  'Query.apiTokens': { type: 'User', run: (caller, userId) => http(caller, 'query($userId: ID) { apiTokens(userId: $userId) { totalCount } }', { userId }) },
+  'Mutation.startScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('startScan', 'StartScanInput', SCAN), { input: { id } }) },
+  'Mutation.cancelScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('cancelScan', 'CancelScanInput', SCAN), { input: { id } }) },
+  'Mutation.deleteScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('deleteScan', 'DeleteScanInput', '{ deletedScanId }'), { input: { id } }) },
+  'Mutation.deleteScope': { type: 'Scope', run: (caller, id) => http(caller, mutation('deleteScope', 'DeleteScopeInput', '{ deletedScopeId }'), { input: { id } }) },
+  'Mutation.revokeApiToken': { type: 'ApiToken', run: (caller, id) => http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id } }'), { input: { id } }) },
+  'Mutation.updateUser': { type: 'User', run: (caller, id) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id, name: 'nobody' } }) },
+  'Subscription.scanProgress': { type: 'Scan', run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id }) },
+  'Subscription.scanEvents': { type: 'Scan', run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }', { id }) },
+};
+
+const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64url');
+const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
+
+describe('refusals that do not depend on the ID', () => {
+  // A caller refused the operation gets that refusal whatever ID they send: answering
+  // NOT_FOUND for some IDs would let them probe what exists, or which IDs are well formed.
+  const cases = Object.entries(BY_ID).flatMap(([field, { type, run }]) => CALLERS
+    .filter((caller) => MATRIX[field]?.access[caller] !== 'allowed')
+    .map((caller) => ({ field, caller, expected: MATRIX[field]!.access[caller], type, run })));
+
+  it.each(cases)('$field refuses $caller with $expected for an unknown, a malformed and a foreign ID', async ({ caller, expected, type, run }) => {
+    const ids = { unknown: globalId(type, UNKNOWN_UUID), malformed: 'not-an-id', foreign: globalId(type === 'User' ? 'Scan' : 'User', UNKNOWN_UUID) };
+    for (const [kind, id] of Object.entries(ids)) {
+      const outcome = await run(caller, id);
+      expect(outcome.errors.map((error) => error.code), `${kind} ID`).toEqual([expected]);
+    }
+  });
+});
+
+describe('logout', () => {
+  it('is refused to a caller with neither an access token nor a refresh token', async () => {
+    const outcome = await http('anonymous', 'mutation { logout { loggedOut } }');
+    expect(outcome.errors.map((error) => error.code)).toEqual(['UNAUTHENTICATED']);
+  });
+});
+
+describe('API tokens and roles', () => {
+  const CREATE_TOKEN = mutation('createApiToken', 'CreateApiTokenInput', '{ secret apiToken { role } }');
+
+  it('refuses a token with more power than its owner', async () => {
+    for (const [caller, role] of [['VIEWER', 'ANALYST'], ['VIEWER', 'ADMIN'], ['ANALYST', 'ADMIN']] as const) {
+      const outcome = await http(caller, CREATE_TOKEN, { input: { name: 'escalation', role } });
+      expect(outcome.errors.map((error) => error.code), `${caller} → ${role}`).toEqual(['BAD_USER_INPUT']);
+    }
+  });
+
+  it('acts with the token\'s role when it is weaker than its owner\'s', async () => {
+    const created = await as<{ secret: string; apiToken: { role: string } }>(users.ANALYST, CREATE_TOKEN, { input: { name: 'read only', role: 'VIEWER' } });
+    expect(created.apiToken.role).toBe('VIEWER');
+    const { body } = await server.graphql(mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports: '1' } }, { authorization: `Bearer ${created.secret}` });
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
+});
