@@ -216,3 +216,36 @@ describe('subscriptions', () => {
     await client.dispose();
   });
 });
+
+describe('an access token that expires while its socket is open', () => {
+  let shortLived: ServerProcess;
+
+  beforeAll(async () => {
+    shortLived = await startServer({ env: { ACCESS_TOKEN_TTL_SECONDS: '5' } });
+  });
+
+  afterAll(async () => {
+    expect(await shortLived.stop()).toBe(0);
+  });
+
+  it('closes the socket with 4401 when the token expires, so the client reconnects with a fresh one', async () => {
+    const { accessToken, accessTokenExpiresAt } = (await shortLived.graphql<{ login: Login }>(LOGIN, { input: { email: ADMIN_EMAIL, password: TEST_PASSWORD } }, anonymous)).body.data!.login;
+    let closedAt = 0;
+    const closed = new Promise<number>((resolve) => {
+      const client = createClient({
+        url: shortLived.wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: { authorization: `Bearer ${accessToken}` },
+        on: { closed: (event) => { closedAt = Date.now(); resolve((event as { code: number }).code); } },
+        onNonLazyError: () => {},
+      });
+      subscribe(client, SCAN_UPDATED);
+    });
+    expect(await closed).toBe(4401);
+    // Not before the token's own expiry, and soon after it.
+    expect(closedAt).toBeGreaterThanOrEqual(new Date(accessTokenExpiresAt).getTime());
+    expect(closedAt - new Date(accessTokenExpiresAt).getTime()).toBeLessThan(2_000);
+  });
+});
