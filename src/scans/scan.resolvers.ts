@@ -37,6 +37,7 @@ export const scanResolvers = {
   },
   Scan: {
     id: (scan) => toGlobalId('Scan', scan.id),
+    owner: (scan, _, { services }) => (scan.ownerId ? services.users.get(scan.ownerId) : null),
     targets: (scan) => scan.targets.map(String),
     ports: (scan) => scan.ports.toString(),
     progress: (scan, _, { services }) => services.scans.progress(scan),

@@ -171,6 +171,16 @@ describe('another ANALYST\'s scan', () => {
   });
 });
 
+describe('a scan\'s owner', () => {
+  it('shows to the owner and to ADMIN, and as null to a VIEWER, who may read the scan but not see its owner', async () => {
+    const query = 'query($id: ID!) { scan(id: $id) { owner { id email } } }';
+    const owner = { id: a.id, email: a.email };
+    expect(await ask(a, query, { id: aScan })).toEqual({ data: { scan: { owner } } });
+    expect(await ask(admin, query, { id: aScan })).toEqual({ data: { scan: { owner } } });
+    expect(await ask(viewer, query, { id: aScan })).toEqual({ data: { scan: { owner: null } } });
+  });
+});
+
 describe('another user', () => {
   it('is null from node(id), for an ANALYST and a VIEWER, as an unknown user is', async () => {
     for (const other of [b, viewer]) {

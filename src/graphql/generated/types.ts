@@ -555,6 +555,8 @@ export type Scan = Node & {
    */
   hosts: ScanHostConnection;
   id: Scalars['ID']['output'];
+  /** Who created it: its owner. `null` when you may not see that user (only ADMIN sees others), or for scans older than users. */
+  owner: Maybe<User>;
   /** Ports probed on each host, as a normalized spec: sorted, merged ranges like `22,80,443,8000-8100`. */
   ports: Scalars['String']['output'];
   /** How far the scan has come. */
@@ -802,7 +804,7 @@ export type Scope = Node & {
   /** Canonical CIDR, e.g. `10.20.0.0/16`. */
   cidr: Scalars['String']['output'];
   createdAt: Scalars['DateTime']['output'];
-  /** Who added it; `null` once that user is gone. */
+  /** Who added it; `null` when you may not see that user (only ADMIN sees others), or once they are gone. */
   createdBy: Maybe<User>;
   description: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
@@ -1324,6 +1326,7 @@ export type ScanResolvers<ContextType = GraphQLContext, ParentType extends Resol
   finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   hosts?: Resolver<ResolversTypes['ScanHostConnection'], ParentType, ContextType, Partial<ScanHostsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  owner?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   ports?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   progress?: Resolver<ResolversTypes['ScanProgress'], ParentType, ContextType>;
   results?: Resolver<ResolversTypes['ScanResultConnection'], ParentType, ContextType, Partial<ScanResultsArgs>>;
