@@ -144,7 +144,7 @@ describe('in production', () => {
   beforeAll(async () => {
     [production, withIntrospection] = await Promise.all([
       startServer({ env: { NODE_ENV: 'production', JWT_SECRET } }),
-      startServer({ env: { NODE_ENV: 'production', JWT_SECRET, INTROSPECTION: 'true' } }),
+      startServer({ env: { NODE_ENV: 'production', JWT_SECRET, INTROSPECTION: 'true', GRAPHIQL: 'true' } }),
     ]);
   });
 
@@ -177,5 +177,11 @@ describe('in production', () => {
 
   it('keeps every limit: a depth bomb is still QUERY_TOO_DEEP', async () => {
     expectRequestError(await production.graphql(deep(5)), 'QUERY_TOO_DEEP');
+  });
+
+  it('serves no GraphiQL page to a browser, unless GRAPHIQL=true', async () => {
+    const page = (server: ServerProcess) => fetch(server.url, { headers: { accept: 'text/html' } }).then(async (response) => ({ type: response.headers.get('content-type'), text: await response.text() }));
+    expect((await page(production)).text).not.toContain('GraphiQL');
+    expect((await page(withIntrospection)).text).toContain('<title>ScanOps GraphiQL</title>');
   });
 });
