@@ -34,6 +34,7 @@ const schema = z.object({
   LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
   GRAPHIQL: z.enum(['true', 'false']).optional(),
   INTROSPECTION: z.enum(['true', 'false']).optional(),
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   WS_AUTH_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(10_485_760).default(102_400),
 });
@@ -79,6 +80,8 @@ export type Config = {
     maxBodyBytes: number;
     /** How long a graphql-ws connection without a token may stay open without authenticating an operation. */
     wsAuthGraceMs: number;
+    /** Reverse proxies in front that append to `X-Forwarded-For`; 0 trusts none. */
+    trustedProxyHops: number;
   };
   scans: {
     /** CIDRs a scan may target; anything else is refused before a packet is sent. */
@@ -127,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       introspection: (values.INTROSPECTION ?? String(values.NODE_ENV !== 'production')) === 'true',
       maxBodyBytes: values.MAX_BODY_BYTES,
       wsAuthGraceMs: values.WS_AUTH_GRACE_MS,
+      trustedProxyHops: values.TRUST_PROXY_HOPS,
     },
     scans: {
       allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),

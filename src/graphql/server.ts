@@ -13,6 +13,7 @@ import type { Logger } from '../platform/logger.ts';
 import { Viewer } from '../users/viewer.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { useErrorCodes } from './errors.ts';
+import { clientAddress } from './client-address.ts';
 import { limitBody, useHardening } from './hardening.ts';
 import { IdentityWatch, toGraphQLError } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
@@ -80,7 +81,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
       createContext(app, {
         requestId: requestId ?? requestIds.get(request) ?? randomUUID(),
         viewer: viewer ?? (await app.authenticator.authenticate(request.headers.get('authorization'))),
-        ip: ip ?? req?.socket.remoteAddress ?? null,
+        ip: ip ?? (req ? clientAddress(req, app.config.graphql.trustedProxyHops) : null),
       }),
     // Served from the installed package: the page works on networks without internet.
     renderGraphiQL,
@@ -159,7 +160,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
           params,
           requestId,
           viewer,
-          ip: state.request.socket.remoteAddress ?? null,
+          ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
         });
         let document;
         try {
