@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { ConflictError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
-import { verifyPassword } from './password.ts';
+import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 import { newSecret, secretHash } from './secrets.ts';
 import { normalizeEmail } from './user.service.ts';
 import { User } from './user.entity.ts';
@@ -114,6 +114,30 @@ export class AuthService {
     }
     await this.#revoke(session, 'Logged out.');
     await this.#audit.record({ action: 'LOGOUT', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
+  }
+
+  /** A new password for the caller, who proves the current one; every other session of theirs ends. */
+  async changePassword({ currentPassword, newPassword }: { currentPassword: string; newPassword: string }): Promise<User> {
+    const identity = this.#viewer.identity;
+    if (identity.via !== 'session') throw new ConflictError('Change a password from a login session, not with an API token.');
+    await this.#assertNotRateLimited(identity.email);
+    const user = await this.#em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      await this.#audit.record({ action: 'LOGIN_FAILED', details: { during: 'changePassword' } });
+      throw new InvalidInputError('currentPassword', 'The current password is wrong.');
+    }
+    assertStrongPassword(newPassword, user.email, 'newPassword');
+    const now = this.#clock.now();
+    user.passwordHash = await hashPassword(newPassword);
+    user.updatedAt = now;
+    await this.#em.transactional(async (em) => {
+      em.persist(user);
+      await em.nativeUpdate(AuthSession, { user: user.id, revokedAt: null, id: { $ne: identity.credentialId } }, { revokedAt: now, revokedReason: 'Password changed.' });
+    });
+    // Watchers re-check each of the user's identities: the other sessions' sockets close, this one's stays.
+    await this.#events.publish('identityRevoked', { userId: user.id, reason: 'REVOKED', at: now.toISOString() });
+    await this.#audit.record({ action: 'USER_UPDATED', targetId: `User:${user.id}`, details: { password: 'changed', by: 'self' } });
+    return user;
   }
 
   async #issue(session: AuthSession): Promise<AuthPayload> {

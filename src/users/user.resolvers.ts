@@ -16,6 +16,7 @@ export const userResolvers = {
       await services.auth.logout(input?.refreshToken);
       return { loggedOut: true };
     },
+    changePassword: async (_, { input }, { services }) => ({ user: await services.auth.changePassword(input) }),
     createApiToken: async (_, { input }, { services }) => {
       const { token, secret } = await services.apiTokens.create(input);
       return { apiToken: token, secret };

@@ -249,3 +249,25 @@ describe('an access token that expires while its socket is open', () => {
     expect(closedAt - new Date(accessTokenExpiresAt).getTime()).toBeLessThan(2_000);
   });
 });
+
+describe('changing one\'s password', () => {
+  const CHANGE = 'mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { email } } }';
+
+  it('needs the current password, ends the other sessions and keeps this one', async () => {
+    const user = await server.createUser('VIEWER');
+    const other = await login(user.email);
+
+    const wrong = await server.graphql(CHANGE, { input: { currentPassword: 'not my password!!', newPassword: 'a brand new passphrase' } }, user.headers);
+    expect(wrong.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'currentPassword' });
+    const weak = await server.graphql(CHANGE, { input: { currentPassword: TEST_PASSWORD, newPassword: 'short' } }, user.headers);
+    expect(weak.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'newPassword' });
+
+    const { body } = await server.graphql(CHANGE, { input: { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' } }, user.headers);
+    expect(body).toEqual({ data: { changePassword: { user: { email: user.email } } } });
+    expect(await viewerCode(user.token)).toBe('OK');
+    expect(await viewerCode(other.accessToken)).toBe('UNAUTHENTICATED');
+    const old = await server.graphql(LOGIN, { input: { email: user.email, password: TEST_PASSWORD } }, anonymous);
+    expect(old.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await login(user.email, 'a brand new passphrase')).user.email).toBe(user.email);
+  });
+});

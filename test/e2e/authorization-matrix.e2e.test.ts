@@ -176,6 +176,17 @@ const MATRIX: Record<string, Row> = {
     setup: async (caller) => (await server.login(userOf(caller).email)).refreshToken,
     run: (caller, refreshToken: string) => http(caller, 'mutation($input: LogoutInput) { logout(input: $input) { loggedOut } }', { input: { refreshToken } }),
   }),
+  'Mutation.changePassword': row({
+    access: SIGNED_IN,
+    // A user of the caller's role made for this case: a new password ends the user's other sessions, which other cases use.
+    setup: (caller) => (caller === 'anonymous' ? Promise.resolve(null) : server.createUser(caller)),
+    run: async (caller, own: TestUser | null) => {
+      const { body } = await server.graphql(mutation('changePassword', 'ChangePasswordInput', '{ user { id } }'), {
+        input: { currentPassword: 'correct horse battery staple', newPassword: 'another horse, another staple' },
+      }, own?.headers ?? { authorization: '' });
+      return { data: body.data ? Object.values(body.data)[0] : null, errors: (body.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })) };
+    },
+  }),
   'Mutation.createApiToken': row({
     access: SIGNED_IN,
     run: (caller) => http(caller, mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: `matrix ${caller}` } }),

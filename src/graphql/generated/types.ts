@@ -144,6 +144,17 @@ export type CancelScanPayload = {
   scan: Scan;
 };
 
+export type ChangePasswordInput = {
+  currentPassword: Scalars['String']['input'];
+  /** At least 12 characters, not your email. */
+  newPassword: Scalars['String']['input'];
+};
+
+export type ChangePasswordPayload = {
+  __typename?: 'ChangePasswordPayload';
+  user: User;
+};
+
 export type CreateApiTokenInput = {
   /** When it stops working; never when omitted. */
   expiresAt?: InputMaybe<Scalars['DateTime']['input']>;
@@ -261,6 +272,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Stops a scan that has not ended (a running one within a second). `CONFLICT` once it has ended. */
   cancelScan: CancelScanPayload;
+  /**
+   * Changes your own password, from a login session (not an API token). Your
+   * other sessions end; this one goes on. A wrong `currentPassword` counts as a
+   * failed login (and so towards `RATE_LIMITED`).
+   */
+  changePassword: ChangePasswordPayload;
   createApiToken: CreateApiTokenPayload;
   /** Records a scan in `PENDING` state. Refuses targets outside the allowed scope. */
   createScan: CreateScanPayload;
@@ -293,6 +310,11 @@ export type Mutation = {
 
 export type MutationCancelScanArgs = {
   input: CancelScanInput;
+};
+
+
+export type MutationChangePasswordArgs = {
+  input: ChangePasswordInput;
 };
 
 
@@ -1026,6 +1048,8 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CancelScanInput: CancelScanInput;
   CancelScanPayload: ResolverTypeWrapper<Omit<CancelScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
+  ChangePasswordInput: ChangePasswordInput;
+  ChangePasswordPayload: ResolverTypeWrapper<Omit<ChangePasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
   CreateApiTokenInput: CreateApiTokenInput;
   CreateApiTokenPayload: ResolverTypeWrapper<CreateApiTokenPayloadViewMapper>;
   CreateScanInput: CreateScanInput;
@@ -1108,6 +1132,8 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   CancelScanInput: CancelScanInput;
   CancelScanPayload: Omit<CancelScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
+  ChangePasswordInput: ChangePasswordInput;
+  ChangePasswordPayload: Omit<ChangePasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
   CreateApiTokenInput: CreateApiTokenInput;
   CreateApiTokenPayload: CreateApiTokenPayloadViewMapper;
   CreateScanInput: CreateScanInput;
@@ -1230,6 +1256,10 @@ export type CancelScanPayloadResolvers<ContextType = GraphQLContext, ParentType 
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
 
+export type ChangePasswordPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChangePasswordPayload'] = ResolversParentTypes['ChangePasswordPayload']> = {
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type CreateApiTokenPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CreateApiTokenPayload'] = ResolversParentTypes['CreateApiTokenPayload']> = {
   apiToken?: Resolver<ResolversTypes['ApiToken'], ParentType, ContextType>;
   secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1272,6 +1302,7 @@ export type LogoutPayloadResolvers<ContextType = GraphQLContext, ParentType exte
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelScan?: Resolver<ResolversTypes['CancelScanPayload'], ParentType, ContextType, RequireFields<MutationCancelScanArgs, 'input'>>;
+  changePassword?: Resolver<ResolversTypes['ChangePasswordPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'input'>>;
   createApiToken?: Resolver<ResolversTypes['CreateApiTokenPayload'], ParentType, ContextType, RequireFields<MutationCreateApiTokenArgs, 'input'>>;
   createScan?: Resolver<ResolversTypes['CreateScanPayload'], ParentType, ContextType, RequireFields<MutationCreateScanArgs, 'input'>>;
   createScope?: Resolver<ResolversTypes['CreateScopePayload'], ParentType, ContextType, RequireFields<MutationCreateScopeArgs, 'input'>>;
@@ -1489,6 +1520,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   CancelScanPayload?: CancelScanPayloadResolvers<ContextType>;
+  ChangePasswordPayload?: ChangePasswordPayloadResolvers<ContextType>;
   CreateApiTokenPayload?: CreateApiTokenPayloadResolvers<ContextType>;
   CreateScanPayload?: CreateScanPayloadResolvers<ContextType>;
   CreateScopePayload?: CreateScopePayloadResolvers<ContextType>;
