@@ -90,7 +90,7 @@ export class IdentityWatch {
    * (cached) re-check; once the identity is lost, one last result carries the
    * error (`UNAUTHENTICATED` or `FORBIDDEN`) and the stream ends.
    */
-  guard<T>(source: AsyncIterable<T>, identity: Identity, errorResult: (error: GraphQLError) => T): AsyncIterable<T> {
+  guard<T>(source: AsyncIterable<T>, identity: Identity, errorResult: (error: GraphQLError) => T): AsyncIterableIterator<T> {
     return new Repeater<T>(async (push, stop) => {
       const iterator = source[Symbol.asyncIterator]();
       let lostWith: IdentityLost | undefined;

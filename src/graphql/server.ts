@@ -10,7 +10,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
 import { ForbiddenError } from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import { Viewer } from '../users/viewer.ts';
+import type { Viewer } from '../users/viewer.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { useErrorCodes } from './errors.ts';
 import { clientAddress } from './client-address.ts';
@@ -53,6 +53,24 @@ function yogaLogger(logger: Logger): YogaLogger {
   };
 }
 
+/**
+ * A subscription's events flow only while its viewer's identity holds, over
+ * graphql-ws and over HTTP (SSE) alike: re-checked as events pass, and ended
+ * at once on a revocation or at expiry.
+ */
+function useIdentityGuard(watch: IdentityWatch): Plugin<GraphQLContext> {
+  return {
+    onSubscribe({ args }) {
+      const { viewer } = args.contextValue;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (viewer.isAuthenticated && isAsyncIterable(result)) setResult(watch.guard(result, viewer.identity, (error) => ({ errors: [error] })));
+        },
+      };
+    },
+  };
+}
+
 /** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
 type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
 
@@ -92,7 +110,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
     // The backstop for errors outside execution; `useErrorCodes` maps those inside it.
     maskedErrors: { isDev: app.config.env === 'development' },
     logging: yogaLogger(app.logger),
-    plugins: [useRequestId(requestIds), ...useHardening(app.config), useErrorCodes(app.logger)],
+    plugins: [useRequestId(requestIds), ...useHardening(app.config), useIdentityGuard(watch), useErrorCodes(app.logger)],
   });
 
   const http = createServer(limitBody(app.config.graphql.maxBodyBytes, yoga));
@@ -176,7 +194,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
           document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe: guarded(subscribe, viewer) } as EnvelopedRoot,
+          rootValue: { execute, subscribe } as EnvelopedRoot,
         };
         return args;
       },
@@ -184,11 +202,6 @@ export function createGraphQLServer(app: App): GraphQLServer {
     wsServer,
   );
 
-  /** A subscription's events flow only while its viewer's identity holds. */
-  const guarded = (subscribe: EnvelopedRoot['subscribe'], viewer: Viewer): EnvelopedRoot['subscribe'] => async (args) => {
-    const result = await subscribe(args);
-    return isAsyncIterable(result) ? watch.guard(result, viewer.identity, (error) => ({ errors: [error] })) : result;
-  };
 
   return {
     http,

@@ -271,3 +271,28 @@ describe('changing one\'s password', () => {
     expect((await login(user.email, 'a brand new passphrase')).user.email).toBe(user.email);
   });
 });
+
+describe('subscriptions over HTTP (server-sent events)', () => {
+  it('end with UNAUTHENTICATED as soon as the session is logged out', async () => {
+    const analyst = await server.createUser('ANALYST');
+    const response = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...analyst.headers },
+      body: JSON.stringify({ query: SCAN_UPDATED }),
+    });
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const read = (async () => {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await server.graphql(CREATE, { ports: '7004' }, analyst.headers);
+    await expect.poll(() => text).toContain('"ports":"7004"');
+
+    await server.graphql(LOGOUT, {}, analyst.headers);
+    await read;
+    expect(text).toMatch(/"code":"UNAUTHENTICATED"/);
+    expect(text.trimEnd()).toMatch(/event: complete/);
+  });
+});
