@@ -5,19 +5,19 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
+import { useQueryCost } from './query-cost.ts';
 
 /**
  * Limits a query must pass before it runs. Set so that what a real dashboard
  * asks passes with room to spare: a page of 100 scans, each with its summary
- * and first 10 results (depth 7, cost ~11k), or GraphiQL's introspection.
+ * and first 10 results (depth 7), or GraphiQL's introspection. The cost limit
+ * is `useQueryCost` (see query-cost.ts for why not armor's).
  */
 export const QUERY_LIMITS = {
   depth: 10,
   aliases: 30,
   directives: 20,
   tokens: 2_000,
-  /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, × `first`/`last` of a list. */
-  cost: 50_000,
 } as const;
 
 /** The codes of armor's (and the CSRF plugin's) refusals, recognised by their messages: they set none. */
@@ -26,12 +26,11 @@ const ARMOR_CODES: [RegExp, string][] = [
   [/Aliases limit of \d+ exceeded/, 'TOO_MANY_ALIASES'],
   [/Directives limit of \d+ exceeded/, 'TOO_MANY_DIRECTIVES'],
   [/Token limit of \d+ exceeded|more than \d+ tokens/, 'TOO_MANY_TOKENS'],
-  [/Query Cost limit of \d+ exceeded/, 'QUERY_TOO_COMPLEX'],
   [/^Required CSRF header/, 'FORBIDDEN'],
 ];
 
 /**
- * graphql-armor's limits, field suggestions hidden in production (they map
+ * graphql-armor's limits, our query cost limit, field suggestions hidden in production (they map
  * the schema for an attacker), introspection off in production unless
  * `INTROSPECTION=true`, and CSRF prevention: a GET or a form/multipart POST,
  * which a browser sends cross-site without a preflight, must carry a header
@@ -46,10 +45,11 @@ export function useHardening(config: Config): Plugin[] {
       maxAliases: { n: QUERY_LIMITS.aliases },
       maxDirectives: { n: QUERY_LIMITS.directives },
       maxTokens: { n: QUERY_LIMITS.tokens },
-      costLimit: { maxCost: QUERY_LIMITS.cost },
+      costLimit: { enabled: false },
       blockFieldSuggestion: { enabled: config.env === 'production' },
     }) as unknown as Plugin,
     useArmorCodes(),
+    useQueryCost(),
   ];
   return plugins.filter((plugin) => plugin !== undefined);
 }
@@ -59,19 +59,21 @@ function useArmorCodes(): Plugin {
   return {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || !('errors' in result) || !result.errors?.length) return;
-      const errors = (result.errors as GraphQLError[]).map((error) => {
-        const code = ARMOR_CODES.find(([pattern]) => pattern.test(error.message))?.[1];
-        if (!code) return error;
-        const message = code === 'FORBIDDEN'
-          ? 'A GET or form request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.'
-          : error.message.replace(/^Syntax Error: /, '');
-        // A refused document is a client error (400), like any invalid one; yoga drops `http` from the response.
-        const http = { status: code === 'FORBIDDEN' ? 403 : 400 };
-        return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code, http } });
-      });
-      setResult({ ...result, errors });
+      setResult({ ...result, errors: (result.errors as GraphQLError[]).map(withLimitCode) });
     },
   };
+}
+
+/** An armor or CSRF refusal with its code (and HTTP status); any other error as it is. */
+export function withLimitCode(error: GraphQLError): GraphQLError {
+  const code = ARMOR_CODES.find(([pattern]) => pattern.test(error.message))?.[1];
+  if (!code) return error;
+  const message = code === 'FORBIDDEN'
+    ? 'A GET or form request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.'
+    : error.message.replace(/^Syntax Error: /, '');
+  // A refused document is a client error (400), like any invalid one; yoga drops `http` from the response.
+  const http = { status: code === 'FORBIDDEN' ? 403 : 400 };
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code, http } });
 }
 
 /**

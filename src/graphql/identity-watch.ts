@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus, IdentityRevoked } from '../platform/events.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { Authenticator } from '../users/authenticator.ts';
 import type { Identity } from '../users/viewer.ts';
 
@@ -15,23 +16,36 @@ export type IdentityLost = UnauthenticatedError | ForbiddenError;
 /**
  * Keeps long-lived identities honest: those of graphql-ws connections and of
  * single subscriptions. Each is re-checked against the database at least every
- * second while events flow, at once when a revocation for its user is
- * published (from any process, over the event bus), and when it expires.
+ * second while events flow, at once when a revocation or a role change for
+ * its user is published (from any process, over the event bus), and when it
+ * expires. A changed role counts as lost: the client authenticates again.
  */
 export class IdentityWatch {
   readonly #authenticator: Authenticator;
   readonly #watchers = new Set<{ identity: Identity; check: () => void }>();
   readonly #stop: () => void;
 
-  constructor(authenticator: Authenticator, events: EventBus) {
+  constructor(authenticator: Authenticator, events: EventBus, logger: Logger) {
     this.#authenticator = authenticator;
-    const subscription = events.subscribe('identityRevoked')[Symbol.asyncIterator]();
-    this.#stop = () => void subscription.return?.();
-    void (async () => {
+    let stopped = false;
+    let subscription: AsyncIterator<IdentityRevoked> | undefined;
+    this.#stop = () => {
+      stopped = true;
+      void subscription?.return?.()?.catch(() => {});
+    };
+    const follow = async () => {
+      subscription = events.subscribe('identityRevoked')[Symbol.asyncIterator]();
       for (let next = await subscription.next(); !next.done; next = await subscription.next()) {
         for (const watcher of this.#watchers) if (watcher.identity.userId === next.value.userId) watcher.check();
       }
-    })().catch(() => {});
+    };
+    // Without this feed revocations would reach open streams only at their next event: never let it die.
+    const keepFollowing = (): void => {
+      void follow().catch((error: unknown) => logger.error({ err: error }, 'lost the identityRevoked feed; following it again')).finally(() => {
+        if (!stopped) setTimeout(keepFollowing, 1_000).unref();
+      });
+    };
+    keepFollowing();
   }
 
   /**
@@ -52,7 +66,9 @@ export class IdentityWatch {
     const check = async (): Promise<boolean> => {
       if (lost) return false;
       try {
-        await this.#authenticator.recheck(identity);
+        const now = await this.#authenticator.recheck(identity);
+        // What was allowed under the old role was decided when the stream began: begin again under the new one.
+        if (now.role !== identity.role) throw new UnauthenticatedError(`Your role is now ${now.role}: authenticate again.`);
         checkedAt = Date.now();
         return true;
       } catch (error) {

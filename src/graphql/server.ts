@@ -8,13 +8,13 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
-import { ForbiddenError } from '../errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Viewer } from '../users/viewer.ts';
+import { Viewer } from '../users/viewer.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { useErrorCodes } from './errors.ts';
 import { clientAddress } from './client-address.ts';
-import { limitBody, useHardening } from './hardening.ts';
+import { limitBody, useHardening, withLimitCode } from './hardening.ts';
 import { IdentityWatch, toGraphQLError } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
 
@@ -85,13 +85,16 @@ type SocketState = {
   unwatch?: () => void;
 };
 
+/** Operations one socket may run at once: each subscription holds a listener and a buffer. */
+const MAX_OPERATIONS_PER_SOCKET = 100;
+
 /** Close codes of graphql-ws connections whose credential is refused, as HTTP would say 401 and 403. */
 export const WS_CLOSE = { unauthenticated: 4401, forbidden: 4403 } as const;
 
 /** GraphQL over HTTP (graphql-yoga) and graphql-ws on the same port and path. */
 export function createGraphQLServer(app: App): GraphQLServer {
   const requestIds = new WeakMap<Request, string>();
-  const watch = new IdentityWatch(app.authenticator, app.events);
+  const watch = new IdentityWatch(app.authenticator, app.events, app.logger);
   const yoga = createYoga<ServerContext, GraphQLContext>({
     schema: buildSchema(),
     graphqlEndpoint: GRAPHQL_PATH,
@@ -124,6 +127,10 @@ export function createGraphQLServer(app: App): GraphQLServer {
    */
   const connect = async (state: SocketState, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> => {
     const header = connectionAuthorization(params);
+    if (header === null) {
+      closeWith(state, new Error('not a token'));
+      return false;
+    }
     if (header === undefined) {
       state.graceTimer = setTimeout(() => closeWith(state, new Error('no identity')), app.config.graphql.wsAuthGraceMs);
       state.graceTimer.unref();
@@ -134,9 +141,31 @@ export function createGraphQLServer(app: App): GraphQLServer {
       closeWith(state, viewer.failure ?? new Error('no identity'));
       return false;
     }
+    // Closed while we checked: watching now would leak the watcher, as onClose has run already.
+    if (state.socket.readyState !== state.socket.OPEN) return false;
     state.viewer = viewer;
     state.unwatch = watch.watch(viewer.identity, (why) => closeWith(state, why)).unwatch;
     return true;
+  };
+
+  /**
+   * Who runs one operation: the operation's own token (what GraphiQL's headers
+   * editor sends), or else the socket's identity, checked again as HTTP checks
+   * every request: a role changed or a credential revoked since the socket
+   * opened applies to its next operation (and closes the socket if lost).
+   */
+  const operationViewer = async (state: SocketState, extensions: Readonly<Record<string, unknown>> | null | undefined): Promise<Viewer> => {
+    const header = operationAuthorization(extensions);
+    if (header !== undefined) return app.authenticator.authenticate(header);
+    if (!state.viewer?.isAuthenticated) return Viewer.anonymous();
+    try {
+      state.viewer = Viewer.of(await app.authenticator.recheck(state.viewer.identity));
+      return state.viewer;
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError || error instanceof ForbiddenError)) throw error;
+      closeWith(state, error);
+      return Viewer.rejected(error);
+    }
   };
 
   const ws = useServer<Record<string, unknown>, SocketState>(
@@ -156,11 +185,12 @@ export function createGraphQLServer(app: App): GraphQLServer {
       },
       onSubscribe: async (ctx, _id, params) => {
         const state = ctx.extra;
-        // An operation's own token (what GraphiQL's headers editor sends) wins over the connection's.
-        const header = operationAuthorization(params.extensions);
+        if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+          return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
+        }
         let viewer;
         try {
-          viewer = header === undefined ? state.viewer : await app.authenticator.authenticate(header);
+          viewer = await operationViewer(state, params.extensions);
         } catch (error) {
           const requestId = randomUUID();
           app.logger.error({ err: error, requestId }, 'graphql-ws authentication failed');
@@ -186,8 +216,15 @@ export function createGraphQLServer(app: App): GraphQLServer {
         } catch (error) {
           return withoutHttp([error as GraphQLError]);
         }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return withoutHttp(errors);
+        let errors: readonly GraphQLError[];
+        try {
+          errors = validate(schema, document);
+        } catch (error) {
+          // graphql-armor's rules throw their refusal instead of reporting it.
+          if (!(error instanceof GraphQLError)) throw error;
+          errors = [error];
+        }
+        if (errors.length > 0) return withoutHttp(errors.map(withLimitCode));
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName,
@@ -221,12 +258,16 @@ export function createGraphQLServer(app: App): GraphQLServer {
   };
 }
 
-/** `connectionParams.authorization` (or `Authorization`, or `headers.authorization`, as some clients nest it). */
-function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+/**
+ * `connectionParams.authorization` (or `Authorization`, or `headers.authorization`,
+ * as some clients nest it); `undefined` when absent, `null` when present but not a string.
+ */
+function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): string | null | undefined {
   if (!params) return undefined;
   const nested = params.headers as Record<string, unknown> | undefined;
   const value = params.authorization ?? params.Authorization ?? nested?.authorization ?? nested?.Authorization;
-  return typeof value === 'string' ? value : undefined;
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : null;
 }
 
 /** `extensions.headers.authorization` of a subscribe message: where GraphiQL puts its headers editor's values. */

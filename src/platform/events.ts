@@ -42,9 +42,10 @@ export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; sta
 export type ScanEventMessage = PortFound | HostStateChanged | ScanStatusChanged;
 
 /**
- * Credentials stopped working before their time: a logout or a reused refresh
- * token (`sessionId`), a revoked API token (`apiTokenId`), or a deactivated
- * user (`userId` alone). Open subscriptions of that identity end at once.
+ * Credentials stopped working before their time, or changed: a logout or a
+ * reused refresh token (`sessionId`), a revoked API token (`apiTokenId`), a
+ * deactivated user, a new password or role (`userId` alone). Open streams of
+ * that user re-check their identity at once.
  */
 export type IdentityRevoked = { userId: string; sessionId?: string; apiTokenId?: string; reason: 'REVOKED' | 'DEACTIVATED'; at: string };
 

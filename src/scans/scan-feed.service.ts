@@ -189,7 +189,7 @@ export function listen<T>(subscription: AsyncIterable<T>, stopped: Promise<unkno
     ended = true;
     wake?.();
     return source.return?.();
-  });
+  }).catch(() => {});
   return {
     async *[Symbol.asyncIterator]() {
       for (;;) {

@@ -139,7 +139,8 @@ export class UserService {
       }
     });
     this.#byId.clear(user.id);
-    if (deactivated || password != null) {
+    // Open streams re-check at once: a new role applies to them too.
+    if (deactivated || password != null || changes.role) {
       await this.#events.publish('identityRevoked', { userId: user.id, reason: deactivated ? 'DEACTIVATED' : 'REVOKED', at: now.toISOString() });
     }
     await this.#audit.record({ action: 'USER_UPDATED', targetId: `User:${user.id}`, details: changes });

@@ -145,6 +145,40 @@ describe('subscriptions', () => {
     expect(await closed).toBe(4401);
   });
 
+  it('closes a socket whose connectionParams authorization is not a string with 4401', async () => {
+    const { closed } = socket({ authorization: { token: 'x' } });
+    expect(await closed).toBe(4401);
+  });
+
+  it('refuses a too costly or too deep operation with its code, and the socket goes on', async () => {
+    const { client, closed } = socket({ authorization: `Bearer ${server.adminToken}` });
+    let state = 'open';
+    void closed.then(() => (state = 'closed'));
+    const costly = subscribe(client, 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }', { n: 100 });
+    await expect(costly.next(1, 5_000)).rejects.toThrow(/QUERY_TOO_COMPLEX/);
+    const deep = subscribe(client, `{ viewer { ${'apiTokens { nodes { user { '.repeat(4)}id${' } } }'.repeat(4)} } }`);
+    await expect(deep.next(1, 5_000)).rejects.toThrow(/QUERY_TOO_DEEP/);
+    const fine = subscribe<{ viewer: { email: string } }>(client, VIEWER);
+    expect((await fine.next(1))[0]?.viewer.email).toBe(ADMIN_EMAIL);
+    expect(state).toBe('open');
+    await client.dispose();
+  });
+
+  it('applies a role change to an open socket: it closes with 4401, and the next one acts with the new role', async () => {
+    const admin = await server.createUser('ADMIN');
+    const { client, closed } = socket({ authorization: `Bearer ${admin.token}` });
+    const users = subscribe<{ users: { totalCount: number } }>(client, '{ users { totalCount } }');
+    expect((await users.next(1))[0]?.users.totalCount).toBeGreaterThan(1);
+    subscribe(client, SCAN_UPDATED);
+    await server.graphql('mutation($id: ID!) { updateUser(input: { id: $id, role: VIEWER }) { user { role } } }', { id: admin.id });
+    expect(await closed).toBe(4401);
+
+    const again = socket({ authorization: `Bearer ${admin.token}` });
+    const denied = subscribe(again.client, 'mutation { createScope(input: { cidr: "127.77.0.0/16" }) { scope { id } } }');
+    await expect(denied.next(1, 5_000)).rejects.toThrow(/FORBIDDEN/);
+    await again.client.dispose();
+  });
+
   it('refuses an operation on a tokenless socket with UNAUTHENTICATED, and closes the socket after the grace period', async () => {
     const { client, closed } = socket();
     const denied = subscribe(client, SCAN_UPDATED);

@@ -80,12 +80,20 @@ describe('hostile documents', () => {
     await expectStillAnswering();
   });
 
-  it('refuses a huge page size in a variable, which cost analysis cannot see, when the field runs (BAD_USER_INPUT)', async () => {
-    const { status, body } = await server.graphql('query($first: Int) { scans(first: $first) { nodes { id } } }', { first: 1_000_000 });
+  it('counts page sizes passed as variables or left to the default, which armor\'s cost rule would take for 1', async () => {
+    const nested = 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }';
+    expectRequestError(await server.graphql(nested, { n: 100 }), 'QUERY_TOO_COMPLEX');
+    expectRequestError(await server.graphql('query($first: Int) { scans(first: $first) { nodes { id } } }', { first: 1_000_000 }), 'QUERY_TOO_COMPLEX');
+    const aliased = `{ ${repeat(25, (i) => `a${i}: scans { nodes { hosts { nodes { results { nodes { port } } } } } }`)} }`;
+    expectRequestError(await server.graphql(aliased), 'QUERY_TOO_COMPLEX');
+    await expectStillAnswering();
+  });
+
+  it('refuses an out-of-range page size that costs little when the field runs (BAD_USER_INPUT)', async () => {
+    const { status, body } = await server.graphql('query($first: Int) { scans(first: $first) { nodes { id } } }', { first: 101 });
     expect(status).toBe(200);
     expect(body.data).toBeNull();
     expect(body.errors).toEqual([expect.objectContaining({ path: ['scans'], extensions: { code: 'BAD_USER_INPUT', field: 'first' } })]);
-    await expectStillAnswering();
   });
 });
 

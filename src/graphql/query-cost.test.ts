@@ -1,0 +1,45 @@
+import { buildSchema, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { MAX_QUERY_COST, queryCost } from './query-cost.ts';
+import { loadTypeDefs } from './schema.ts';
+
+const schema = buildSchema(loadTypeDefs().join('\n'));
+const costOf = (query: string, variables?: Record<string, unknown>, operationName?: string) => queryCost(schema, parse(query), operationName, variables);
+
+const DASHBOARD = `{ scans(first: 100) { nodes { id status createdAt summary { open closed filtered total }
+  results(first: 10) { totalCount nodes { port state address protocol service } } } } }`;
+const BOMB = 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }';
+
+describe('queryCost', () => {
+  it('lets the dashboard\'s page of 100 scans with their first 10 results through, with room to spare', () => {
+    const cost = costOf(DASHBOARD);
+    // 100 × (scans + nodes + 3 scalars + summary and its 4 + 10 × (results + totalCount + nodes and its 5)).
+    expect(cost).toBe(100 * (1 + 1 + 3 + 5 + 10 * (1 + 1 + 6)));
+    expect(cost).toBeLessThan(MAX_QUERY_COST / 2);
+  });
+
+  it('multiplies a list by its page, written in the query or passed as a variable', () => {
+    const literal = costOf(BOMB.replace('query($n: Int) ', '').replaceAll('$n', '100'));
+    expect(costOf(BOMB, { n: 100 })).toBe(literal);
+    expect(literal).toBeGreaterThan(1_000_000);
+  });
+
+  it('counts a list without first or last as the default page of 20, and a variable left out at its default', () => {
+    expect(costOf('{ scans { nodes { id } } }')).toBe(20 * (1 + 1 + 1));
+    expect(costOf('{ scans { nodes { id } } }')).toBe(costOf('{ scans(first: 20) { nodes { id } } }'));
+    expect(costOf('query($n: Int) { scans(first: $n) { nodes { id } } }', {})).toBe(costOf('{ scans(first: 20) { nodes { id } } }'));
+    expect(costOf('query($n: Int = 5) { scans(first: $n) { nodes { id } } }', {})).toBe(costOf('{ scans(first: 5) { nodes { id } } }'));
+  });
+
+  it('counts what fragments select, inline or named, as if written out', () => {
+    const written = costOf('{ scans(first: 50) { nodes { id results(first: 10) { nodes { port } } } } }');
+    expect(costOf('{ scans(first: 50) { nodes { ...F } } } fragment F on Scan { id results(first: 10) { nodes { port } } }')).toBe(written);
+    expect(costOf('{ scans(first: 50) { nodes { ... on Scan { id results(first: 10) { nodes { port } } } } } }')).toBe(written);
+  });
+
+  it('costs the operation named, not the others of the document', () => {
+    const document = 'query Small { viewer { id } } query Big { scans(first: 100) { nodes { id } } }';
+    expect(costOf(document, {}, 'Small')).toBe(2);
+    expect(costOf(document, {}, 'Big')).toBe(100 * 3);
+  });
+});
