@@ -40,9 +40,10 @@ export class AuditLog {
     return this.#ip;
   }
 
-  async record({ action, targetId = null, details = {}, actor }: AuditEntry): Promise<void> {
+  /** Writes one entry at once; `em` is a transaction to write it in, when it must commit (or not) with other work. */
+  async record({ action, targetId = null, details = {}, actor }: AuditEntry, em: EntityManager = this.#em): Promise<void> {
     const identity = this.#viewer.isAuthenticated ? this.#viewer.identity : null;
-    await this.#em.insert(AuditEvent, {
+    await em.insert(AuditEvent, {
       at: this.#clock.now(),
       action,
       actorId: actor ? actor.id : identity?.userId ?? null,
@@ -54,8 +55,8 @@ export class AuditLog {
   }
 
   /** Failed logins since `since` for this email and from this address, and the oldest of each. */
-  async failedLogins(email: string, since: Date): Promise<{ byEmail: number; byIp: number; oldestByEmail: Date | null; oldestByIp: Date | null }> {
-    const [row] = await this.#em.getConnection().execute<{ by_email: string; by_ip: string; oldest_email: Date | null; oldest_ip: Date | null }[]>(
+  async failedLogins(email: string, since: Date, em: EntityManager = this.#em): Promise<{ byEmail: number; byIp: number; oldestByEmail: Date | null; oldestByIp: Date | null }> {
+    const [row] = await em.execute<{ by_email: string; by_ip: string; oldest_email: Date | null; oldest_ip: Date | null }[]>(
       `select count(*) filter (where actor_email = ?) as by_email, count(*) filter (where ip = ?) as by_ip,
               min(at) filter (where actor_email = ?) as oldest_email, min(at) filter (where ip = ?) as oldest_ip
          from audit_events where action = 'LOGIN_FAILED' and at > ? and (actor_email = ? or ip = ?)`,
@@ -67,6 +68,15 @@ export class AuditLog {
       oldestByEmail: row?.oldest_email ? new Date(row.oldest_email) : null,
       oldestByIp: row?.oldest_ip ? new Date(row.oldest_ip) : null,
     };
+  }
+
+  /** Whether a refused login for this email from this address was recorded since `since`: one entry per lockout is enough. */
+  async rateLimitedSince(email: string, since: Date, em: EntityManager = this.#em): Promise<boolean> {
+    const rows = await em.execute<unknown[]>(
+      `select 1 from audit_events where action = 'LOGIN_RATE_LIMITED' and at > ? and actor_email = ? and ip is not distinct from ? limit 1`,
+      [since, email, this.#ip],
+    );
+    return rows.length > 0;
   }
 
   /** One entry, for `node`: `null` for anyone but ADMIN, as if it did not exist. */

@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
@@ -41,6 +41,8 @@ export class ApiTokenService {
   async create({ name, role, expiresAt }: CreateApiTokenInput): Promise<{ token: ApiToken; secret: string }> {
     this.#viewer.assert('token:manage');
     const identity = this.#viewer.identity;
+    // A leaked API token must not be able to mint others that outlive its revocation.
+    if (identity.via !== 'session') throw new ForbiddenError('Create API tokens from a login session, not with an API token.');
     const label = name.trim();
     if (label.length === 0 || label.length > 100) throw new InvalidInputError('name', 'The name must have 1 to 100 characters.');
     const tokenRole = role ?? identity.role;

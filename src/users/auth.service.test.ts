@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../../test/helpers/app.ts';
 import { RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import { AuditEvent } from '../audit/audit-event.entity.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { Viewer } from './viewer.ts';
 
@@ -46,5 +47,21 @@ describe('AuthService on PostgreSQL', () => {
     // Another address guessing other emails: 4 failures in all from it, then it is stopped whatever the email.
     for (let i = 0; i < 4; i++) await expect(auth('10.0.0.2').login({ email: `nobody${i}@example.test`, password: 'x' })).rejects.toThrow(UnauthenticatedError);
     await expect(auth('10.0.0.2').login({ email: 'someone.else@example.test', password: 'x' })).rejects.toThrow(RateLimitedError);
+  });
+
+  it('lets concurrent guesses no further than the limit, and records a lockout once', async () => {
+    const target = (await app.seedUser('VIEWER')).identity.email;
+    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth('10.0.0.9').login({ email: target, password: 'a guess, wrong' })));
+    const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason?.constructor.name);
+    expect(reasons.filter((name) => name === 'UnauthenticatedError')).toHaveLength(2);
+    expect(reasons.filter((name) => name === 'RateLimitedError')).toHaveLength(18);
+    const recorded = await app.orm.em.fork().find(AuditEvent, { actorEmail: target });
+    expect(recorded.map((event) => event.action).sort()).toEqual(['LOGIN_FAILED', 'LOGIN_FAILED', 'LOGIN_RATE_LIMITED']);
+  });
+
+  it('keeps an absurdly long email out of the audit log beyond the longest real one', async () => {
+    await expect(auth('10.0.0.10').login({ email: `${'x'.repeat(90_000)}@example.test`, password: 'whatever' })).rejects.toThrow(UnauthenticatedError);
+    const [event] = await app.orm.em.fork().find(AuditEvent, { ip: '10.0.0.10' });
+    expect(event?.actorEmail).toHaveLength(255);
   });
 });

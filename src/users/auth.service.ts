@@ -7,7 +7,7 @@ import type { AccessTokens } from './access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 import { newSecret, secretHash } from './secrets.ts';
-import { normalizeEmail } from './user.service.ts';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from './user.service.ts';
 import { User } from './user.entity.ts';
 import type { Viewer } from './viewer.ts';
 
@@ -62,14 +62,15 @@ export class AuthService {
 
   /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
   async login({ email, password }: { email: string; password: string }): Promise<AuthPayload> {
-    const normalized = normalizeEmail(email);
-    await this.#assertNotRateLimited(normalized);
-    const user = await this.#em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
-    const matches = await verifyPassword(user?.passwordHash ?? null, password);
-    if (!user || !matches || !user.active) {
-      await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: user?.id ?? null, email: normalized } });
-      throw new UnauthenticatedError(LOGIN_FAILED);
-    }
+    // Longer than any email: kept short in the audit log, and bound to fail.
+    const normalized = normalizeEmail(email).slice(0, MAX_EMAIL_LENGTH + 1);
+    const checked = await this.#passwordAttempt(normalized, async (em) => {
+      const found = await em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
+      const matches = await verifyPassword(found?.passwordHash ?? null, password);
+      return found && matches && found.active ? found : { failedFor: found?.id ?? null };
+    });
+    if (!checked) throw new UnauthenticatedError(LOGIN_FAILED);
+    const user = this.#em.merge(checked);
     const now = this.#clock.now();
     user.lastLoginAt = now;
     const session = AuthSession.create(user, now, new Date(now.getTime() + this.#limits.refreshTokenTtlDays * DAY_MS), this.#audit.ip);
@@ -120,13 +121,13 @@ export class AuthService {
   async changePassword({ currentPassword, newPassword }: { currentPassword: string; newPassword: string }): Promise<User> {
     const identity = this.#viewer.identity;
     if (identity.via !== 'session') throw new ConflictError('Change a password from a login session, not with an API token.');
-    await this.#assertNotRateLimited(identity.email);
-    const user = await this.#em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
-    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
-      await this.#audit.record({ action: 'LOGIN_FAILED', details: { during: 'changePassword' } });
-      throw new InvalidInputError('currentPassword', 'The current password is wrong.');
-    }
-    assertStrongPassword(newPassword, user.email, 'newPassword');
+    assertStrongPassword(newPassword, identity.email, 'newPassword');
+    const checked = await this.#passwordAttempt(identity.email, async (em) => {
+      const found = await em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
+      return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id, during: 'changePassword' };
+    });
+    if (!checked) throw new InvalidInputError('currentPassword', 'The current password is wrong.');
+    const user = this.#em.merge(checked);
     const now = this.#clock.now();
     user.passwordHash = await hashPassword(newPassword);
     user.updatedAt = now;
@@ -156,17 +157,36 @@ export class AuthService {
     await this.#events.publish('identityRevoked', { userId: session.user.id, sessionId: session.id, reason: 'REVOKED', at: now.toISOString() });
   }
 
-  async #assertNotRateLimited(email: string): Promise<void> {
+  /**
+   * One password check under the failed-login limits. Attempts for one email,
+   * and from one address, take turns (transaction-scoped advisory locks), so
+   * the failures each one counts include every attempt before it: concurrent
+   * guesses cannot slip past the limit. A failure is recorded in the same
+   * transaction; a lockout is recorded once per window, not once per attempt.
+   */
+  async #passwordAttempt(email: string, check: (em: EntityManager) => Promise<User | { failedFor: string | null; during?: string }>): Promise<User | null> {
     const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
-    const now = this.#clock.now().getTime();
-    const failures = await this.#audit.failedLogins(email, new Date(now - windowMs));
-    const blockedUntil = Math.max(
-      failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0,
-      failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0,
-    );
-    if (blockedUntil <= now) return;
-    await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } });
-    const seconds = Math.ceil((blockedUntil - now) / 1000);
-    throw new RateLimitedError(`Too many failed logins: try again in ${seconds} s.`, seconds);
+    const outcome = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { user: User | null }> => {
+      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`login email ${email}`]);
+      if (this.#audit.ip) await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`login ip ${this.#audit.ip}`]);
+      const now = this.#clock.now().getTime();
+      const since = new Date(now - windowMs);
+      const failures = await this.#audit.failedLogins(email, since, em);
+      const blockedUntil = Math.max(
+        failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0,
+        failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0,
+      );
+      if (blockedUntil > now) {
+        if (!(await this.#audit.rateLimitedSince(email, since, em))) await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
+        return { retryAfter: Math.ceil((blockedUntil - now) / 1000) };
+      }
+      const result = await check(em);
+      if (result instanceof User) return { user: result };
+      const details = result.during ? { during: result.during } : {};
+      await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: result.failedFor, email }, details }, em);
+      return { user: null };
+    });
+    if ('retryAfter' in outcome) throw new RateLimitedError(`Too many failed logins: try again in ${outcome.retryAfter} s.`, outcome.retryAfter);
+    return outcome.user;
   }
 }

@@ -14,6 +14,11 @@ describe('passwords', () => {
     expect(attempt).toThrow(reason);
   });
 
+  it('does not hold a short email name against a password that merely contains its letters', () => {
+    expect(() => assertStrongPassword('correct horse battery staple', 'a@x.io')).not.toThrow();
+    expect(() => assertStrongPassword('joe and the correct staple', 'jo@example.com')).not.toThrow();
+  });
+
   it('accepts a long passphrase, counting characters rather than bytes', () => {
     expect(() => assertStrongPassword('correct horse battery staple', 'alice@example.com')).not.toThrow();
     expect(() => assertStrongPassword('ünïcödé😀😀😀abc', 'alice@example.com')).not.toThrow();

@@ -14,6 +14,8 @@ import { ROLES, type Role } from './role.ts';
 import { User } from './user.entity.ts';
 import type { Viewer } from './viewer.ts';
 
+/** RFC 5321's limit on a whole address. */
+export const MAX_EMAIL_LENGTH = 254;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 /** Emails compare without regard to case or surrounding blanks. */
@@ -26,7 +28,7 @@ export type UserFilter = { role?: readonly Role[] | null; active?: boolean | nul
 /** Validates and stores a user; shared by `createUser`, the first-start admin and the CLI. */
 export async function createUserRecord(em: EntityManager, input: NewUserInput, now: Date): Promise<User> {
   const email = normalizeEmail(input.email);
-  if (!EMAIL.test(email)) throw new InvalidInputError('email', 'Not an email address.');
+  if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) throw new InvalidInputError('email', 'Not an email address.');
   if (!ROLES.includes(input.role)) throw new InvalidInputError('role', `The role must be one of ${ROLES.join(', ')}.`);
   const name = parseName(input.name ?? email.split('@')[0]!);
   assertStrongPassword(input.password, email);

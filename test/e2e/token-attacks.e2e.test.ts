@@ -226,6 +226,13 @@ describe('spent and revoked credentials', () => {
     await expectRefused(`Bearer ${token.secret}`);
     expect(await wsCloseCode(`Bearer ${token.secret}`)).toBe(4401);
   });
+
+  it('refuses to let an API token mint another, which would outlive its revocation', async () => {
+    const user = await server.createUser('ANALYST');
+    const token = await createApiToken(user);
+    const { body } = await server.graphql(CREATE_API_TOKEN, { input: { name: 'offspring' } }, { authorization: `Bearer ${token.secret}` });
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
 });
 
 describe('a deactivated user', () => {
