@@ -25,7 +25,8 @@ const AuditEventSchema = defineEntity({
     targetId: p.text().nullable(),
     details: p.json<Record<string, unknown>>(),
   },
-  indexes: [{ properties: ['action', 'at'] }, { properties: ['actorId'] }],
+  // Failed logins and lockouts are counted per email and per address (login limits).
+  indexes: [{ properties: ['action', 'at'] }, { properties: ['actorId'] }, { properties: ['action', 'actorEmail', 'at'] }, { properties: ['action', 'ip', 'at'] }],
 });
 
 /** One security-relevant act: who, when, from where, on what. Written, never updated. */

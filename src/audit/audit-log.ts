@@ -41,9 +41,9 @@ export class AuditLog {
   }
 
   /** Writes one entry at once; `em` is a transaction to write it in, when it must commit (or not) with other work. */
-  async record({ action, targetId = null, details = {}, actor }: AuditEntry, em: EntityManager = this.#em): Promise<void> {
+  async record({ action, targetId = null, details = {}, actor }: AuditEntry, em: EntityManager = this.#em): Promise<string> {
     const identity = this.#viewer.isAuthenticated ? this.#viewer.identity : null;
-    await em.insert(AuditEvent, {
+    return em.insert(AuditEvent, {
       at: this.#clock.now(),
       action,
       actorId: actor ? actor.id : identity?.userId ?? null,
@@ -70,13 +70,27 @@ export class AuditLog {
     };
   }
 
-  /** Whether a refused login for this email from this address was recorded since `since`: one entry per lockout is enough. */
-  async rateLimitedSince(email: string, since: Date, em: EntityManager = this.#em): Promise<boolean> {
+  /** Whether a lockout of this email (or of this address) was recorded since `since`: one entry per lockout is enough. */
+  async rateLimitedSince(key: { email: string } | { ip: string | null }, since: Date, em: EntityManager = this.#em): Promise<boolean> {
+    const [column, value] = 'email' in key ? ['actor_email', key.email] : ['ip', key.ip];
     const rows = await em.execute<unknown[]>(
-      `select 1 from audit_events where action = 'LOGIN_RATE_LIMITED' and at > ? and actor_email = ? and ip is not distinct from ? limit 1`,
-      [since, email, this.#ip],
+      `select 1 from audit_events where action = 'LOGIN_RATE_LIMITED' and ${column} is not distinct from ? and at > ? limit 1`,
+      [value, since],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Takes back a login attempt written down as failed before its password was
+   * checked (see AuthService): it succeeded. The one kind of entry ever removed.
+   */
+  async withdraw(attemptId: string): Promise<void> {
+    await this.#em.nativeDelete(AuditEvent, { id: attemptId, action: 'LOGIN_FAILED' });
+  }
+
+  /** Names the user a failed attempt was for, once the check found them. */
+  async attribute(attemptId: string, userId: string): Promise<void> {
+    await this.#em.nativeUpdate(AuditEvent, { id: attemptId }, { actorId: userId });
   }
 
   /** One entry, for `node`: `null` for anyone but ADMIN, as if it did not exist. */

@@ -33,9 +33,13 @@ export class IdentityWatch {
       stopped = true;
       void subscription?.return?.()?.catch(() => {});
     };
+    let restarts = 0;
     const follow = async () => {
       subscription = events.subscribe('identityRevoked')[Symbol.asyncIterator]();
-      for (let next = await subscription.next(); !next.done; next = await subscription.next()) {
+      const first = subscription.next();
+      // Back after a failure: what was published meanwhile is lost, so every identity is checked now.
+      if (restarts++ > 0) for (const watcher of this.#watchers) watcher.check();
+      for (let next = await first; !next.done; next = await subscription.next()) {
         for (const watcher of this.#watchers) if (watcher.identity.userId === next.value.userId) watcher.check();
       }
     };

@@ -43,3 +43,13 @@ describe('queryCost', () => {
     expect(costOf(document, {}, 'Big')).toBe(100 * 3);
   });
 });
+
+describe('queryCost on a wide, shallow document of fragments', () => {
+  // Walked naively, this document is 300³ spreads: the test's timeout is what would catch that.
+  it('costs each fragment once, not once per path to it', () => {
+    const level = (n: number, next: string) => `fragment F${n} on Query { ${`...${next} `.repeat(300)}}`;
+    const document = `query { ...F0 } ${level(0, 'F1')} ${level(1, 'F2')} ${level(2, 'F3')} fragment F3 on Query { viewer { id } }`;
+    // Each repeated spread counts once, as execution runs it once.
+    expect(costOf(document)).toBe(2);
+  });
+});

@@ -37,8 +37,12 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
     return size;
   };
   const root = schema.getRootType(operation.operation);
+  // Each fragment is costed once: re-walking it at every spread would make a wide, shallow document cost exponential time.
+  const fragmentCosts = new Map<string, number>();
   const cost = (selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined | null, seen: ReadonlySet<string>): number => {
     let total = 0;
+    // Execution runs a fragment spread twice in one selection set once; so does this count.
+    const spread = new Set<string>();
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FIELD) {
         // Introspection has its own depth limit (graphql 17); __typename is free.
@@ -51,10 +55,13 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         total += cost(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, seen);
       } else {
-        const fragment = fragments.get(selection.name.value);
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
         // A cycle is refused by validation before this runs; `seen` only keeps this walk finite.
-        if (!fragment || seen.has(fragment.name.value)) continue;
-        total += cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, fragment.name.value]));
+        if (!fragment || seen.has(name) || spread.has(name)) continue;
+        spread.add(name);
+        if (!fragmentCosts.has(name)) fragmentCosts.set(name, cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name])));
+        total += fragmentCosts.get(name)!;
       }
     }
     return total;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import type { OperationResult } from 'graphql-ws';
+import type { OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -83,6 +83,10 @@ type SocketState = {
   /** Set once a tokenless connection authenticated an operation; until then the grace timer runs. */
   graceTimer?: NodeJS.Timeout;
   unwatch?: () => void;
+  /** Subscriptions running on the socket, ended when it closes. */
+  live: Set<AsyncIterator<unknown>>;
+  /** Operations accepted and not yet running, counted against the cap too. */
+  starting: number;
 };
 
 /** Operations one socket may run at once: each subscription holds a listener and a buffer. */
@@ -168,73 +172,87 @@ export function createGraphQLServer(app: App): GraphQLServer {
     }
   };
 
+  /** Execution arguments for one operation on a socket, or the errors that refuse it. */
+  const prepare = async (state: SocketState, params: SubscribePayload): Promise<ExecutionArgs | GraphQLError[]> => {
+    const viewer = await operationViewer(state, params.extensions);
+    if (!viewer.isAuthenticated) {
+      return [viewer.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
+    }
+    clearTimeout(state.graceTimer);
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      req: state.request,
+      socket: state.socket,
+      params,
+      requestId: randomUUID(),
+      viewer,
+      ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
+    });
+    let document;
+    let errors: readonly GraphQLError[];
+    try {
+      document = parse(params.query);
+      errors = validate(schema, document);
+    } catch (error) {
+      // A parse error, or one of graphql-armor's rules, which throw their refusal instead of reporting it.
+      if (!(error instanceof GraphQLError)) throw error;
+      errors = [error];
+    }
+    if (errors.length > 0 || !document) return withoutHttp(errors.map(withLimitCode));
+    return {
+      schema,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue: await contextFactory(),
+      rootValue: { execute, subscribe } as EnvelopedRoot,
+    };
+  };
+
   const ws = useServer<Record<string, unknown>, SocketState>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: (ctx) =>
-        connect(ctx.extra, ctx.connectionParams).catch((error: unknown) => {
+        connect(stateOf(ctx.extra), ctx.connectionParams).catch((error: unknown) => {
           // graphql-ws would send a thrown error's message as the close reason: log it, say nothing.
           app.logger.error({ err: error }, 'graphql-ws connection failed');
           ctx.extra.socket.close(1011, 'Internal error');
           return false;
         }),
       onClose: (ctx) => {
-        clearTimeout(ctx.extra.graceTimer);
-        ctx.extra.unwatch?.();
+        const state = stateOf(ctx.extra);
+        clearTimeout(state.graceTimer);
+        state.unwatch?.();
+        for (const operation of state.live) void operation.return?.()?.catch(() => {});
+        state.live.clear();
       },
       onSubscribe: async (ctx, _id, params) => {
-        const state = ctx.extra;
-        if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_SOCKET) {
+        const state = stateOf(ctx.extra);
+        if (state.live.size + state.starting >= MAX_OPERATIONS_PER_SOCKET) {
           return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
         }
-        let viewer;
-        try {
-          viewer = await operationViewer(state, params.extensions);
-        } catch (error) {
+        state.starting += 1;
+        const prepared = await prepare(state, params).catch((error: unknown) => {
           const requestId = randomUUID();
-          app.logger.error({ err: error, requestId }, 'graphql-ws authentication failed');
+          app.logger.error({ err: error, requestId }, 'graphql-ws operation failed to start');
           return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
-        }
-        if (!viewer?.isAuthenticated) {
-          return [viewer?.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
-        }
-        clearTimeout(state.graceTimer);
-        const requestId = randomUUID();
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: state.request,
-          socket: state.socket,
-          params,
-          requestId,
-          viewer,
-          ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
         });
-        let document;
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          return withoutHttp([error as GraphQLError]);
-        }
-        let errors: readonly GraphQLError[];
-        try {
-          errors = validate(schema, document);
-        } catch (error) {
-          // graphql-armor's rules throw their refusal instead of reporting it.
-          if (!(error instanceof GraphQLError)) throw error;
-          errors = [error];
-        }
-        if (errors.length > 0) return withoutHttp(errors.map(withLimitCode));
-        const args: ExecutionArgs = {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } as EnvelopedRoot,
-        };
-        return args;
+        // Refused here, it never reaches onOperation.
+        if (Array.isArray(prepared)) state.starting -= 1;
+        return prepared;
       },
+      /**
+       * Tracks each running subscription of the socket itself: graphql-ws
+       * keeps one per ID, so an ID subscribed, completed and subscribed again
+       * before its start finished would leave a stream nobody can end.
+       */
+      onOperation: (ctx, _id, _payload, _args, result) => {
+        const state = stateOf(ctx.extra);
+        state.starting -= 1;
+        return isAsyncIterable(result) ? track(state.live, result) : undefined;
+      },
+      // Status hints mean nothing on a socket (a refused operation's `http` extension, say).
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: withoutHttp(result.errors) } : undefined),
     },
     wsServer,
   );
@@ -275,6 +293,41 @@ function operationAuthorization(extensions: Readonly<Record<string, unknown>> | 
   const headers = extensions?.headers as Record<string, unknown> | undefined;
   const value = headers?.authorization ?? headers?.Authorization;
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A socket's state, its bookkeeping created on first use (graphql-ws hands it over as a partial). */
+function stateOf(extra: Partial<SocketState> & Pick<SocketState, 'request' | 'socket'>): SocketState {
+  extra.live ??= new Set();
+  extra.starting ??= 0;
+  return extra as SocketState;
+}
+
+/** `result`, leaving `live` when it ends or is ended. */
+function track<T>(live: Set<AsyncIterator<unknown>>, result: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = result[Symbol.asyncIterator]();
+  live.add(iterator);
+  const forget = () => live.delete(iterator);
+  const tracked: AsyncGenerator<T> = {
+    [Symbol.asyncIterator]: () => tracked,
+    async next() {
+      const step = await iterator.next();
+      if (step.done) forget();
+      return step;
+    },
+    async return(value) {
+      forget();
+      return (await iterator.return?.(value)) ?? { done: true, value: value as T };
+    },
+    async throw(error) {
+      forget();
+      if (iterator.throw) return iterator.throw(error);
+      throw error;
+    },
+    [Symbol.asyncDispose]: async () => {
+      await tracked.return(undefined);
+    },
+  };
+  return tracked;
 }
 
 /** Drops yoga's HTTP status hints, which mean nothing on a socket. */

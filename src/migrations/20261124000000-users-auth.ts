@@ -76,6 +76,8 @@ export class UsersAuth extends Migration {
     // Failed logins are counted from here (rate limits): by action and time.
     this.addSql(`create index "audit_events_action_at_index" on "audit_events" ("action", "at");`);
     this.addSql(`create index "audit_events_actor_id_index" on "audit_events" ("actor_id");`);
+    this.addSql(`create index "audit_events_action_actor_email_at_index" on "audit_events" ("action", "actor_email", "at");`);
+    this.addSql(`create index "audit_events_action_ip_at_index" on "audit_events" ("action", "ip", "at");`);
 
     // Scans from before users existed keep a null owner: ADMIN and VIEWER still see them.
     this.addSql(`alter table "scans" add column "owner_id" uuid null constraint "scans_owner_id_foreign" references "users" ("id") on delete set null;`);

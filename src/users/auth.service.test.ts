@@ -47,6 +47,13 @@ describe('AuthService on PostgreSQL', () => {
     // Another address guessing other emails: 4 failures in all from it, then it is stopped whatever the email.
     for (let i = 0; i < 4; i++) await expect(auth('10.0.0.2').login({ email: `nobody${i}@example.test`, password: 'x' })).rejects.toThrow(UnauthenticatedError);
     await expect(auth('10.0.0.2').login({ email: 'someone.else@example.test', password: 'x' })).rejects.toThrow(RateLimitedError);
+    // However many emails it tries during the lockout, the log holds it once.
+    for (let i = 0; i < 5; i++) await expect(auth('10.0.0.2').login({ email: `another${i}@example.test`, password: 'x' })).rejects.toThrow(RateLimitedError);
+    expect(await app.orm.em.fork().count(AuditEvent, { action: 'LOGIN_RATE_LIMITED', ip: '10.0.0.2' })).toBe(1);
+  });
+
+  it('answers an email holding NUL like any unknown one', async () => {
+    await expect(auth('10.0.0.11').login({ email: 'a\0b@example.test', password: 'whatever' })).rejects.toThrow(UnauthenticatedError);
   });
 
   it('lets concurrent guesses no further than the limit, and records a lockout once', async () => {

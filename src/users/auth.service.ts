@@ -39,6 +39,8 @@ export type AuthPayload = {
 /** One answer for an unknown email, a wrong password and a deactivated account, so accounts don't leak. */
 const LOGIN_FAILED = 'Email or password is incorrect.';
 const DAY_MS = 86_400_000;
+/** Advisory lock namespaces (the two-key form, apart from the migrations' one-key lock). */
+const LOCK_SPACE = { email: 1_001, ip: 1_002 } as const;
 
 /** Logging in and out, and trading a refresh token for a new pair. */
 export class AuthService {
@@ -63,14 +65,15 @@ export class AuthService {
   /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
   async login({ email, password }: { email: string; password: string }): Promise<AuthPayload> {
     // Longer than any email: kept short in the audit log, and bound to fail.
-    const normalized = normalizeEmail(email).slice(0, MAX_EMAIL_LENGTH + 1);
+    // NUL cannot be stored (nor match); longer than any email, it is kept short in the audit log, and bound to fail.
+    const normalized = normalizeEmail(email).replaceAll('\0', '\uFFFD').slice(0, MAX_EMAIL_LENGTH + 1);
     const checked = await this.#passwordAttempt(normalized, async (em) => {
       const found = await em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
       const matches = await verifyPassword(found?.passwordHash ?? null, password);
       return found && matches && found.active ? found : { failedFor: found?.id ?? null };
     });
     if (!checked) throw new UnauthenticatedError(LOGIN_FAILED);
-    const user = this.#em.merge(checked);
+    const user = checked;
     const now = this.#clock.now();
     user.lastLoginAt = now;
     const session = AuthSession.create(user, now, new Date(now.getTime() + this.#limits.refreshTokenTtlDays * DAY_MS), this.#audit.ip);
@@ -124,10 +127,10 @@ export class AuthService {
     assertStrongPassword(newPassword, identity.email, 'newPassword');
     const checked = await this.#passwordAttempt(identity.email, async (em) => {
       const found = await em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
-      return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id, during: 'changePassword' };
-    });
+      return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id };
+    }, 'changePassword');
     if (!checked) throw new InvalidInputError('currentPassword', 'The current password is wrong.');
-    const user = this.#em.merge(checked);
+    const user = checked;
     const now = this.#clock.now();
     user.passwordHash = await hashPassword(newPassword);
     user.updatedAt = now;
@@ -159,34 +162,38 @@ export class AuthService {
 
   /**
    * One password check under the failed-login limits. Attempts for one email,
-   * and from one address, take turns (transaction-scoped advisory locks), so
-   * the failures each one counts include every attempt before it: concurrent
-   * guesses cannot slip past the limit. A failure is recorded in the same
-   * transaction; a lockout is recorded once per window, not once per attempt.
+   * and from one address, take turns for a moment (transaction-scoped advisory
+   * locks) to count the failures so far and write this attempt down as one, so
+   * concurrent guesses cannot slip past the limit. The slow hash check runs
+   * after that transaction, holding no lock and no connection; a success
+   * takes the attempt back off the count.
    */
-  async #passwordAttempt(email: string, check: (em: EntityManager) => Promise<User | { failedFor: string | null; during?: string }>): Promise<User | null> {
+  async #passwordAttempt(email: string, check: (em: EntityManager) => Promise<User | { failedFor: string | null }>, during?: string): Promise<User | null> {
     const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
-    const outcome = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { user: User | null }> => {
-      await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`login email ${email}`]);
-      if (this.#audit.ip) await em.execute('select pg_advisory_xact_lock(hashtext(?))', [`login ip ${this.#audit.ip}`]);
+    const gate = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { attempt: string }> => {
+      await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [LOCK_SPACE.email, email]);
+      if (this.#audit.ip) await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [LOCK_SPACE.ip, this.#audit.ip]);
       const now = this.#clock.now().getTime();
       const since = new Date(now - windowMs);
       const failures = await this.#audit.failedLogins(email, since, em);
-      const blockedUntil = Math.max(
-        failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0,
-        failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0,
-      );
+      const byEmail = failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0;
+      const byIp = failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0;
+      const blockedUntil = Math.max(byEmail, byIp);
       if (blockedUntil > now) {
-        if (!(await this.#audit.rateLimitedSince(email, since, em))) await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
+        // One entry per lockout, whatever is tried during it: refused attempts must not fill the log.
+        const tripped = byEmail > now ? { email } : { ip: this.#audit.ip };
+        if (!(await this.#audit.rateLimitedSince(tripped, since, em))) await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
         return { retryAfter: Math.ceil((blockedUntil - now) / 1000) };
       }
-      const result = await check(em);
-      if (result instanceof User) return { user: result };
-      const details = result.during ? { during: result.during } : {};
-      await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: result.failedFor, email }, details }, em);
-      return { user: null };
+      return { attempt: await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: null, email }, details: during ? { during } : {} }, em) };
     });
-    if ('retryAfter' in outcome) throw new RateLimitedError(`Too many failed logins: try again in ${outcome.retryAfter} s.`, outcome.retryAfter);
-    return outcome.user;
+    if ('retryAfter' in gate) throw new RateLimitedError(`Too many failed logins: try again in ${gate.retryAfter} s.`, gate.retryAfter);
+    const result = await check(this.#em);
+    if (result instanceof User) {
+      await this.#audit.withdraw(gate.attempt);
+      return result;
+    }
+    if (result.failedFor) await this.#audit.attribute(gate.attempt, result.failedFor);
+    return null;
   }
 }

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
@@ -16,7 +16,7 @@ import type { Viewer } from './viewer.ts';
 
 /** RFC 5321's limit on a whole address. */
 export const MAX_EMAIL_LENGTH = 254;
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
 
 /** Emails compare without regard to case or surrounding blanks. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
@@ -71,6 +71,12 @@ export class UserService {
     });
   }
 
+  /** Accounts are managed by an admin at a login session: a leaked admin API token must not mint admins that outlive it. */
+  #assertManagesFromSession(): void {
+    this.#viewer.assert('user:manage');
+    if (this.#viewer.identity.via !== 'session') throw new ForbiddenError('Manage users from a login session, not with an API token.');
+  }
+
   /** The caller. */
   async current(): Promise<User> {
     return (await this.#byId.load(this.#viewer.userId))!;
@@ -96,7 +102,7 @@ export class UserService {
   }
 
   async create(input: NewUserInput): Promise<User> {
-    this.#viewer.assert('user:manage');
+    this.#assertManagesFromSession();
     const user = await createUserRecord(this.#em, input, this.#clock.now());
     await this.#audit.record({ action: 'USER_CREATED', targetId: `User:${user.id}`, details: { email: user.email, role: user.role } });
     return user;
@@ -108,7 +114,7 @@ export class UserService {
    * Admins cannot lock themselves out (deactivate or demote themselves).
    */
   async update({ id, name, role, active, password }: UpdateUserInput): Promise<User> {
-    this.#viewer.assert('user:manage');
+    this.#assertManagesFromSession();
     const user = await this.#em.findOne(User, { id });
     if (!user) throw new NotFoundError('User not found.');
     const self = user.id === this.#viewer.userId;

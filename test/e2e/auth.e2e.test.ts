@@ -330,3 +330,28 @@ describe('subscriptions over HTTP (server-sent events)', () => {
     expect(text.trimEnd()).toMatch(/event: complete/);
   });
 });
+
+describe('operations per socket', () => {
+  it('stay at most 100, even when one ID is subscribed and completed over and over', async () => {
+    const raw = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const messages: { id?: string; type: string; payload?: unknown }[] = [];
+    raw.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => raw.once('open', resolve));
+    raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${server.adminToken}` } }));
+    await expect.poll(() => messages.some((message) => message.type === 'connection_ack')).toBe(true);
+
+    for (let i = 0; i < 150; i++) {
+      raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SCAN_UPDATED } }));
+      raw.send(JSON.stringify({ id: '1', type: 'complete' }));
+    }
+    raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SCAN_UPDATED } }));
+    await expect.poll(() => messages.filter((message) => message.type === 'error').length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(JSON.stringify(messages.find((message) => message.type === 'error'))).toContain('RATE_LIMITED');
+
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await server.graphql(CREATE, { ports: '7005' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(messages.filter((message) => message.type === 'next').length).toBeLessThanOrEqual(100);
+    raw.close();
+  });
+});

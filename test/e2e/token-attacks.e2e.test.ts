@@ -233,6 +233,18 @@ describe('spent and revoked credentials', () => {
     const { body } = await server.graphql(CREATE_API_TOKEN, { input: { name: 'offspring' } }, { authorization: `Bearer ${token.secret}` });
     expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
   });
+
+  it('refuses to let an admin API token create or change users, which would outlive its revocation too', async () => {
+    const admin = await server.createUser('ADMIN');
+    const token = await createApiToken(admin);
+    const headers = { authorization: `Bearer ${token.secret}` };
+    const created = await server.graphql('mutation { createUser(input: { email: "minted@scanops.test", role: ADMIN, password: "correct horse battery staple" }) { user { id } } }', {}, headers);
+    expect(created.body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    const updated = await server.graphql(UPDATE_USER, { input: { id: admin.id, name: 'renamed' } }, headers);
+    expect(updated.body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
+    // Reading stays open to it.
+    expect((await server.graphql('{ users { totalCount } }', {}, headers)).body.errors).toBeUndefined();
+  });
 });
 
 describe('a deactivated user', () => {
