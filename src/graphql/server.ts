@@ -208,6 +208,9 @@ export function createGraphQLServer(app: App): GraphQLServer {
     };
   };
 
+  /** Ends an operation's "starting" count, once; keyed by its subscribe payload, which every hook receives. */
+  const starts = new WeakMap<SubscribePayload, () => void>();
+
   const ws = useServer<Record<string, unknown>, SocketState>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
@@ -232,24 +235,30 @@ export function createGraphQLServer(app: App): GraphQLServer {
           return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
         }
         state.starting += 1;
+        let started = true;
+        // Whichever hook comes first (the operation runs, fails, or completes) says it is no longer starting.
+        starts.set(params, () => {
+          if (started) state.starting -= 1;
+          started = false;
+        });
         const prepared = await prepare(state, params).catch((error: unknown) => {
           const requestId = randomUUID();
           app.logger.error({ err: error, requestId }, 'graphql-ws operation failed to start');
           return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
         });
-        // Refused here, it never reaches onOperation.
-        if (Array.isArray(prepared)) state.starting -= 1;
+        if (Array.isArray(prepared)) starts.get(params)?.();
         return prepared;
       },
+      onError: (_ctx, _id, params) => void starts.get(params)?.(),
+      onComplete: (_ctx, _id, params) => void starts.get(params)?.(),
       /**
        * Tracks each running subscription of the socket itself: graphql-ws
        * keeps one per ID, so an ID subscribed, completed and subscribed again
        * before its start finished would leave a stream nobody can end.
        */
-      onOperation: (ctx, _id, _payload, _args, result) => {
-        const state = stateOf(ctx.extra);
-        state.starting -= 1;
-        return isAsyncIterable(result) ? track(state.live, result) : undefined;
+      onOperation: (ctx, _id, params, _args, result) => {
+        starts.get(params)?.();
+        return isAsyncIterable(result) ? track(stateOf(ctx.extra).live, result) : undefined;
       },
       // Status hints mean nothing on a socket (a refused operation's `http` extension, say).
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: withoutHttp(result.errors) } : undefined),

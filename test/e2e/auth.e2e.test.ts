@@ -354,4 +354,17 @@ describe('operations per socket', () => {
     expect(messages.filter((message) => message.type === 'next').length).toBeLessThanOrEqual(100);
     raw.close();
   });
+
+  it('count only operations still going: many that fail to start leave room for the next', async () => {
+    const { client } = socket({ authorization: `Bearer ${server.adminToken}` });
+    for (let i = 0; i < 120; i++) {
+      // Valid, but names no operation of its document: it fails after it was accepted.
+      await new Promise<void>((resolve) => {
+        client.subscribe({ query: 'query Real { viewer { id } }', operationName: 'Missing' }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
+      });
+    }
+    const fine = subscribe<{ viewer: { email: string } }>(client, VIEWER);
+    expect((await fine.next(1))[0]?.viewer.email).toBe(ADMIN_EMAIL);
+    await client.dispose();
+  });
 });
