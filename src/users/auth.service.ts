@@ -64,16 +64,14 @@ export class AuthService {
 
   /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
   async login({ email, password }: { email: string; password: string }): Promise<AuthPayload> {
-    // Longer than any email: kept short in the audit log, and bound to fail.
     // NUL cannot be stored (nor match); longer than any email, it is kept short in the audit log, and bound to fail.
     const normalized = normalizeEmail(email).replaceAll('\0', '\uFFFD').slice(0, MAX_EMAIL_LENGTH + 1);
-    const checked = await this.#passwordAttempt(normalized, async (em) => {
-      const found = await em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
+    const user = await this.#passwordAttempt(normalized, async () => {
+      const found = await this.#em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
       const matches = await verifyPassword(found?.passwordHash ?? null, password);
       return found && matches && found.active ? found : { failedFor: found?.id ?? null };
     });
-    if (!checked) throw new UnauthenticatedError(LOGIN_FAILED);
-    const user = checked;
+    if (!user) throw new UnauthenticatedError(LOGIN_FAILED);
     const now = this.#clock.now();
     user.lastLoginAt = now;
     const session = AuthSession.create(user, now, new Date(now.getTime() + this.#limits.refreshTokenTtlDays * DAY_MS), this.#audit.ip);
@@ -125,12 +123,11 @@ export class AuthService {
     const identity = this.#viewer.identity;
     if (identity.via !== 'session') throw new ConflictError('Change a password from a login session, not with an API token.');
     assertStrongPassword(newPassword, identity.email, 'newPassword');
-    const checked = await this.#passwordAttempt(identity.email, async (em) => {
-      const found = await em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
+    const user = await this.#passwordAttempt(identity.email, async () => {
+      const found = await this.#em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
       return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id };
     }, 'changePassword');
-    if (!checked) throw new InvalidInputError('currentPassword', 'The current password is wrong.');
-    const user = checked;
+    if (!user) throw new InvalidInputError('currentPassword', 'The current password is wrong.');
     const now = this.#clock.now();
     user.passwordHash = await hashPassword(newPassword);
     user.updatedAt = now;
@@ -168,7 +165,7 @@ export class AuthService {
    * after that transaction, holding no lock and no connection; a success
    * takes the attempt back off the count.
    */
-  async #passwordAttempt(email: string, check: (em: EntityManager) => Promise<User | { failedFor: string | null }>, during?: string): Promise<User | null> {
+  async #passwordAttempt(email: string, check: () => Promise<User | { failedFor: string | null }>, during?: string): Promise<User | null> {
     const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
     const gate = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { attempt: string }> => {
       await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [LOCK_SPACE.email, email]);
@@ -188,7 +185,7 @@ export class AuthService {
       return { attempt: await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: null, email }, details: during ? { during } : {} }, em) };
     });
     if ('retryAfter' in gate) throw new RateLimitedError(`Too many failed logins: try again in ${gate.retryAfter} s.`, gate.retryAfter);
-    const result = await check(this.#em);
+    const result = await check();
     if (result instanceof User) {
       await this.#audit.withdraw(gate.attempt);
       return result;
