@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
-import type { OperationResult, SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
-import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
-import { Viewer } from '../users/viewer.ts';
+import { clientAddress } from './client-address.ts';
 import { createContext, type GraphQLContext } from './context.ts';
 import { useErrorCodes } from './errors.ts';
-import { clientAddress } from './client-address.ts';
-import { limitBody, useHardening, withLimitCode } from './hardening.ts';
-import { IdentityWatch, toGraphQLError } from './identity-watch.ts';
+import { limitBody, useHardening } from './hardening.ts';
+import { IdentityWatch } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
+import { serveGraphQLOverWebSocket, type ServerContext } from './ws.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -71,30 +67,6 @@ function useIdentityGuard(watch: IdentityWatch): Plugin<GraphQLContext> {
   };
 }
 
-/** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
-type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
-
-/** What graphql-ws keeps per socket. */
-type SocketState = {
-  request: IncomingMessage;
-  socket: WebSocket;
-  /** The connection's identity, from `connectionParams`; `undefined` when none was given. */
-  viewer?: Viewer;
-  /** Set once a tokenless connection authenticated an operation; until then the grace timer runs. */
-  graceTimer?: NodeJS.Timeout;
-  unwatch?: () => void;
-  /** Subscriptions running on the socket, ended when it closes. */
-  live: Set<AsyncIterator<unknown>>;
-  /** Operations accepted and not yet running, counted against the cap too. */
-  starting: number;
-};
-
-/** Operations one socket may run at once: each subscription holds a listener and a buffer. */
-const MAX_OPERATIONS_PER_SOCKET = 100;
-
-/** Close codes of graphql-ws connections whose credential is refused, as HTTP would say 401 and 403. */
-export const WS_CLOSE = { unauthenticated: 4401, forbidden: 4403 } as const;
-
 /** GraphQL over HTTP (graphql-yoga) and graphql-ws on the same port and path. */
 export function createGraphQLServer(app: App): GraphQLServer {
   const requestIds = new WeakMap<Request, string>();
@@ -122,150 +94,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
 
   const http = createServer(limitBody(app.config.graphql.maxBodyBytes, yoga));
   const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
-  const closeWith = (state: SocketState, error: Error) =>
-    state.socket.close(error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated, error instanceof ForbiddenError ? 'Forbidden' : 'Unauthorized');
-  /**
-   * A token in `connectionParams` must be good, or the socket closes (4401,
-   * or 4403 for a deactivated user). Without one the socket stays open for
-   * operations that bring their own token, for a grace period.
-   */
-  const connect = async (state: SocketState, params: Readonly<Record<string, unknown>> | undefined): Promise<boolean> => {
-    const header = connectionAuthorization(params);
-    if (header === null) {
-      closeWith(state, new Error('not a token'));
-      return false;
-    }
-    if (header === undefined) {
-      state.graceTimer = setTimeout(() => closeWith(state, new Error('no identity')), app.config.graphql.wsAuthGraceMs);
-      state.graceTimer.unref();
-      return true;
-    }
-    const viewer = await app.authenticator.authenticate(header);
-    if (viewer.failure || !viewer.isAuthenticated) {
-      closeWith(state, viewer.failure ?? new Error('no identity'));
-      return false;
-    }
-    // Closed while we checked: watching now would leak the watcher, as onClose has run already.
-    if (state.socket.readyState !== state.socket.OPEN) return false;
-    state.viewer = viewer;
-    state.unwatch = watch.watch(viewer.identity, (why) => closeWith(state, why)).unwatch;
-    return true;
-  };
-
-  /**
-   * Who runs one operation: the operation's own token (what GraphiQL's headers
-   * editor sends), or else the socket's identity, checked again as HTTP checks
-   * every request: a role changed or a credential revoked since the socket
-   * opened applies to its next operation (and closes the socket if lost).
-   */
-  const operationViewer = async (state: SocketState, extensions: Readonly<Record<string, unknown>> | null | undefined): Promise<Viewer> => {
-    const header = operationAuthorization(extensions);
-    if (header !== undefined) return app.authenticator.authenticate(header);
-    if (!state.viewer?.isAuthenticated) return Viewer.anonymous();
-    try {
-      state.viewer = Viewer.of(await app.authenticator.recheck(state.viewer.identity));
-      return state.viewer;
-    } catch (error) {
-      if (!(error instanceof UnauthenticatedError || error instanceof ForbiddenError)) throw error;
-      closeWith(state, error);
-      return Viewer.rejected(error);
-    }
-  };
-
-  /** Execution arguments for one operation on a socket, or the errors that refuse it. */
-  const prepare = async (state: SocketState, params: SubscribePayload): Promise<ExecutionArgs | GraphQLError[]> => {
-    const viewer = await operationViewer(state, params.extensions);
-    if (!viewer.isAuthenticated) {
-      return [viewer.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
-    }
-    clearTimeout(state.graceTimer);
-    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-      req: state.request,
-      socket: state.socket,
-      params,
-      requestId: randomUUID(),
-      viewer,
-      ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
-    });
-    let document;
-    let errors: readonly GraphQLError[];
-    try {
-      document = parse(params.query);
-      errors = validate(schema, document);
-    } catch (error) {
-      // A parse error, or one of graphql-armor's rules, which throw their refusal instead of reporting it.
-      if (!(error instanceof GraphQLError)) throw error;
-      errors = [error];
-    }
-    if (errors.length > 0 || !document) return withoutHttp(errors.map(withLimitCode));
-    return {
-      schema,
-      operationName: params.operationName,
-      document,
-      variableValues: params.variables,
-      contextValue: await contextFactory(),
-      rootValue: { execute, subscribe } as EnvelopedRoot,
-    };
-  };
-
-  /** Ends an operation's "starting" count, once; keyed by its subscribe payload, which every hook receives. */
-  const starts = new WeakMap<SubscribePayload, () => void>();
-
-  const ws = useServer<Record<string, unknown>, SocketState>(
-    {
-      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
-      onConnect: (ctx) =>
-        connect(stateOf(ctx.extra), ctx.connectionParams).catch((error: unknown) => {
-          // graphql-ws would send a thrown error's message as the close reason: log it, say nothing.
-          app.logger.error({ err: error }, 'graphql-ws connection failed');
-          ctx.extra.socket.close(1011, 'Internal error');
-          return false;
-        }),
-      onClose: (ctx) => {
-        const state = stateOf(ctx.extra);
-        clearTimeout(state.graceTimer);
-        state.unwatch?.();
-        for (const operation of state.live) void operation.return?.()?.catch(() => {});
-        state.live.clear();
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        const state = stateOf(ctx.extra);
-        if (state.live.size + state.starting >= MAX_OPERATIONS_PER_SOCKET) {
-          return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
-        }
-        state.starting += 1;
-        let started = true;
-        // Whichever hook comes first (the operation runs, fails, or completes) says it is no longer starting.
-        starts.set(params, () => {
-          if (started) state.starting -= 1;
-          started = false;
-        });
-        const prepared = await prepare(state, params).catch((error: unknown) => {
-          const requestId = randomUUID();
-          app.logger.error({ err: error, requestId }, 'graphql-ws operation failed to start');
-          return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
-        });
-        if (Array.isArray(prepared)) starts.get(params)?.();
-        return prepared;
-      },
-      onError: (_ctx, _id, params) => void starts.get(params)?.(),
-      onComplete: (_ctx, _id, params) => void starts.get(params)?.(),
-      /**
-       * Tracks each running subscription of the socket itself: graphql-ws
-       * keeps one per ID, so an ID subscribed, completed and subscribed again
-       * before its start finished would leave a stream nobody can end.
-       */
-      onOperation: (ctx, _id, params, _args, result) => {
-        starts.get(params)?.();
-        return isAsyncIterable(result) ? track(stateOf(ctx.extra).live, result) : undefined;
-      },
-      // Status hints mean nothing on a socket (a refused operation's `http` extension, say).
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: withoutHttp(result.errors) } : undefined),
-    },
-    wsServer,
-  );
-
+  const ws = serveGraphQLOverWebSocket({ app, yoga, watch, wsServer });
 
   return {
     http,
@@ -284,71 +113,3 @@ export function createGraphQLServer(app: App): GraphQLServer {
     },
   };
 }
-
-/**
- * `connectionParams.authorization` (or `Authorization`, or `headers.authorization`,
- * as some clients nest it); `undefined` when absent, `null` when present but not a string.
- */
-function connectionAuthorization(params: Readonly<Record<string, unknown>> | undefined): string | null | undefined {
-  if (!params) return undefined;
-  const nested = params.headers as Record<string, unknown> | undefined;
-  const value = params.authorization ?? params.Authorization ?? nested?.authorization ?? nested?.Authorization;
-  if (value === undefined || value === null) return undefined;
-  return typeof value === 'string' ? value : null;
-}
-
-/** `extensions.headers.authorization` of a subscribe message: where GraphiQL puts its headers editor's values. */
-function operationAuthorization(extensions: Readonly<Record<string, unknown>> | null | undefined): string | undefined {
-  const headers = extensions?.headers as Record<string, unknown> | undefined;
-  const value = headers?.authorization ?? headers?.Authorization;
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** A socket's state, its bookkeeping created on first use (graphql-ws hands it over as a partial). */
-function stateOf(extra: Partial<SocketState> & Pick<SocketState, 'request' | 'socket'>): SocketState {
-  extra.live ??= new Set();
-  extra.starting ??= 0;
-  return extra as SocketState;
-}
-
-/** `result`, leaving `live` when it ends or is ended. */
-function track<T>(live: Set<AsyncIterator<unknown>>, result: AsyncIterable<T>): AsyncGenerator<T> {
-  const iterator = result[Symbol.asyncIterator]();
-  live.add(iterator);
-  const forget = () => live.delete(iterator);
-  const tracked: AsyncGenerator<T> = {
-    [Symbol.asyncIterator]: () => tracked,
-    async next() {
-      const step = await iterator.next();
-      if (step.done) forget();
-      return step;
-    },
-    async return(value) {
-      forget();
-      return (await iterator.return?.(value)) ?? { done: true, value: value as T };
-    },
-    async throw(error) {
-      forget();
-      if (iterator.throw) return iterator.throw(error);
-      throw error;
-    },
-    [Symbol.asyncDispose]: async () => {
-      await tracked.return(undefined);
-    },
-  };
-  return tracked;
-}
-
-/** Drops yoga's HTTP status hints, which mean nothing on a socket. */
-function withoutHttp(errors: readonly GraphQLError[]): GraphQLError[] {
-  return errors.map((error) => {
-    const { http: _, ...extensions } = error.extensions;
-    return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions });
-  });
-}
-
-/** yoga's enveloped execute/subscribe, passed to graphql-ws through `rootValue` (the recipe from yoga's docs). */
-type EnvelopedRoot = {
-  execute: (args: ExecutionArgs) => OperationResult;
-  subscribe: (args: ExecutionArgs) => OperationResult;
-};
