@@ -1,6 +1,6 @@
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
-import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
+import { defineConfig, type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { migrations } from '../migrations/migrations.ts';
 import { ScanHostSchema } from '../scans/scan-host.entity.ts';
@@ -86,3 +86,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Orm> {
 }
 
 const MIGRATION_LOCK = 'scanops:migrations';
+
+/**
+ * Holds an advisory lock on `key` until `em`'s transaction ends: callers on the
+ * same key take turns. The two-key form, so `space` keeps unrelated uses apart
+ * (and apart from the one-key migration lock).
+ */
+export async function lockUntilCommit(em: EntityManager, space: number, key: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [space, key]);
+}

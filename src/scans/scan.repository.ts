@@ -22,10 +22,6 @@ export class ScanRepository {
     this.em = em;
   }
 
-  findByIds(ids: readonly string[]): Promise<Scan[]> {
-    return this.em.find(Scan, { id: { $in: [...ids] } });
-  }
-
   /**
    * Keyset pagination on (order field, id): a cursor names a position, not an
    * offset, so pages stay stable while scans are inserted. One query per page.

@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
+import { byIdLoader } from '../platform/loaders.ts';
 import type { JobQueue } from '../platform/jobs.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
 import type { PortState } from './engine/scanner.ts';
@@ -107,11 +108,7 @@ export class ScanService {
     this.limits = limits;
     this.clock = clock;
     this.repository = new ScanRepository(em);
-    this.byId = new DataLoader(async (ids) => {
-      const scans = await this.repository.findByIds(ids);
-      const found = new Map(scans.map((scan) => [scan.id, scan]));
-      return ids.map((id) => found.get(id) ?? null);
-    });
+    this.byId = byIdLoader(em, Scan);
     this.resultRepository = new ScanResultRepository(em);
     this.hostRepository = new ScanHostRepository(em);
     this.firstResults = new DataLoader(async (keys) => {

@@ -1,10 +1,11 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
+import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { outranksOrEquals, type Role } from './role.ts';
@@ -31,10 +32,7 @@ export class ApiTokenService {
     this.#audit = audit;
     this.#events = events;
     this.#clock = clock;
-    this.#byId = new DataLoader(async (ids) => {
-      const tokens = await this.#em.find(ApiToken, { id: { $in: [...ids] } });
-      return ids.map((id) => tokens.find((token) => token.id === id) ?? null);
-    });
+    this.#byId = byIdLoader(em, ApiToken);
   }
 
   /** A new token with at most the caller's role. The secret is returned here and never again. */

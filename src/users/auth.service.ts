@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
+import { lockUntilCommit } from '../platform/db.ts';
 import type { EventBus } from '../platform/events.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
@@ -168,8 +169,8 @@ export class AuthService {
   async #passwordAttempt(email: string, check: () => Promise<User | { failedFor: string | null }>, during?: string): Promise<User | null> {
     const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
     const gate = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { attempt: string }> => {
-      await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [LOCK_SPACE.email, email]);
-      if (this.#audit.ip) await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [LOCK_SPACE.ip, this.#audit.ip]);
+      await lockUntilCommit(em, LOCK_SPACE.email, email);
+      if (this.#audit.ip) await lockUntilCommit(em, LOCK_SPACE.ip, this.#audit.ip);
       const now = this.#clock.now().getTime();
       const since = new Date(now - windowMs);
       const failures = await this.#audit.failedLogins(email, since, em);

@@ -1,11 +1,12 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../platform/events.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
+import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
@@ -65,10 +66,7 @@ export class UserService {
     this.#audit = audit;
     this.#events = events;
     this.#clock = clock;
-    this.#byId = new DataLoader(async (ids) => {
-      const users = await this.#em.find(User, { id: { $in: [...ids] } });
-      return ids.map((id) => users.find((user) => user.id === id) ?? null);
-    });
+    this.#byId = byIdLoader(em, User);
   }
 
   /** Accounts are managed by an admin at a login session: a leaked admin API token must not mint admins that outlive it. */

@@ -1,8 +1,7 @@
 import { buildSchema } from 'graphql';
-import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTypeDefs } from '../../src/graphql/schema.ts';
-import { type ServerProcess, startServer, type TestUser } from '../helpers/server.ts';
+import { firstOutcome, type Outcome, type ServerProcess, startServer, type TestUser } from '../helpers/server.ts';
 
 /**
  * Every root field of the schema × every kind of caller. The list of fields
@@ -16,7 +15,6 @@ const CALLERS = ['anonymous', ...ROLES] as const;
 type Caller = (typeof CALLERS)[number];
 
 type Expected = 'allowed' | 'UNAUTHENTICATED' | 'FORBIDDEN';
-type Outcome = { data: unknown; errors: { message: string; code: unknown }[] };
 
 /** What one caller may do with a field: the whole row of the matrix. */
 type Access = Record<Caller, Expected>;
@@ -65,45 +63,6 @@ async function as<T>(user: TestUser, query: string, variables?: Record<string, u
 
 const createScan = async (owner: TestUser, ports = '1') =>
   (await as<{ scan: { id: string } }>(owner, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports } })).scan.id;
-
-/**
- * The first thing a subscription yields over graphql-ws: a result, or the
- * error that ends it. `poke` runs every 150 ms until then, for feeds that
- * only speak when something happens: a subscribe message has no
- * acknowledgement, so there is no moment after which one poke is enough.
- */
-function firstOutcome(client: Client, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
-  return new Promise<Outcome>((resolve, reject) => {
-    let settled = false;
-    let dispose: (() => void) | undefined;
-    const timer = setTimeout(() => finish(() => reject(new Error(`no result within 5 s for ${query}`))), 5_000);
-    const poker = poke && setInterval(() => void poke().catch(reject), 150);
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearInterval(poker);
-      dispose?.();
-      settle();
-    };
-    dispose = client.subscribe<Record<string, unknown>>({ query, variables }, {
-      next: (result) => finish(() => resolve({
-        data: result.data ? Object.values(result.data)[0] : null,
-        errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
-      })),
-      error: (error) => finish(() => resolve({ data: null, errors: subscriptionErrors(error) })),
-      complete: () => finish(() => resolve({ data: null, errors: [] })),
-    });
-    if (settled) dispose();
-  });
-}
-
-/** graphql-ws reports a refused operation as the server's error list, and a dropped socket as a close event. */
-function subscriptionErrors(error: unknown): Outcome['errors'] {
-  if (Array.isArray(error)) return error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }));
-  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) return [{ message: String(error.reason), code: `socket closed ${String(error.code)}` }];
-  return [{ message: String(error), code: undefined }];
-}
 
 async function subscription(caller: Caller, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
   const client = server.wsClient({ token: caller === 'anonymous' ? null : users[caller].token });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type GraphQLResponse, type ServerProcess, startServer, subscribe, type TestUser } from '../helpers/server.ts';
+import { firstOutcome, type GraphQLResponse, type ServerProcess, startServer, subscribe, type TestUser } from '../helpers/server.ts';
 
 /**
  * Another user's objects must be indistinguishable from objects that do not
@@ -46,39 +45,6 @@ async function sameAsUnknown(user: TestUser, query: string, variables: (id: stri
 
 const createScan = async (owner: TestUser, ports = '1') =>
   (await as<{ scan: { id: string } }>(owner, 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }', { input: { targets: ['127.0.0.1'], ports } })).scan.id;
-
-type Outcome = { data: unknown; errors: { message: string; code: unknown }[] };
-
-/** The first thing a subscription yields over graphql-ws: a result, or the error that ends it. */
-function firstOutcome(client: Client, query: string, variables: Record<string, unknown>): Promise<Outcome> {
-  return new Promise<Outcome>((resolve, reject) => {
-    let settled = false;
-    let dispose: (() => void) | undefined;
-    const timer = setTimeout(() => finish(() => reject(new Error(`no result within 5 s for ${query}`))), 5_000);
-    const finish = (settle: () => void) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      dispose?.();
-      settle();
-    };
-    dispose = client.subscribe<Record<string, unknown>>({ query, variables }, {
-      next: (result) => finish(() => resolve({
-        data: result.data ? Object.values(result.data)[0] : null,
-        errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
-      })),
-      // A refused operation arrives as the server's error list; anything else (a closed socket) as is.
-      error: (error) => finish(() => resolve({
-        data: null,
-        errors: Array.isArray(error)
-          ? error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }))
-          : [{ message: String((error as { reason?: unknown }).reason ?? error), code: (error as { code?: unknown }).code }],
-      })),
-      complete: () => finish(() => resolve({ data: null, errors: [] })),
-    });
-    if (settled) dispose();
-  });
-}
 
 async function until(condition: () => boolean, what: string, poke?: () => Promise<unknown>): Promise<void> {
   const deadline = Date.now() + 5_000;

@@ -201,6 +201,48 @@ export function subscribe<T>(client: Client, query: string, variables?: Record<s
   };
 }
 
+/** What one operation gave: its root field's value, and its errors as message and code. */
+export type Outcome = { data: unknown; errors: { message: string; code: unknown }[] };
+
+/**
+ * The first thing a subscription yields over graphql-ws: a result, or the
+ * error that ends it. `poke` runs every 150 ms until then, for feeds that
+ * only speak when something happens: a subscribe message has no
+ * acknowledgement, so there is no moment after which one poke is enough.
+ */
+export function firstOutcome(client: Client, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    let settled = false;
+    let dispose: (() => void) | undefined;
+    const timer = setTimeout(() => finish(() => reject(new Error(`no result within 5 s for ${query}`))), 5_000);
+    const poker = poke && setInterval(() => void poke().catch(reject), 150);
+    const finish = (settle: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poker);
+      dispose?.();
+      settle();
+    };
+    dispose = client.subscribe<Record<string, unknown>>({ query, variables }, {
+      next: (result) => finish(() => resolve({
+        data: result.data ? Object.values(result.data)[0] : null,
+        errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+      })),
+      error: (error) => finish(() => resolve({ data: null, errors: subscriptionErrors(error) })),
+      complete: () => finish(() => resolve({ data: null, errors: [] })),
+    });
+    if (settled) dispose();
+  });
+}
+
+/** graphql-ws reports a refused operation as the server's error list, and a dropped socket as a close event. */
+function subscriptionErrors(error: unknown): Outcome['errors'] {
+  if (Array.isArray(error)) return error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }));
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) return [{ message: String(error.reason), code: `socket closed ${String(error.code)}` }];
+  return [{ message: String(error), code: undefined }];
+}
+
 export type WorkerProcess = { pid: number; output: string[]; stop(): Promise<number | null> };
 
 /** Starts `node src/worker.ts` (as `npm run worker` does) on a database, and waits until it takes jobs. */
