@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import { openDatabase, type Orm } from './platform/db.ts';
+import { createResolver, type Resolve } from './platform/dns.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { createEventBus, type EventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner, type JobRunner } from './platform/jobs.ts';
@@ -21,6 +22,8 @@ export type App = {
   jobs: JobRunner;
   scope: Scope;
   clock: Clock;
+  /** Hostname lookups, bounded in time and in number at once; scans resolve names at creation and at start. */
+  resolve: Resolve;
   accessTokens: AccessTokens;
   authenticator: Authenticator;
   /** Where the data lives, for the start-up log: a URL without its password, or the embedded server's folder. */
@@ -30,7 +33,13 @@ export type App = {
   close(): Promise<void>;
 };
 
-export type AppOverrides = { logger?: Logger; clock?: Clock; onQuery?: (sql: string) => void };
+export type AppOverrides = {
+  logger?: Logger;
+  clock?: Clock;
+  onQuery?: (sql: string) => void;
+  /** Stands in for the system resolver: tests cannot make real names point outside the scope. */
+  lookup?: Resolve;
+};
 
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel, config.env === 'development' && Boolean(process.stdout.isTTY));
@@ -66,6 +75,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     jobs,
     scope,
     clock,
+    resolve: createResolver({ lookup: overrides.lookup }),
     accessTokens,
     authenticator: new Authenticator({ em: orm.em, tokens: accessTokens, clock }),
     database: embedded ? `embedded PostgreSQL in ${config.dataDir}` : redact(url),
@@ -87,6 +97,7 @@ export async function startWorker(app: App): Promise<void> {
     scope: app.scope,
     clock: app.clock,
     logger: app.logger,
+    resolve: app.resolve,
     maxHosts: app.config.scans.maxHosts,
     scanners: {
       CONNECT: createConnectScanner(),

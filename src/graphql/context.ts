@@ -38,12 +38,13 @@ export function createContext(app: App, { requestId, viewer, ip }: RequestInfo):
   const em = app.orm.em.fork();
   const { events, clock } = app;
   const audit = new AuditLog({ em, viewer, ip, clock });
+  const logger = app.logger.child({ requestId });
   return {
     requestId,
-    logger: app.logger.child({ requestId }),
+    logger,
     viewer,
     services: {
-      scans: new ScanService({ em, viewer, audit, events, jobs: app.jobs, scope: app.scope, limits: app.config.scans, clock }),
+      scans: new ScanService({ em, viewer, audit, events, jobs: app.jobs, scope: app.scope, limits: app.config.scans, clock, resolve: app.resolve, logger }),
       scanFeed: new ScanFeed({ em, viewer, events, clock }),
       users: new UserService({ em, viewer, audit, events, clock }),
       auth: new AuthService({ em, viewer, tokens: app.accessTokens, audit, events, clock, limits: app.config.auth }),

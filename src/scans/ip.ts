@@ -44,3 +44,25 @@ export function networkOf(address: bigint, prefix: number, family: Family): bigi
   const hostBits = BigInt(addressBits(family) - prefix);
   return (address >> hostBits) << hostBits;
 }
+
+const INET_ATON_PART = /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
+
+/**
+ * The IPv4 address that the C library's `inet_aton` (and so `getaddrinfo`,
+ * which every scanner and `dns.lookup` use) reads in `text`, in dotted form;
+ * `undefined` when it reads none. It reads far more than dotted decimal: one
+ * to four parts, each hex (`0x7f`), octal (`0177`) or decimal, the last part
+ * filling the remaining bytes, so `0x08080808`, `134744072`, `127.1` and
+ * `0177.0.0.1` are all addresses to it. A check that takes them for names
+ * lets a scan reach what the scope refuses.
+ */
+export function inetAton(text: string): string | undefined {
+  const parts = text.split('.');
+  if (parts.length > 4 || !parts.every((part) => INET_ATON_PART.test(part))) return undefined;
+  const values = parts.map((part) => (/^0[xX]/.test(part) ? BigInt(part) : part.length > 1 && part.startsWith('0') ? BigInt(`0o${part.slice(1)}`) : BigInt(part)));
+  const last = values.pop() ?? 0n;
+  // Leading parts are one byte each; the last fills the bytes that remain.
+  if (values.some((value) => value > 0xffn) || last >= 1n << BigInt(8 * (4 - values.length))) return undefined;
+  const value = values.reduce((sum, byte, index) => sum | (byte << BigInt(8 * (3 - index))), last);
+  return fromBigInt(value, 4);
+}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
 import { Scope } from '../scope/scope.ts';
-import { resolveHosts, type Resolve } from './scan-hosts.ts';
+import { createResolver, type Resolve } from '../platform/dns.ts';
+import { resolveHosts } from './scan-hosts.ts';
 import { Target } from './target.ts';
 
 const loopback = Scope.fromCidrs(['127.0.0.0/8', '::1/128']);
@@ -26,7 +27,7 @@ describe('resolveHosts', () => {
   });
 
   it('refuses a name that resolves to any address outside the scope', async () => {
-    await expect(resolveHosts(targets('evil.example'), loopback, 100, resolve)).rejects.toThrow('Target 10.0.0.5 is outside the allowed scope');
+    await expect(resolveHosts(targets('evil.example'), loopback, 100, resolve)).rejects.toThrow('Hostname evil.example resolves to 10.0.0.5, which is outside the allowed scope');
   });
 
   it('refuses a name that does not resolve, and too many hosts', async () => {
@@ -35,7 +36,7 @@ describe('resolveHosts', () => {
   });
 
   it('resolves localhost with the system resolver', async () => {
-    const hosts = await resolveHosts(targets('localhost'), loopback, 10);
+    const hosts = await resolveHosts(targets('localhost'), loopback, 10, createResolver());
     expect(hosts.length).toBeGreaterThan(0);
     expect(hosts.every((host) => ['127.0.0.1', '::1'].includes(host.address))).toBe(true);
   });

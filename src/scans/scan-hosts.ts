@@ -1,20 +1,47 @@
-import { lookup } from 'node:dns/promises';
 import { InvalidInputError } from '../errors.ts';
+import { LookupTimeoutError, type Resolve } from '../platform/dns.ts';
 import type { Scope } from '../scope/scope.ts';
 import type { ScanHost } from './engine/scanner.ts';
 import { fromBigInt, toBigInt } from './ip.ts';
-import { Target } from './target.ts';
+import { Target, TargetRefusedError } from './target.ts';
 
-export type Resolve = (hostname: string) => Promise<{ address: string; family: number }[]>;
+/**
+ * The addresses `name` resolves to, each checked against the scope, since a
+ * name can point anywhere. Refuses a name that leads outside the scope, to
+ * no address at all, or that does not answer in time.
+ */
+export async function resolveInScope(name: string, scope: Scope, resolve: Resolve, field = 'targets'): Promise<Target[]> {
+  const found = await resolve(name).catch((error: unknown) => {
+    if (error instanceof LookupTimeoutError) {
+      throw new TargetRefusedError(field, name, 'RESOLVE_TIMEOUT', `Hostname ${name} did not resolve within ${error.timeoutMs / 1000} s; give its address, or try again.`);
+    }
+    throw new TargetRefusedError(field, name, 'UNRESOLVED', `Hostname ${name} does not resolve.`);
+  });
+  if (found.length === 0) throw new TargetRefusedError(field, name, 'UNRESOLVED', `Hostname ${name} does not resolve.`);
+  const addresses = found.map(({ address }) => Target.parse(address, field));
+  scope.assertAllows(addresses, field, name);
+  return addresses;
+}
 
-const systemResolve: Resolve = (hostname) => lookup(hostname, { all: true });
+/**
+ * Resolves every hostname among `targets` at once (the resolver bounds how
+ * many lookups run) and checks each address. The first refusal in the
+ * order the targets were given is the one reported.
+ */
+export async function assertHostnamesInScope(targets: readonly Target[], scope: Scope, resolve: Resolve, field = 'targets'): Promise<void> {
+  const names = targets.filter((target) => target.kind === 'hostname');
+  const outcomes = await Promise.allSettled(names.map((target) => resolveInScope(target.value, scope, resolve, field)));
+  const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (refused) throw refused.reason;
+}
 
 /**
  * The addresses a scan will probe: CIDRs expanded, hostnames resolved once
- * (now, at start), each resolved address checked against the scope again,
- * since a name can point anywhere. Refuses before a single packet is sent.
+ * more (now, at start: a name may point elsewhere than at creation), each
+ * resolved address checked against the scope. Refuses before a single
+ * packet is sent.
  */
-export async function resolveHosts(targets: readonly Target[], scope: Scope, maxHosts: number, resolve: Resolve = systemResolve): Promise<ScanHost[]> {
+export async function resolveHosts(targets: readonly Target[], scope: Scope, maxHosts: number, resolve: Resolve): Promise<ScanHost[]> {
   const hosts = new Map<string, ScanHost>();
   const add = (host: ScanHost) => {
     hosts.set(host.address, host);
@@ -22,12 +49,7 @@ export async function resolveHosts(targets: readonly Target[], scope: Scope, max
   };
   for (const target of targets) {
     if (target.kind === 'hostname') {
-      const addresses = await resolve(target.value).catch(() => {
-        throw new InvalidInputError('targets', `Hostname ${target.value} does not resolve.`);
-      });
-      for (const { address } of addresses) {
-        const resolved = Target.parse(address);
-        scope.assertAllows([resolved], 'targets');
+      for (const resolved of await resolveInScope(target.value, scope, resolve)) {
         // A host is recorded once per scan, with the first name that led to it.
         const known = hosts.get(resolved.value);
         if (known) known.hostname ??= target.value;

@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { AuditLog } from '../audit/audit-log.ts';
 import { DomainError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
+import type { Resolve } from '../platform/dns.ts';
 import type { Orm } from '../platform/db.ts';
 import type { EventBus } from '../platform/events.ts';
 import type { JobFailure, JobHandler } from '../platform/jobs.ts';
@@ -12,10 +14,12 @@ import { ScanResultRepository } from './scan-result.repository.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';
 import { progressEvent } from './scan-progress.ts';
-import { resolveHosts, type Resolve } from './scan-hosts.ts';
+import { resolveHosts } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
 import { ScanRepository } from './scan.repository.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
+import { TargetRefusedError } from './target.ts';
+import { Viewer } from '../users/viewer.ts';
 
 export type ScanJobDeps = {
   orm: Orm;
@@ -27,7 +31,7 @@ export type ScanJobDeps = {
   maxHosts: number;
   /** Engines by scan type; a type without one fails the scan with a clear reason. */
   scanners: Partial<Record<Scan['scanType'], Scanner>>;
-  resolve?: Resolve;
+  resolve: Resolve;
 };
 
 /** How often a running scan looks for a cancellation made elsewhere (another API process). */
@@ -49,12 +53,22 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
       await run(deps, em, scan, signal);
     } catch (error) {
       // Our own refusals (a name that resolves out of scope) will not change on retry.
-      if (!(error instanceof DomainError) && !lastAttempt) throw error;
+      if (!(error instanceof DomainError) && !lastAttempt) {
+        deps.logger.warn({ err: error, scanId }, 'scan attempt failed; the queue will retry it');
+        throw error;
+      }
       if (signal.aborted) throw error;
-      deps.logger.warn({ err: error, scanId }, 'scan failed');
+      if (error instanceof TargetRefusedError) await recordRefusal(deps, em.fork(), scanId, error);
       await finish(deps, em.fork(), scanId, (fresh, now) => fresh.fail(now, error instanceof Error ? error.message : String(error)));
     }
   };
+}
+
+/** A target refused at start, for the audit log: the worker is the one who refused, so no actor. */
+async function recordRefusal(deps: Pick<ScanJobDeps, 'clock' | 'logger'>, em: EntityManager, scanId: string, error: TargetRefusedError): Promise<void> {
+  const details = { target: error.target, reason: error.reason, stage: 'START' };
+  deps.logger.warn({ scanId, ...details }, 'scan target refused');
+  await new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: deps.clock }).record({ action: 'SCAN_REFUSED', targetId: `Scan:${scanId}`, details });
 }
 
 /**
@@ -64,7 +78,6 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
 export function createScanGivenUpHandler(deps: Pick<ScanJobDeps, 'orm' | 'events' | 'clock' | 'logger'>) {
   return async ({ scanId }: { scanId: string }, { reason, attempts }: JobFailure): Promise<void> => {
     const why = reason === 'job heartbeat timeout' ? 'its worker stopped responding' : reason;
-    deps.logger.warn({ scanId, reason, attempts }, 'scan given up');
     await finish(deps, deps.orm.em.fork(), scanId, (scan, now) => scan.fail(now, `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}.`));
   };
 }
@@ -82,7 +95,9 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   // A retry after a crash finds the scan RUNNING and probes everything again.
   if (scan.status === ScanStatus.QUEUED) {
     scan.start(deps.clock.now(), total);
+    deps.logger.info({ scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total }, 'scan started');
   } else {
+    deps.logger.info({ scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total }, 'scan started again after its worker stopped');
     scan.probesTotal = total;
     scan.probesDone = 0;
     scan.openPorts = 0;
@@ -148,7 +163,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
  * already ended the scan. A completed scan's silent hosts are DOWN, marked
  * before the status so that whoever sees COMPLETED sees them too.
  */
-async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock'>, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
+async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock' | 'logger'>, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
   const scan = await em.findOne(Scan, { id: scanId });
   if (!scan || isFinished(scan.status)) return;
   const { probed, open } = await new ScanResultRepository(em).counts(scanId);
@@ -161,7 +176,16 @@ async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock'>, em: EntityMan
     await publishHostStates(deps.events, scanId, down, now);
   }
   await em.flush();
+  logEnd(deps.logger, scan, now);
   await publishScanUpdated(deps.events, scan);
   // The final word: subscribers stop listening once they see an ended status.
   await deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));
+}
+
+/** One line per ended scan: what an operator greps for. */
+function logEnd(logger: Logger, scan: Scan, now: Date): void {
+  const durationMs = scan.startedAt ? now.getTime() - scan.startedAt.getTime() : 0;
+  const counts = { scanId: scan.id, scanType: scan.scanType, status: scan.status, probesDone: scan.probesDone, probesTotal: scan.probesTotal, openPorts: scan.openPorts, durationMs };
+  if (scan.status === ScanStatus.FAILED) logger.warn({ ...counts, reason: scan.error }, 'scan failed');
+  else logger.info(counts, 'scan finished');
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { AuditEvent } from '../audit/audit-event.entity.ts';
 import { Scan } from './scan.entity.ts';
 
 let app: TestApp;
@@ -70,5 +71,63 @@ describe('ScanService on PostgreSQL', () => {
     expect(await scans().delete(scan.id)).toBe(scan.id);
     expect(await scans().get(scan.id)).toBeNull();
     await expect(scans().delete(scan.id)).rejects.toThrow(NotFoundError);
+  });
+
+  it('deletes a PENDING scan as a deletion, never as a cancellation', async () => {
+    const scan = await scans().create({ targets: ['127.0.0.10'] });
+    await scans().delete(scan.id);
+    const actions = await app.orm.em.fork().find(AuditEvent, { targetId: `Scan:${scan.id}` }, { orderBy: { id: 'asc' } });
+    expect(actions.map((event) => event.action)).toEqual(['SCAN_CREATED', 'SCAN_DELETED']);
+  });
+});
+
+describe('hostname targets at creation', () => {
+  let named: TestApp;
+  // Real names cannot be made to point outside the scope here, so this app's resolver is a stand-in.
+  const zone: Record<string, string[] | 'never'> = {
+    'db.lab': ['127.0.0.5', '::1'],
+    'evil.lab': ['127.0.0.1', '10.0.0.5'],
+    'empty.lab': [],
+    'slow.lab': 'never',
+  };
+
+  beforeAll(async () => {
+    named = await createTestApp({}, {
+      lookup: (name) => {
+        const answer = zone[name];
+        if (answer === 'never') return new Promise(() => {});
+        if (!answer) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+        return Promise.resolve(answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+      },
+    });
+  });
+
+  afterAll(() => named?.dispose());
+
+  const refusals = async () =>
+    (await named.orm.em.fork().find(AuditEvent, { action: 'SCAN_REFUSED' }, { orderBy: { id: 'asc' } })).map((event) => event.details);
+
+  it('accepts a name whose every address is in scope, and stores the name', async () => {
+    const scan = await named.context().services.scans.create({ targets: ['DB.lab'] });
+    expect(scan.targets.map(String)).toEqual(['db.lab']);
+  });
+
+  it.each([
+    ['evil.lab', 'Hostname evil.lab resolves to 10.0.0.5, which is outside the allowed scope', 'OUT_OF_SCOPE'],
+    ['empty.lab', 'Hostname empty.lab does not resolve.', 'UNRESOLVED'],
+    ['nowhere.lab', 'Hostname nowhere.lab does not resolve.', 'UNRESOLVED'],
+    ['slow.lab', 'Hostname slow.lab did not resolve within 2 s', 'RESOLVE_TIMEOUT'],
+  ])('refuses %s, stores nothing, and audits the refusal', async (name, message, reason) => {
+    const before = await named.orm.em.fork().count(Scan);
+    const attempt = named.context().services.scans.create({ targets: ['127.0.0.1', name] });
+    await expect(attempt).rejects.toThrow(message);
+    await expect(attempt).rejects.toMatchObject({ field: 'targets' });
+    expect(await named.orm.em.fork().count(Scan)).toBe(before);
+    expect((await refusals()).at(-1)).toEqual({ via: 'session', target: name, reason, stage: 'CREATE' });
+  });
+
+  it('audits an address in another notation too', async () => {
+    await expect(named.context().services.scans.create({ targets: ['0x08080808'] })).rejects.toThrow('IPv4 address 8.8.8.8 in another notation');
+    expect((await refusals()).at(-1)).toEqual({ via: 'session', target: '0x08080808', reason: 'NUMERIC_ADDRESS', stage: 'CREATE' });
   });
 });

@@ -2,9 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
+import type { Resolve } from '../platform/dns.ts';
 import type { EventBus } from '../platform/events.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import type { JobQueue } from '../platform/jobs.ts';
+import type { Logger } from '../platform/logger.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
 import type { PortState } from './engine/scanner.ts';
 import type { Scope } from '../scope/scope.ts';
@@ -16,7 +18,7 @@ import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { publishScanUpdated } from './scan.events.ts';
 import { type ScanFilter, type ScanOrder, ScanRepository } from './scan.repository.ts';
-import { isFinished, ScanType } from './scan-status.ts';
+import { isFinished, ScanStatus, ScanType } from './scan-status.ts';
 import type { ScanResult } from './scan-result.entity.ts';
 import { ownerKey, type ResultOwner, type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
 import { hostView, type ScanHostView } from './scan-host.entity.ts';
@@ -24,7 +26,8 @@ import { type ScanHostFilter, ScanHostRepository } from './scan-host.repository.
 import { Network } from '../scope/network.ts';
 import type { ScanSettings } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
-import { Target } from './target.ts';
+import { assertHostnamesInScope } from './scan-hosts.ts';
+import { Target, TargetRefusedError } from './target.ts';
 
 export type ScanLimits = {
   /** Most target entries in one scan. */
@@ -43,6 +46,10 @@ export type ScanServiceDeps = {
   scope: Scope;
   limits: ScanLimits;
   clock: Clock;
+  /** Hostname lookups for the check at creation, bounded in time. */
+  resolve: Resolve;
+  /** The request's logger (its lines carry the request id). */
+  logger: Logger;
 };
 
 export type ScanOptionsInput = {
@@ -90,6 +97,8 @@ export class ScanService {
   private readonly scope: Scope;
   private readonly limits: ScanLimits;
   private readonly clock: Clock;
+  private readonly resolve: Resolve;
+  private readonly logger: Logger;
   private readonly repository: ScanRepository;
   private readonly resultRepository: ScanResultRepository;
   /** Batches every by-ID lookup of one request (`scan`, `node`, aliases) into one query. */
@@ -98,7 +107,7 @@ export class ScanService {
   private readonly firstResults: DataLoader<FirstResultsKey, { rows: ScanResult[]; total: number }, string>;
   private readonly summaries: DataLoader<string, Record<PortState, number>>;
 
-  constructor({ em, viewer, audit, events, jobs, scope, limits, clock }: ScanServiceDeps) {
+  constructor({ em, viewer, audit, events, jobs, scope, limits, clock, resolve, logger }: ScanServiceDeps) {
     this.em = em;
     this.viewer = viewer;
     this.audit = audit;
@@ -107,6 +116,8 @@ export class ScanService {
     this.scope = scope;
     this.limits = limits;
     this.clock = clock;
+    this.resolve = resolve;
+    this.logger = logger;
     this.repository = new ScanRepository(em);
     this.byId = byIdLoader(em, Scan);
     this.resultRepository = new ScanResultRepository(em);
@@ -143,16 +154,35 @@ export class ScanService {
 
   async create(input: CreateScanInput): Promise<Scan> {
     this.viewer.assert('scan:create');
-    const targets = this.parseTargets(input.targets);
+    const targets = await this.refusalsAudited(async () => {
+      const parsed = this.parseTargets(input.targets);
+      const scope = await currentScope(this.em, this.scope);
+      scope.assertAllows(parsed, 'targets');
+      // Names are checked now so a bad one is refused to whoever typed it; the check at start stays authoritative.
+      await assertHostnamesInScope(parsed, scope, this.resolve, 'targets');
+      return parsed;
+    });
     const ports = PortSpec.parse(input.ports ?? DEFAULT_PORTS, 'ports');
     const options = parseOptions(input.options ?? {});
-    (await currentScope(this.em, this.scope)).assertAllows(targets, 'targets');
     const owner = this.em.getReference(User, this.viewer.userId);
     const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
     await this.audit.record({ action: 'SCAN_CREATED', targetId: `Scan:${scan.id}`, details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType } });
     await publishScanUpdated(this.events, scan);
     return input.start ? this.enqueue(scan) : scan;
+  }
+
+  /** Runs the target checks; a target refused for where it leads is written to the audit log and the log. */
+  private async refusalsAudited<T>(check: () => Promise<T>): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (!(error instanceof TargetRefusedError)) throw error;
+      const details = { target: error.target, reason: error.reason, stage: 'CREATE' };
+      this.logger.warn(details, 'scan target refused');
+      await this.audit.record({ action: 'SCAN_REFUSED', details });
+      throw error;
+    }
   }
 
   /** PENDING → QUEUED, and a job for a worker. CONFLICT in any other state. */
@@ -168,6 +198,7 @@ export class ScanService {
     scan.cancel(this.clock.now());
     await this.em.flush();
     await this.audit.record({ action: 'SCAN_CANCELLED', targetId: `Scan:${scan.id}` });
+    this.logger.info({ scanId: scan.id, probesDone: scan.probesDone, probesTotal: scan.probesTotal }, 'scan cancelled');
     await publishScanUpdated(this.events, scan);
     return scan;
   }
@@ -223,14 +254,18 @@ export class ScanService {
       throw error;
     }
     await this.audit.record({ action: 'SCAN_STARTED', targetId: `Scan:${scan.id}` });
+    this.logger.info({ scanId: scan.id, scanType: scan.scanType }, 'scan queued');
     await publishScanUpdated(this.events, scan);
     return scan;
   }
 
-  /** Deletes a scan and its results; one still running is cancelled first, so its worker stops. */
+  /**
+   * Deletes a scan and its results; one queued or running is cancelled first,
+   * so its worker stops. A PENDING one has no worker: it is only deleted.
+   */
   async delete(id: string): Promise<string> {
     const scan = await this.getToChange(id);
-    if (!isFinished(scan.status)) await this.cancel(id);
+    if (scan.status !== ScanStatus.PENDING && !isFinished(scan.status)) await this.cancel(id);
     await this.em.remove(scan).flush();
     this.byId.clear(id);
     await this.audit.record({ action: 'SCAN_DELETED', targetId: `Scan:${id}` });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { Target } from './target.ts';
+import { Target, TargetRefusedError } from './target.ts';
 
 describe('Target', () => {
   it.each([
@@ -38,5 +38,26 @@ describe('Target', () => {
     } catch (error) {
       expect((error as InvalidInputError).field).toBe('targets');
     }
+  });
+
+  it.each([
+    ['0x08080808', '8.8.8.8'],
+    ['134744072', '8.8.8.8'],
+    ['127.1', '127.0.0.1'],
+    ['127.1.', '127.0.0.1'],
+    ['0177.0.0.1', '127.0.0.1'],
+    ['0x7f.0.0.1', '127.0.0.1'],
+    ['0x7f000001/8', '127.0.0.1'],
+    ['010.0.0.1/32', '8.0.0.1'],
+  ])('refuses %j, which the system resolver reads as %s, asking for the dotted form', (raw, address) => {
+    let refused: unknown;
+    try {
+      Target.parse(raw);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(TargetRefusedError);
+    expect(refused).toMatchObject({ field: 'targets', reason: 'NUMERIC_ADDRESS' });
+    expect((refused as Error).message).toContain(`IPv4 address ${address} in another notation; write it in dotted form, as ${address}.`);
   });
 });

@@ -1,5 +1,4 @@
-import { InvalidInputError } from '../errors.ts';
-import type { Target } from '../scans/target.ts';
+import { type Target, TargetRefusedError } from '../scans/target.ts';
 import { Network } from './network.ts';
 
 /**
@@ -23,21 +22,23 @@ export class Scope {
 
   /**
    * Throws for the first address or CIDR outside every network. A hostname is
-   * checked once it is resolved, address by address, when the scan starts.
+   * checked once it is resolved, address by address (`via` names it then).
    */
-  assertAllows(targets: readonly Target[], field = 'targets'): void {
+  assertAllows(targets: readonly Target[], field = 'targets', via?: string): void {
     for (const target of targets) {
-      if (target.kind !== 'hostname' && !this.allows(target)) throw new OutOfScopeError(field, target, this);
+      if (target.kind !== 'hostname' && !this.allows(target)) throw new OutOfScopeError(field, target, this, via);
     }
   }
 }
 
-export class OutOfScopeError extends InvalidInputError {
+export class OutOfScopeError extends TargetRefusedError {
   override name = 'OutOfScopeError';
 
-  constructor(field: string, target: Target, scope: Scope) {
+  /** `via`: the hostname that led to `target`, when it was resolved from one. */
+  constructor(field: string, target: Target, scope: Scope, via?: string) {
     const allowed = scope.networks.map(String).join(', ') || 'nothing';
-    super(field, `Target ${target} is outside the allowed scope (${allowed}); refusing to scan it.`);
+    const what = via ? `Hostname ${via} resolves to ${target}, which is` : `Target ${target} is`;
+    super(field, via ?? target.toString(), 'OUT_OF_SCOPE', `${what} outside the allowed scope (${allowed}); refusing to scan it.`);
   }
 }
 

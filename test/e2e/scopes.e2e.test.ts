@@ -65,6 +65,38 @@ describe('scopes in the database', () => {
     expect(ended.data!.scan.error).toMatch(/127\.0\.0\.1 is outside the allowed scope/);
   });
 
+  it('refuses an IPv4 address in any notation but dotted decimal, naming the address it stands for', async () => {
+    for (const [target, address] of [['0x08080808', '8.8.8.8'], ['134744072', '8.8.8.8'], ['127.1', '127.0.0.1'], ['0177.0.0.1', '127.0.0.1']]) {
+      const { body } = await server.graphql(CREATE_SCAN, { input: { targets: [target], ports: '1' } }, analyst.headers);
+      expect(body.errors?.[0], target).toMatchObject({
+        extensions: { code: 'BAD_USER_INPUT', field: 'targets' },
+        message: `"${target}" is the IPv4 address ${address} in another notation; write it in dotted form, as ${address}.`,
+      });
+    }
+  });
+
+  it('resolves a hostname at creation and refuses it when any of its addresses is outside the scope', async () => {
+    // localhost is 127.0.0.1 (from /etc/hosts, no DNS query), and this server's baseline is ::1 alone.
+    const { body } = await server.graphql(CREATE_SCAN, { input: { targets: ['localhost'], ports: '1' } }, analyst.headers);
+    expect(body.errors?.[0]).toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', field: 'targets' },
+      message: expect.stringMatching(/^Hostname localhost resolves to 127\.0\.0\.1, which is outside the allowed scope \(::1\/128\)/),
+    });
+    expect(server.output.some((line) => line.includes('"msg":"scan target refused"') && line.includes('"target":"localhost"') && line.includes('"requestId"'))).toBe(true);
+  });
+
+  it('records every refused target in the audit log, at creation and at start', async () => {
+    const { body } = await server.graphql<{ auditEvents: { nodes: { actor: { email: string } | null; targetId: string | null; details: string }[] } }>(
+      '{ auditEvents(first: 100, filter: { action: [SCAN_REFUSED] }) { nodes { actor { email } targetId details } } }');
+    const refused = body.data!.auditEvents.nodes.map((event) => ({ ...JSON.parse(event.details), scan: Boolean(event.targetId), actor: event.actor?.email ?? null }));
+    expect(refused.reverse()).toEqual([
+      { via: 'session', target: '127.0.0.1', reason: 'OUT_OF_SCOPE', stage: 'CREATE', scan: false, actor: analyst.email },
+      { target: '127.0.0.1', reason: 'OUT_OF_SCOPE', stage: 'START', scan: true, actor: null },
+      ...['0x08080808', '134744072', '127.1', '0177.0.0.1'].map((target) => ({ via: 'session', target, reason: 'NUMERIC_ADDRESS', stage: 'CREATE', scan: false, actor: analyst.email })),
+      { via: 'session', target: 'localhost', reason: 'OUT_OF_SCOPE', stage: 'CREATE', scan: false, actor: analyst.email },
+    ]);
+  });
+
   it('leaves scope changes to admins, and records them in the audit log', async () => {
     const denied = await server.graphql(CREATE_SCOPE, { input: { cidr: '127.0.0.0/8' } }, analyst.headers);
     expect(denied.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

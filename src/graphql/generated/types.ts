@@ -75,6 +75,14 @@ export type AuditAction =
   | 'SCAN_CANCELLED'
   | 'SCAN_CREATED'
   | 'SCAN_DELETED'
+  /**
+   * A scan target was refused: outside the scope, an IPv4 address in another
+   * notation, or a name that does not resolve (in time). `details` has `target`,
+   * `reason` (`OUT_OF_SCOPE`, `NUMERIC_ADDRESS`, `UNRESOLVED`, `RESOLVE_TIMEOUT`)
+   * and `stage`: `CREATE` (refused to whoever created the scan) or `START` (a
+   * worker refused it before sending anything; the scan failed).
+   */
+  | 'SCAN_REFUSED'
   | 'SCAN_STARTED'
   | 'SCOPE_CREATED'
   | 'SCOPE_DELETED'
@@ -180,8 +188,15 @@ export type CreateScanInput = {
   start?: InputMaybe<Scalars['Boolean']['input']>;
   /**
    * 1 to 256 targets (`SCAN_MAX_TARGETS`): IPv4/IPv6 addresses, CIDR networks
-   * (host bits allowed; at most `SCAN_MAX_HOSTS` addresses in all), or hostnames
-   * (resolved when the scan starts). Every address must lie in the allowed scope.
+   * (host bits allowed; at most `SCAN_MAX_HOSTS` addresses in all), or hostnames.
+   * Every address must lie in the allowed scope. IPv4 addresses are dotted
+   * decimal only: other notations the system resolver reads as addresses
+   * (`0x7f000001`, `127.1`, `2130706433`, `0177.0.0.1`) are refused, naming the
+   * address they stand for. Hostnames are resolved now (at most 2 s each) and
+   * refused if any address they resolve to is outside the scope, if they resolve
+   * to none, or if they do not answer in time; they are resolved and checked
+   * again when the scan starts, and that check decides (a name can change).
+   * Refusals are recorded in the audit log (`SCAN_REFUSED`).
    */
   targets: Array<Scalars['String']['input']>;
 };
