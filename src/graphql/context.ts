@@ -47,7 +47,7 @@ export function createContext(app: App, { requestId, viewer, ip }: RequestInfo):
       scans: new ScanService({ em, viewer, audit, events, jobs: app.jobs, scope: app.scope, limits: app.config.scans, clock, resolve: app.resolve, logger }),
       scanFeed: new ScanFeed({ em, viewer, events, clock }),
       users: new UserService({ em, viewer, audit, events, clock }),
-      auth: new AuthService({ em, viewer, tokens: app.accessTokens, audit, events, clock, limits: app.config.auth }),
+      auth: new AuthService({ em, viewer, tokens: app.accessTokens, audit, events, clock, limits: app.config.auth, logger }),
       apiTokens: new ApiTokenService({ em, viewer, audit, events, clock }),
       scopes: new ScopeService({ em, viewer, audit, baseline: app.scope, clock }),
       audit,

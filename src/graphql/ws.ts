@@ -20,6 +20,8 @@ export type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?
 type SocketState = {
   request: IncomingMessage;
   socket: WebSocket;
+  /** Names the socket in the logs; each of its operations has its own request id besides. */
+  socketId: string;
   /** The connection's identity, from `connectionParams`; `undefined` when none was given. */
   viewer?: Viewer;
   /** Set once a tokenless connection authenticated an operation; until then the grace timer runs. */
@@ -50,8 +52,14 @@ export type WebSocketDeps = {
  * and a cap on what one socket may run.
  */
 export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSocketDeps): Disposable {
-  const closeWith = (state: SocketState, error: Error) =>
-    state.socket.close(error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated, error instanceof ForbiddenError ? 'Forbidden' : 'Unauthorized');
+  const closeWith = (state: SocketState, error: Error) => {
+    const code = error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated;
+    if (state.socket.readyState === state.socket.OPEN) {
+      const userId = state.viewer?.isAuthenticated ? state.viewer.userId : undefined;
+      app.logger.info({ socketId: state.socketId, code, reason: error.message, userId, ip: clientAddress(state.request, app.config.graphql.trustedProxyHops) }, 'socket closed: credentials refused');
+    }
+    state.socket.close(code, code === WS_CLOSE.forbidden ? 'Forbidden' : 'Unauthorized');
+  };
   /**
    * A token in `connectionParams` must be good, or the socket closes (4401,
    * or 4403 for a deactivated user). Without one the socket stays open for
@@ -146,7 +154,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
       onConnect: (ctx) =>
         connect(stateOf(ctx.extra), ctx.connectionParams).catch((error: unknown) => {
           // graphql-ws would send a thrown error's message as the close reason: log it, say nothing.
-          app.logger.error({ err: error }, 'graphql-ws connection failed');
+          app.logger.error({ err: error, socketId: stateOf(ctx.extra).socketId }, 'graphql-ws connection failed');
           ctx.extra.socket.close(1011, 'Internal error');
           return false;
         }),
@@ -171,7 +179,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
         });
         const prepared = await prepare(state, params).catch((error: unknown) => {
           const requestId = randomUUID();
-          app.logger.error({ err: error, requestId }, 'graphql-ws operation failed to start');
+          app.logger.error({ err: error, requestId, socketId: state.socketId }, 'graphql-ws operation failed to start');
           return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
         });
         if (Array.isArray(prepared)) starts.get(params)?.();
@@ -216,6 +224,7 @@ function operationAuthorization(extensions: Readonly<Record<string, unknown>> | 
 
 /** A socket's state, its bookkeeping created on first use (graphql-ws hands it over as a partial). */
 function stateOf(extra: Partial<SocketState> & Pick<SocketState, 'request' | 'socket'>): SocketState {
+  extra.socketId ??= randomUUID();
   extra.live ??= new Set();
   extra.starting ??= 0;
   return extra as SocketState;

@@ -1,6 +1,7 @@
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { stripVTControlCharacters as plain } from 'node:util';
 import pg from 'pg';
 import { migrations } from '../migrations/migrations.ts';
 import { ScanHostSchema } from '../scans/scan-host.entity.ts';
@@ -28,18 +29,21 @@ export type DatabaseOptions = {
   poolSize?: number;
 };
 
-/** Routes MikroORM's own logs into pino, and each query to `onQuery` when asked. */
+/**
+ * Routes MikroORM's own logs into pino, and each query to `onQuery` when asked.
+ * MikroORM colours its messages for a terminal; inside JSON the escape codes are noise.
+ */
 function loggerFactory(logger: Logger, onQuery?: (sql: string) => void) {
   return (options: LoggerOptions) =>
     new (class extends DefaultLogger {
       override log(namespace: string, message: string): void {
-        logger.debug({ namespace }, message);
+        logger.debug({ namespace }, plain(message));
       }
       override error(namespace: string, message: string): void {
-        logger.error({ namespace }, message);
+        logger.error({ namespace }, plain(message));
       }
       override warn(namespace: string, message: string): void {
-        logger.warn({ namespace }, message);
+        logger.warn({ namespace }, plain(message));
       }
       override logQuery(context: LogContext): void {
         if (context.query) onQuery?.(context.query);
@@ -55,6 +59,7 @@ export function ormConfig({ url, logger, onQuery, poolSize = 10 }: DatabaseOptio
     migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
     pool: { max: poolSize },
     debug: onQuery ? ['query'] : false,
+    colors: false,
     loggerFactory: loggerFactory(logger, onQuery),
     // Entities are defined with defineEntity: nothing to discover from files or decorators.
     discovery: { warnWhenNoEntities: true },

@@ -4,6 +4,7 @@ import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedErro
 import type { Clock } from '../platform/clock.ts';
 import { lockUntilCommit } from '../platform/db.ts';
 import type { EventBus } from '../platform/events.ts';
+import type { Logger } from '../platform/logger.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
@@ -27,6 +28,8 @@ export type AuthServiceDeps = {
   events: EventBus;
   clock: Clock;
   limits: LoginLimits;
+  /** The request's logger (its lines carry the request id). Never given a password. */
+  logger: Logger;
 };
 
 export type AuthPayload = {
@@ -52,8 +55,9 @@ export class AuthService {
   readonly #events: EventBus;
   readonly #clock: Clock;
   readonly #limits: LoginLimits;
+  readonly #logger: Logger;
 
-  constructor({ em, viewer, tokens, audit, events, clock, limits }: AuthServiceDeps) {
+  constructor({ em, viewer, tokens, audit, events, clock, limits, logger }: AuthServiceDeps) {
     this.#em = em;
     this.#viewer = viewer;
     this.#tokens = tokens;
@@ -61,6 +65,7 @@ export class AuthService {
     this.#events = events;
     this.#clock = clock;
     this.#limits = limits;
+    this.#logger = logger;
   }
 
   /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
@@ -97,6 +102,7 @@ export class AuthService {
       if (session.revokedAt === null) {
         await this.#revoke(session, 'A spent refresh token was presented again.');
         await this.#audit.record({ action: 'REFRESH_TOKEN_REUSED', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
+        this.#logger.warn({ userId: session.user.id, sessionId: session.id, ip: this.#audit.ip }, 'spent refresh token presented again; session revoked');
       }
       throw new UnauthenticatedError('The refresh token was already used: its session is revoked. Log in again.');
     }
@@ -180,8 +186,12 @@ export class AuthService {
       if (blockedUntil > now) {
         // One entry per lockout, whatever is tried during it: refused attempts must not fill the log.
         const tripped = byEmail > now ? { email } : { ip: this.#audit.ip };
-        if (!(await this.#audit.rateLimitedSince(tripped, since, em))) await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
-        return { retryAfter: Math.ceil((blockedUntil - now) / 1000) };
+        const retryAfter = Math.ceil((blockedUntil - now) / 1000);
+        if (!(await this.#audit.rateLimitedSince(tripped, since, em))) {
+          await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
+          this.#logger.warn({ email, ip: this.#audit.ip, by: 'email' in tripped ? 'email' : 'ip', retryAfterSeconds: retryAfter }, 'login locked out');
+        }
+        return { retryAfter };
       }
       return { attempt: await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: null, email }, details: during ? { during } : {} }, em) };
     });
@@ -192,6 +202,7 @@ export class AuthService {
       return result;
     }
     if (result.failedFor) await this.#audit.attribute(gate.attempt, result.failedFor);
+    this.#logger.warn({ email, ip: this.#audit.ip, userId: result.failedFor, ...(during ? { during } : {}) }, 'login failed');
     return null;
   }
 }
