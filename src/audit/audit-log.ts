@@ -21,6 +21,7 @@ export type AuditLogDeps = { em: EntityManager; viewer: Viewer; ip: string | nul
  * The audit trail: every login, credential, user, scope and scan change, with
  * actor, time and client address. Each entry is written at once, outside the
  * request's unit of work, so a request that fails afterwards still leaves it.
+ * It only appends: nothing here updates or deletes an entry.
  */
 export class AuditLog {
   readonly #em: EntityManager;
@@ -52,45 +53,6 @@ export class AuditLog {
       targetId,
       details: identity && !actor ? { via: identity.via, ...details } : details,
     });
-  }
-
-  /** Failed logins since `since` for this email and from this address, and the oldest of each. */
-  async failedLogins(email: string, since: Date, em: EntityManager = this.#em): Promise<{ byEmail: number; byIp: number; oldestByEmail: Date | null; oldestByIp: Date | null }> {
-    const [row] = await em.execute<{ by_email: string; by_ip: string; oldest_email: Date | null; oldest_ip: Date | null }[]>(
-      `select count(*) filter (where actor_email = ?) as by_email, count(*) filter (where ip = ?) as by_ip,
-              min(at) filter (where actor_email = ?) as oldest_email, min(at) filter (where ip = ?) as oldest_ip
-         from audit_events where action = 'LOGIN_FAILED' and at > ? and (actor_email = ? or ip = ?)`,
-      [email, this.#ip, email, this.#ip, since, email, this.#ip],
-    );
-    return {
-      byEmail: Number(row?.by_email ?? 0),
-      byIp: this.#ip ? Number(row?.by_ip ?? 0) : 0,
-      oldestByEmail: row?.oldest_email ? new Date(row.oldest_email) : null,
-      oldestByIp: row?.oldest_ip ? new Date(row.oldest_ip) : null,
-    };
-  }
-
-  /** Whether a lockout of this email (or of this address) was recorded since `since`: one entry per lockout is enough. */
-  async rateLimitedSince(key: { email: string } | { ip: string | null }, since: Date, em: EntityManager = this.#em): Promise<boolean> {
-    const [column, value] = 'email' in key ? ['actor_email', key.email] : ['ip', key.ip];
-    const rows = await em.execute<unknown[]>(
-      `select 1 from audit_events where action = 'LOGIN_RATE_LIMITED' and ${column} is not distinct from ? and at > ? limit 1`,
-      [value, since],
-    );
-    return rows.length > 0;
-  }
-
-  /**
-   * Takes back a login attempt written down as failed before its password was
-   * checked (see AuthService): it succeeded. The one kind of entry ever removed.
-   */
-  async withdraw(attemptId: string): Promise<void> {
-    await this.#em.nativeDelete(AuditEvent, { id: attemptId, action: 'LOGIN_FAILED' });
-  }
-
-  /** Names the user a failed attempt was for, once the check found them. */
-  async attribute(attemptId: string, userId: string): Promise<void> {
-    await this.#em.nativeUpdate(AuditEvent, { id: attemptId }, { actorId: userId });
   }
 
   /** One entry, for `node`: `null` for anyone but ADMIN, as if it did not exist. */

@@ -47,6 +47,14 @@ describe('migrations', () => {
     expect(await columns('scan_hosts')).toEqual(['id', 'scan_id', 'address', 'hostname', 'state', 'changed_at']);
   });
 
+  it('let the audit log only append', async () => {
+    const connection = orm.em.getConnection();
+    await connection.execute(`insert into audit_events (at, action, details) values (now(), 'LOGOUT', '{}')`);
+    await expect(connection.execute(`update audit_events set action = 'LOGIN_SUCCEEDED'`)).rejects.toThrow(/audit_events only appends: UPDATE refused/);
+    await expect(connection.execute('delete from audit_events')).rejects.toThrow(/audit_events only appends: DELETE refused/);
+    expect(await connection.execute(`select action from audit_events`)).toEqual([{ action: 'LOGOUT' }]);
+  });
+
   it('let the database refuse a scan without targets', async () => {
     await expect(orm.em.getConnection().execute(
       `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports) values (gen_random_uuid(), '{}', '80', 'CONNECT', 'PENDING', now(), now(), '{}', 0, 0, 0)`,

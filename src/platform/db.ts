@@ -11,13 +11,14 @@ import { AuditEventSchema } from '../audit/audit-event.entity.ts';
 import { ScopeNetworkSchema } from '../scope/scope-network.entity.ts';
 import { ApiTokenSchema } from '../users/api-token.entity.ts';
 import { AuthSessionSchema, RefreshTokenSchema } from '../users/auth-session.entity.ts';
+import { LoginAttemptSchema } from '../users/login-attempt.entity.ts';
 import { UserSchema } from '../users/user.entity.ts';
 import type { Logger } from './logger.ts';
 
 export type Orm = MikroORM;
 export const entities = [
   ScanSchema, ScanResultSchema, ScanHostSchema,
-  UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, ScopeNetworkSchema, AuditEventSchema,
+  UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, LoginAttemptSchema, ScopeNetworkSchema, AuditEventSchema,
 ];
 
 export type DatabaseOptions = {

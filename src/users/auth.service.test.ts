@@ -52,6 +52,19 @@ describe('AuthService on PostgreSQL', () => {
     expect(await app.orm.em.fork().count(AuditEvent, { action: 'LOGIN_RATE_LIMITED', ip: '10.0.0.2' })).toBe(1);
   });
 
+  it('gives a successful attempt back, leaving the audit log as it was written', async () => {
+    const user = (await app.seedUser('VIEWER')).identity.email;
+    const ip = '10.0.0.20';
+    await expect(auth(ip).login({ email: user, password: 'wrong password!!' })).rejects.toThrow(UnauthenticatedError);
+    await auth(ip).login({ email: user, password: TEST_PASSWORD });
+    // One failure counts, the success does not: one more wrong guess is still a guess, not a lockout.
+    await expect(auth(ip).login({ email: user, password: 'wrong password!!' })).rejects.toThrow(UnauthenticatedError);
+    await expect(auth(ip).login({ email: user, password: TEST_PASSWORD })).rejects.toThrow(RateLimitedError);
+    const trail = await app.orm.em.fork().find(AuditEvent, { actorEmail: user }, { orderBy: { id: 'asc' } });
+    expect(trail.map((event) => event.action)).toEqual(['LOGIN_FAILED', 'LOGIN_SUCCEEDED', 'LOGIN_FAILED', 'LOGIN_RATE_LIMITED']);
+    expect(trail[0]?.actorId).toBe(trail[1]?.actorId);
+  });
+
   it('answers an email holding NUL like any unknown one', async () => {
     await expect(auth('10.0.0.11').login({ email: 'a\0b@example.test', password: 'whatever' })).rejects.toThrow(UnauthenticatedError);
   });

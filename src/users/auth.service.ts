@@ -7,6 +7,7 @@ import type { EventBus } from '../platform/events.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
+import { LoginAttempts } from './login-attempts.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 import { newSecret, secretHash } from './secrets.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from './user.service.ts';
@@ -170,39 +171,46 @@ export class AuthService {
    * locks) to count the failures so far and write this attempt down as one, so
    * concurrent guesses cannot slip past the limit. The slow hash check runs
    * after that transaction, holding no lock and no connection; a success
-   * takes the attempt back off the count.
+   * gives the attempt back. The audit log hears of the outcome once it is
+   * known: it only appends.
    */
   async #passwordAttempt(email: string, check: () => Promise<User | { failedFor: string | null }>, during?: string): Promise<User | null> {
     const windowMs = this.#limits.loginFailureWindowSeconds * 1000;
+    const ip = this.#audit.ip;
     const gate = await this.#em.transactional(async (em): Promise<{ retryAfter: number } | { attempt: string }> => {
       await lockUntilCommit(em, LOCK_SPACE.email, email);
-      if (this.#audit.ip) await lockUntilCommit(em, LOCK_SPACE.ip, this.#audit.ip);
-      const now = this.#clock.now().getTime();
-      const since = new Date(now - windowMs);
-      const failures = await this.#audit.failedLogins(email, since, em);
+      if (ip) await lockUntilCommit(em, LOCK_SPACE.ip, ip);
+      const attempts = new LoginAttempts(em);
+      const now = this.#clock.now();
+      const since = new Date(now.getTime() - windowMs);
+      await attempts.forget(email, ip, since);
+      const failures = await attempts.failures(email, ip, since);
       const byEmail = failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0;
       const byIp = failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0;
       const blockedUntil = Math.max(byEmail, byIp);
-      if (blockedUntil > now) {
-        // One entry per lockout, whatever is tried during it: refused attempts must not fill the log.
-        const tripped = byEmail > now ? { email } : { ip: this.#audit.ip };
-        const retryAfter = Math.ceil((blockedUntil - now) / 1000);
-        if (!(await this.#audit.rateLimitedSince(tripped, since, em))) {
+      if (blockedUntil > now.getTime()) {
+        // One record per lockout, whatever is tried during it: refused attempts must not fill the log.
+        const tripped = byEmail > now.getTime() ? { email } : { ip };
+        const retryAfter = Math.ceil((blockedUntil - now.getTime()) / 1000);
+        if (!(await attempts.lockedOutSince(tripped, since))) {
+          await attempts.record(email, ip, now, 'LOCKED_OUT');
           await this.#audit.record({ action: 'LOGIN_RATE_LIMITED', actor: { id: null, email } }, em);
-          this.#logger.warn({ email, ip: this.#audit.ip, by: 'email' in tripped ? 'email' : 'ip', retryAfterSeconds: retryAfter }, 'login locked out');
+          this.#logger.warn({ email, ip, by: 'email' in tripped ? 'email' : 'ip', retryAfterSeconds: retryAfter }, 'login locked out');
         }
         return { retryAfter };
       }
-      return { attempt: await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: null, email }, details: during ? { during } : {} }, em) };
+      return { attempt: await attempts.record(email, ip, now, 'PENDING') };
     });
     if ('retryAfter' in gate) throw new RateLimitedError(`Too many failed logins: try again in ${gate.retryAfter} s.`, gate.retryAfter);
     const result = await check();
+    const attempts = new LoginAttempts(this.#em);
     if (result instanceof User) {
-      await this.#audit.withdraw(gate.attempt);
+      await attempts.settle(gate.attempt, 'SUCCEEDED');
       return result;
     }
-    if (result.failedFor) await this.#audit.attribute(gate.attempt, result.failedFor);
-    this.#logger.warn({ email, ip: this.#audit.ip, userId: result.failedFor, ...(during ? { during } : {}) }, 'login failed');
+    await attempts.settle(gate.attempt, 'FAILED');
+    await this.#audit.record({ action: 'LOGIN_FAILED', actor: { id: result.failedFor, email }, details: during ? { during } : {} });
+    this.#logger.warn({ email, ip, userId: result.failedFor, ...(during ? { during } : {}) }, 'login failed');
     return null;
   }
 }
