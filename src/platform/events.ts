@@ -17,6 +17,8 @@ export type ScanProgressed = {
   openPorts: number;
   /** ISO time the scan started running, for the rate; `null` before. */
   startedAt: string | null;
+  /** ISO time the scan ended: an ended scan's rate stops there. */
+  finishedAt: string | null;
   at: string;
 };
 

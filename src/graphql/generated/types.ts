@@ -718,17 +718,23 @@ export type ScanOrderField =
 
 export type ScanProgress = {
   __typename?: 'ScanProgress';
-  /** Seconds left at the current rate; `null` when it cannot be told yet. */
+  /** Seconds left at that rate; 0 once the scan has ended, `null` when it cannot be told yet. */
   etaSeconds: Maybe<Scalars['Int']['output']>;
   /** Ports found OPEN so far. */
   openPorts: Scalars['Int']['output'];
-  /** probesDone / probesTotal × 100, 0 before the start. */
+  /**
+   * probesDone in percent of probesTotal, rounded down to one decimal: it reads
+   * 100 only once every probe is done (999 of 1,000 is 99.9). 0 before the start.
+   */
   percent: Scalars['Float']['output'];
   /** Probes answered or given up on. */
   probesDone: Scalars['Int']['output'];
   /** Probes the scan sends: hosts × ports. 0 until it starts (hostnames resolve then). */
   probesTotal: Scalars['Int']['output'];
-  /** Probes per second since the scan started running. */
+  /**
+   * Probes per second from the start until the scan ended, or until now while
+   * it runs, so an ended scan's rate no longer changes. 0 before the start.
+   */
   rate: Scalars['Float']['output'];
 };
 
