@@ -2,6 +2,7 @@ import { CreateScans } from './20261123000000-create-scans.ts';
 import { ScanExecution } from './20261123100000-scan-execution.ts';
 import { ScanHosts } from './20261123200000-scan-hosts.ts';
 import { UsersAuth } from './20261124000000-users-auth.ts';
+import { ScanCounts } from './20261125000000-scan-counts.ts';
 
 /**
  * Every migration, oldest first. Listed explicitly rather than discovered from
@@ -12,4 +13,5 @@ export const migrations = [
   { name: '20261123100000-scan-execution', class: ScanExecution },
   { name: '20261123200000-scan-hosts', class: ScanHosts },
   { name: '20261124000000-users-auth', class: UsersAuth },
+  { name: '20261125000000-scan-counts', class: ScanCounts },
 ];
