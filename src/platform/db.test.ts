@@ -25,7 +25,7 @@ const columns = async (table: string) => {
 
 describe('migrations', () => {
   it('apply to an empty database on open, and match the entities', async () => {
-    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports', 'owner_id']);
+    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports', 'owner_id', 'closed_ports', 'filtered_ports', 'probes_estimate']);
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');
   });
@@ -40,7 +40,7 @@ describe('migrations', () => {
     await orm.migrator.down({ to: 0 });
     expect(await columns('scans')).toEqual([]);
     await orm.migrator.up();
-    expect(await columns('scans')).toHaveLength(15);
+    expect(await columns('scans')).toHaveLength(18);
     expect(await columns('users')).toEqual(['id', 'email', 'name', 'role', 'active', 'password_hash', 'created_at', 'updated_at', 'last_login_at']);
     expect(await columns('audit_events')).toHaveLength(8);
     expect(await columns('scan_results')).toHaveLength(10);
@@ -55,9 +55,19 @@ describe('migrations', () => {
     expect(await connection.execute(`select action from audit_events`)).toEqual([{ action: 'LOGOUT' }]);
   });
 
+  const insertScan = (targets: string, counts: { done: number; open: number; closed: number; estimate: number }) => orm.em.getConnection().execute(
+    `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports, closed_ports, filtered_ports, probes_estimate)
+     values (gen_random_uuid(), ?, '80', 'CONNECT', 'PENDING', now(), now(), '{}', 10, ?, ?, ?, 0, ?)`,
+    [targets, counts.done, counts.open, counts.closed, counts.estimate],
+  );
+
   it('let the database refuse a scan without targets', async () => {
-    await expect(orm.em.getConnection().execute(
-      `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports) values (gen_random_uuid(), '{}', '80', 'CONNECT', 'PENDING', now(), now(), '{}', 0, 0, 0)`,
-    )).rejects.toThrow(/check constraint/);
+    await expect(insertScan('{}', { done: 0, open: 0, closed: 0, estimate: 0 })).rejects.toThrow(/scans_targets_check/);
+  });
+
+  it('let the database refuse counts that disagree, or an estimate behind them', async () => {
+    await expect(insertScan('{127.0.0.1}', { done: 2, open: 1, closed: 0, estimate: 2 })).rejects.toThrow(/scans_counts_check/);
+    await expect(insertScan('{127.0.0.1}', { done: 2, open: 1, closed: 1, estimate: 1 })).rejects.toThrow(/scans_probes_estimate_check/);
+    await expect(insertScan('{127.0.0.1}', { done: 2, open: 1, closed: 1, estimate: 5 })).resolves.toBeDefined();
   });
 });

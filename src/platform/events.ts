@@ -13,10 +13,15 @@ export type ScanProgressed = {
   scanId: string;
   status: ScanStatus;
   probesTotal: number;
+  /** Probes whose results are stored, as of the batch last written. */
   probesDone: number;
   openPorts: number;
+  /** The engine's own estimate of probes done, at least `probesDone`. */
+  probesEstimate: number;
   /** ISO time the scan started running, for the rate; `null` before. */
   startedAt: string | null;
+  /** ISO time the scan ended: an ended scan's rate stops there. */
+  finishedAt: string | null;
   at: string;
 };
 

@@ -41,7 +41,7 @@ export class ScanHostRepository {
   /** Marks hosts that answered UP; returns those that were not UP before. */
   markUp(scanId: string, addresses: readonly string[], now: Date): Promise<HostChange[]> {
     if (addresses.length === 0) return Promise.resolve([]);
-    return this.em.getConnection().execute<HostChange[]>(
+    return this.em.execute<HostChange[]>(
       `update scan_hosts set state = 'UP', changed_at = ? where scan_id = ? and address in (?) and state <> 'UP'
        returning address, hostname, state`,
       [now, scanId, [...addresses]],
@@ -50,7 +50,7 @@ export class ScanHostRepository {
 
   /** When a scan completes, the hosts that never answered are DOWN. */
   markSilentDown(scanId: string, now: Date): Promise<HostChange[]> {
-    return this.em.getConnection().execute<HostChange[]>(
+    return this.em.execute<HostChange[]>(
       `update scan_hosts set state = 'DOWN', changed_at = ? where scan_id = ? and state = 'UNKNOWN' returning address, hostname, state`,
       [now, scanId],
     );

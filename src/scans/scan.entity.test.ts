@@ -47,6 +47,17 @@ describe('Scan', () => {
     expect(scan).toMatchObject({ status: 'FAILED', error: 'nmap is not installed', finishedAt: t1 });
   });
 
+  it('counts its stored results by state, and the engine estimate never falls behind them', () => {
+    const scan = newScan();
+    scan.queue(t0);
+    scan.start(t0, 100);
+    scan.probesEstimate = 40;
+    scan.countResults({ OPEN: 2, CLOSED: 20, FILTERED: 3 });
+    expect(scan).toMatchObject({ probesDone: 25, openPorts: 2, closedPorts: 20, filteredPorts: 3, probesEstimate: 40 });
+    scan.countResults({ OPEN: 2, CLOSED: 60, FILTERED: 3 });
+    expect(scan).toMatchObject({ probesDone: 65, probesEstimate: 65 });
+  });
+
   it('refuses an illegal transition with a conflict and changes nothing', () => {
     const scan = newScan();
     const attempts: [string, (s: Scan) => unknown][] = [

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ConflictError } from '../errors.ts';
-import type { ScanOptions } from './engine/scanner.ts';
+import type { PortState, ScanOptions } from './engine/scanner.ts';
 import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
 import { PortSpecType } from './scan.types.ts';
@@ -27,8 +27,17 @@ const ScanSchema = defineEntity({
     error: p.text().nullable(),
     options: p.json<ScanSettings>(),
     probesTotal: p.integer(),
+    /** Results stored: always `openPorts + closedPorts + filteredPorts`, written in the transaction that stores them. */
     probesDone: p.integer(),
     openPorts: p.integer(),
+    closedPorts: p.integer(),
+    filteredPorts: p.integer(),
+    /**
+     * How far the engine says it has come, at least `probesDone`: nmap hands
+     * a host's results over only once it is done with it. Moves the percent,
+     * rate and ETA, never the counts.
+     */
+    probesEstimate: p.integer(),
   },
   indexes: [
     { properties: ['createdAt', 'id'] },
@@ -36,7 +45,11 @@ const ScanSchema = defineEntity({
     { properties: ['status'] },
     { properties: ['owner', 'createdAt', 'id'] },
   ],
-  checks: [{ name: 'scans_targets_check', expression: 'cardinality(targets) > 0' }],
+  checks: [
+    { name: 'scans_targets_check', expression: 'cardinality(targets) > 0' },
+    { name: 'scans_counts_check', expression: 'probes_done = open_ports + closed_ports + filtered_ports' },
+    { name: 'scans_probes_estimate_check', expression: 'probes_estimate >= probes_done' },
+  ],
 });
 
 /** What a status change tells the rest of the system; returned, never stored on the entity. */
@@ -47,6 +60,10 @@ export type ScanStatusChanged = {
   to: ScanStatus;
   at: Date;
 };
+
+/** Stored results of a scan by port state. */
+export type PortCounts = Record<PortState, number>;
+const NONE: PortCounts = { OPEN: 0, CLOSED: 0, FILTERED: 0 };
 
 /** How a scan probes, as the user asked; the engine's defaults fill the rest. */
 export type ScanSettings = Partial<Pick<ScanOptions, 'timeoutMs' | 'concurrency' | 'retries' | 'maxRate' | 'bannerGrab'>>;
@@ -82,8 +99,8 @@ export class Scan extends ScanSchema.class {
     scan.error = null;
     scan.options = options;
     scan.probesTotal = 0;
-    scan.probesDone = 0;
-    scan.openPorts = 0;
+    scan.probesEstimate = 0;
+    scan.countResults(NONE);
     return scan;
   }
 
@@ -96,9 +113,18 @@ export class Scan extends ScanSchema.class {
     const event = this.transition(ScanStatus.RUNNING, now);
     this.startedAt = now;
     this.probesTotal = probesTotal;
-    this.probesDone = 0;
-    this.openPorts = 0;
+    this.probesEstimate = 0;
+    this.countResults(NONE);
     return event;
+  }
+
+  /** The counts of its stored results; the estimate never falls behind them. */
+  countResults(counts: PortCounts): void {
+    this.openPorts = counts.OPEN;
+    this.closedPorts = counts.CLOSED;
+    this.filteredPorts = counts.FILTERED;
+    this.probesDone = counts.OPEN + counts.CLOSED + counts.FILTERED;
+    this.probesEstimate = Math.max(this.probesEstimate, this.probesDone);
   }
 
   complete(now: Date): ScanStatusChanged {

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 import { AuditLog } from '../audit/audit-log.ts';
 import { DomainError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
@@ -9,11 +9,11 @@ import type { JobFailure, JobHandler } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../scope/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
-import { DEFAULT_SCAN_OPTIONS, type Scanner } from './engine/scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';
-import { progressEvent } from './scan-progress.ts';
+import { progressEvent, type ProgressSource } from './scan-progress.ts';
 import { resolveHosts } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
 import { ScanRepository } from './scan.repository.ts';
@@ -92,24 +92,20 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   const total = hosts.length * scan.ports.count;
   const hostRepository = new ScanHostRepository(em);
   await hostRepository.record(scan.id, hosts, deps.clock.now());
-  // A retry after a crash finds the scan RUNNING and probes everything again.
-  if (scan.status === ScanStatus.QUEUED) {
-    scan.start(deps.clock.now(), total);
-    deps.logger.info({ scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total }, 'scan started');
-  } else {
-    deps.logger.info({ scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total }, 'scan started again after its worker stopped');
-    scan.probesTotal = total;
-    scan.probesDone = 0;
-    scan.openPorts = 0;
-  }
-  await em.flush();
+  const retry = scan.status === ScanStatus.RUNNING;
+  // What the worker last committed: progress events never tell counts that are not stored yet.
+  const progress = await begin(em, scan, total, deps.clock.now());
+  if (!progress) return;
+  const started = { scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total };
+  deps.logger.info(retry ? { ...started, probesDone: progress.probesDone } : started, retry ? 'scan started again after its worker stopped' : 'scan started');
   await publishScanUpdated(deps.events, scan);
   let lastProgress = 0;
   const progressed = (force = false) => {
     const now = deps.clock.now();
-    if (!force && now.getTime() - lastProgress < PROGRESS_EVERY_MS) return;
+    if (!force && now.getTime() - lastProgress < PROGRESS_EVERY_MS) return false;
     lastProgress = now.getTime();
-    void deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));
+    void deps.events.publish('scanProgress', scan.id, progressEvent(progress, now));
+    return true;
   };
   progressed(true);
 
@@ -121,32 +117,26 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
       if (cancelled) stop.abort();
     }, () => {});
   }, CANCEL_POLL_MS);
-  const results = new ScanResultRepository(em);
-  let done = 0;
-  let open = 0;
-  // nmap reports a host's ports only once it is done with it; meanwhile its own estimate moves progress.
-  let estimate = 0;
-  const onProgress = (probesDone: number) => {
-    if (probesDone <= estimate) return;
-    estimate = probesDone;
-    scan.probesDone = Math.max(done, estimate);
-    progressed();
+  // nmap reports a host's ports only once it is done with it; meanwhile its own estimate moves the percent.
+  const onProgress = (estimate: number) => {
+    if (estimate <= progress.probesEstimate) return;
+    progress.probesEstimate = estimate;
+    if (progressed()) void new ScanRepository(em.fork()).raiseEstimate(scan.id, estimate).catch(() => {});
   };
   try {
     const options = { ...DEFAULT_SCAN_OPTIONS, ...scan.options };
     for await (const batch of scanner.scan({ hosts, ports: scan.ports }, options, stop.signal, onProgress)) {
       const now = deps.clock.now();
-      const stored = await results.upsert(scan.id, batch, now);
-      const answered = new Set(batch.filter((result) => result.state !== 'FILTERED').map((result) => result.address));
-      const up = await hostRepository.markUp(scan.id, [...answered], now);
-      done += batch.length;
-      open += batch.filter((result) => result.state === 'OPEN').length;
-      scan.probesDone = Math.max(done, estimate);
-      scan.openPorts = open;
-      await new ScanRepository(em.fork()).recordProgress(scan.id, scan.probesDone, open);
+      const written = await writeBatch(em.fork(), scan.id, batch, progress.probesEstimate, now);
+      if (!written) {
+        // Cancelled (or deleted) since: the batch is dropped, so the counts the cancel read stay those of the stored results.
+        stop.abort();
+        break;
+      }
+      Object.assign(progress, written.counts);
       // Announced once written, so a subscriber that queries on receipt finds them.
-      await publishHostStates(deps.events, scan.id, up, now);
-      await publishPortsFound(deps.events, scan.id, stored, now);
+      await publishHostStates(deps.events, scan.id, written.up, now);
+      await publishPortsFound(deps.events, scan.id, written.stored, now);
       progressed();
     }
   } finally {
@@ -159,24 +149,63 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
 }
 
 /**
+ * Starts the scan, or, when a retry finds it RUNNING, goes on from the counts
+ * of the results the last attempt stored: the retry probes everything again,
+ * and a port stored before is counted once. `null` for a scan deleted since.
+ */
+async function begin(em: EntityManager, scan: Scan, total: number, now: Date): Promise<ProgressSource | null> {
+  const retry = scan.status === ScanStatus.RUNNING;
+  if (retry) scan.probesTotal = total;
+  else scan.start(now, total);
+  await em.flush();
+  const progress = progressOf(scan);
+  if (!retry) return progress;
+  const counts = await new ScanRepository(em.fork()).recount(scan.id);
+  return counts && { ...progress, ...counts };
+}
+
+/**
+ * Stores one batch, counts it and marks the hosts that answered UP, in one
+ * transaction holding the scan's row: whoever reads the scan then reads
+ * counts that match its stored results. `null`, writing nothing, once the
+ * scan is not RUNNING: a cancel took the row first.
+ */
+async function writeBatch(em: EntityManager, scanId: string, batch: readonly ProbeResult[], estimate: number, now: Date) {
+  return em.transactional(async (tx) => {
+    const scans = new ScanRepository(tx);
+    if (!(await scans.lockRunning(scanId))) return null;
+    const { stored, added } = await new ScanResultRepository(tx).upsert(scanId, batch, now);
+    const counts = await scans.addCounts(scanId, added, estimate);
+    const answered = new Set(batch.filter((result) => result.state !== 'FILTERED').map((result) => result.address));
+    const up = await new ScanHostRepository(tx).markUp(scanId, [...answered], now);
+    return { stored, counts, up };
+  });
+}
+
+const progressOf = ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt }: Scan): ProgressSource =>
+  ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt });
+
+/**
  * Applies a final transition to a fresh copy, unless someone (a cancel)
- * already ended the scan. A completed scan's silent hosts are DOWN, marked
- * before the status so that whoever sees COMPLETED sees them too.
+ * already ended the scan, with the counts of its stored results. A completed
+ * scan's silent hosts are DOWN, in the same commit as the status, so that
+ * whoever sees COMPLETED sees them too.
  */
 async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock' | 'logger'>, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
-  const scan = await em.findOne(Scan, { id: scanId });
-  if (!scan || isFinished(scan.status)) return;
-  const { probed, open } = await new ScanResultRepository(em).counts(scanId);
-  scan.probesDone = probed;
-  scan.openPorts = open;
-  const now = deps.clock.now();
-  end(scan, now);
-  if (scan.status === ScanStatus.COMPLETED) {
-    const down = await new ScanHostRepository(em).markSilentDown(scanId, now);
-    await publishHostStates(deps.events, scanId, down, now);
-  }
-  await em.flush();
+  const ended = await em.transactional(async (tx) => {
+    // The row first, as each batch takes it: the count below is final.
+    const scan = await tx.findOne(Scan, { id: scanId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!scan || isFinished(scan.status)) return null;
+    scan.countResults(await new ScanResultRepository(tx).counts(scanId));
+    const now = deps.clock.now();
+    end(scan, now);
+    const down = scan.status === ScanStatus.COMPLETED ? await new ScanHostRepository(tx).markSilentDown(scanId, now) : [];
+    return { scan, now, down };
+  });
+  if (!ended) return;
+  const { scan, now, down } = ended;
   logEnd(deps.logger, scan, now);
+  await publishHostStates(deps.events, scanId, down, now);
   await publishScanUpdated(deps.events, scan);
   // The final word: subscribers stop listening once they see an ended status.
   await deps.events.publish('scanProgress', scan.id, progressEvent(scan, now));

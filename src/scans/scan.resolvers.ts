@@ -43,10 +43,7 @@ export const scanResolvers = {
     progress: (scan, _, { services }) => services.scans.progress(scan),
     results: (scan, args, { services }) => services.scans.results({ scanId: scan.id }, args),
     hosts: (scan, args, { services }) => services.scans.hosts(scan.id, args),
-    summary: async (scan, _, { services }) => {
-      const { OPEN, CLOSED, FILTERED } = await services.scans.summary(scan.id);
-      return { open: OPEN, closed: CLOSED, filtered: FILTERED, total: OPEN + CLOSED + FILTERED };
-    },
+    summary: (scan, _, { services }) => services.scans.summary(scan),
   },
   ScanResult: {
     service: (result) => result.service ?? wellKnownService(result.port, result.protocol),

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
 import DataLoader from 'dataloader';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
@@ -8,7 +8,6 @@ import { byIdLoader } from '../platform/loaders.ts';
 import type { JobQueue } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
-import type { PortState } from './engine/scanner.ts';
 import type { Scope } from '../scope/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -25,7 +24,7 @@ import { hostView, type ScanHostView } from './scan-host.entity.ts';
 import { type ScanHostFilter, ScanHostRepository } from './scan-host.repository.ts';
 import { Network } from '../scope/network.ts';
 import type { ScanSettings } from './scan.entity.ts';
-import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
+import { progressEvent, progressView, type ScanProgressView, type ScanSummaryView, summaryView } from './scan-progress.ts';
 import { assertHostnamesInScope } from './scan-hosts.ts';
 import { Target, TargetRefusedError } from './target.ts';
 
@@ -105,7 +104,6 @@ export class ScanService {
   private readonly byId: DataLoader<string, Scan | null>;
   private readonly hostRepository: ScanHostRepository;
   private readonly firstResults: DataLoader<FirstResultsKey, { rows: ScanResult[]; total: number }, string>;
-  private readonly summaries: DataLoader<string, Record<PortState, number>>;
 
   constructor({ em, viewer, audit, events, jobs, scope, limits, clock, resolve, logger }: ScanServiceDeps) {
     this.em = em;
@@ -133,10 +131,6 @@ export class ScanService {
       }
       return keys.map((key) => pages.get(resultsKey(key)) ?? { rows: [], total: 0 });
     }, { cacheKeyFn: resultsKey });
-    this.summaries = new DataLoader(async (ids) => {
-      const found = await this.resultRepository.summaries(ids);
-      return ids.map((id) => found.get(id) ?? { OPEN: 0, CLOSED: 0, FILTERED: 0 });
-    });
   }
 
   /** The scan, or `null` when there is none or the viewer may not see it. */
@@ -193,10 +187,11 @@ export class ScanService {
   /** Stops a scan that has not ended; a worker running it stops within a second. CONFLICT once it has ended. */
   async cancel(id: string): Promise<Scan> {
     const scan = await this.getToChange(id);
-    // A worker may have moved it on since this request read it.
-    await this.em.refresh(scan);
-    scan.cancel(this.clock.now());
-    await this.em.flush();
+    await this.em.transactional(async (em) => {
+      // Read again under the row lock a worker takes to write each batch: these counts are final, no batch comes after.
+      await em.refresh(scan, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      scan.cancel(this.clock.now());
+    });
     await this.audit.record({ action: 'SCAN_CANCELLED', targetId: `Scan:${scan.id}` });
     this.logger.info({ scanId: scan.id, probesDone: scan.probesDone, probesTotal: scan.probesTotal }, 'scan cancelled');
     await publishScanUpdated(this.events, scan);
@@ -236,9 +231,9 @@ export class ScanService {
     return progressView(progressEvent(scan, this.clock.now()));
   }
 
-  /** Result counts by state, batched across the request's scans. */
-  summary(scanId: string): Promise<Record<PortState, number>> {
-    return this.summaries.load(scanId);
+  /** Result counts by state, from the same row as `progress`: the two agree at every read. */
+  summary(scan: Scan): ScanSummaryView {
+    return summaryView(scan);
   }
 
   private async enqueue(scan: Scan): Promise<Scan> {

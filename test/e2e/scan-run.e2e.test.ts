@@ -42,6 +42,46 @@ async function until(server: ServerProcess, id: string, status: string, timeoutM
   }
 }
 
+type Told = {
+  status: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number; rate: number; etaSeconds: number | null };
+  summary: { open: number; closed: number; filtered: number; total: number };
+};
+const TOLD = 'status startedAt finishedAt progress { probesTotal probesDone percent openPorts rate etaSeconds } summary { open closed filtered total }';
+
+/** Progress and stored results, read in one query, tell the same story. */
+function expectTruthful(scan: Told): Told {
+  const { progress, summary } = scan;
+  const why = JSON.stringify(scan);
+  expect(progress.probesDone, why).toBe(summary.open + summary.closed + summary.filtered);
+  expect(summary.total, why).toBe(progress.probesDone);
+  expect(progress.openPorts, why).toBe(summary.open);
+  const { probesDone: done, probesTotal: total } = progress;
+  expect(progress.percent, why).toBe(total === 0 ? 0 : done === total ? 100 : Math.floor((done * 1_000) / total) / 10);
+  return scan;
+}
+
+async function tell(server: ServerProcess, id: string): Promise<Told> {
+  const { body } = await server.graphql<{ scan: Told }>(`query($id: ID!) { scan(id: $id) { ${TOLD} } }`, { id });
+  expect(body.errors).toBeUndefined();
+  return expectTruthful(body.data!.scan);
+}
+
+/** Reads as a busy dashboard would, checking every read, until `enough`. */
+async function watch(server: ServerProcess, id: string, enough: (scan: Told) => boolean, timeoutMs = 30_000): Promise<Told[]> {
+  const deadline = Date.now() + timeoutMs;
+  const reads: Told[] = [];
+  for (;;) {
+    const scan = await tell(server, id);
+    reads.push(scan);
+    if (enough(scan)) return reads;
+    if (Date.now() > deadline) throw new Error(`gave up watching: ${JSON.stringify(scan)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 const LIFE = ['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED'];
 
 type ScanEvent = {
@@ -137,6 +177,40 @@ describe('running scans through the single-node server', () => {
       expect(again.body.errors?.[0]?.extensions?.code, name).toBe('CONFLICT');
     }
     expect((await read(server, created.id)).status).toBe('CANCELLED');
+  });
+
+  it('reads progress that agrees with the stored results while running and once done, and a rate that stays put', async () => {
+    const open = [await listen(), await listen()];
+    const created = await create(server, { targets: ['127.0.0.1'], ports: `${open.join(',')},1-3000`, options: { maxRate: 1_500 }, start: true });
+    const reads = await watch(server, created.id, (scan) => scan.status === 'COMPLETED');
+    // Read mid-run, not only at the ends (a RUNNING scan may read 100 between its last batch and its finish).
+    const midway = reads.filter((scan) => scan.status === 'RUNNING' && scan.progress.probesDone > 0 && scan.progress.probesDone < 3_002);
+    expect(midway.length).toBeGreaterThanOrEqual(3);
+    const done = reads.at(-1)!;
+    expect(done.progress).toMatchObject({ probesTotal: 3_002, probesDone: 3_002, percent: 100, etaSeconds: 0 });
+    expect(done.progress.openPorts).toBeGreaterThanOrEqual(2);
+
+    // An ended scan's rate is that of its run, not of the time since it started.
+    const ran = (Date.parse(done.finishedAt!) - Date.parse(done.startedAt!)) / 1_000;
+    expect(done.progress.rate).toBe(Math.round((3_002 / ran) * 10) / 10);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await tell(server, created.id)).toEqual(done);
+  });
+
+  it('reads progress that agrees with the stored results around a cancel', async () => {
+    const created = await create(server, { targets: ['127.0.0.1'], ports: '1-20000', options: { maxRate: 2_000 }, start: true });
+    await watch(server, created.id, (scan) => scan.progress.probesDone >= 1_000);
+    const { body } = await server.graphql<{ cancelScan: { scan: Told } }>(
+      `mutation($id: ID!) { cancelScan(input: { id: $id }) { scan { ${TOLD} } } }`, { id: created.id });
+    expect(body.errors).toBeUndefined();
+    const cancelled = expectTruthful(body.data!.cancelScan.scan);
+    expect(cancelled.status).toBe('CANCELLED');
+    expect(cancelled.progress.probesDone).toBeLessThan(20_000);
+    // The batch a worker had on its way when the cancel came is not stored: what the cancel said stays true.
+    const soon = await tell(server, created.id);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await tell(server, created.id)).toEqual(soon);
+    expect(soon).toEqual(cancelled);
   });
 
   it('streams a scan\'s progress over graphql-ws from its current state to the end', async () => {
@@ -346,8 +420,14 @@ describe('a worker killed mid-scan', () => {
     expect(await first!.stop()).toBeNull();
     expect((await read(api, created.id)).status).toBe('RUNNING');
 
+    const before = await tell(api, created.id);
+    expect(before.progress.probesDone).toBeGreaterThan(0);
+
     workers.push(await startWorkerProcess(database.url));
-    const done = await until(api, created.id, 'COMPLETED', 75_000);
+    // The retry probes everything again; what the first attempt stored stays counted.
+    const reads = await watch(api, created.id, (scan) => scan.status === 'COMPLETED', 75_000);
+    expect(Math.min(...reads.map((scan) => scan.progress.probesDone))).toBeGreaterThanOrEqual(before.progress.probesDone);
+    const done = await read(api, created.id);
     expect(done.progress).toMatchObject({ probesTotal: 20_002, probesDone: 20_002 });
     const { body } = await api.graphql<{ scan: { all: { totalCount: number }; open: { totalCount: number; nodes: { port: number }[] } } }>(
       `query($id: ID!) { scan(id: $id) { all: results { totalCount } open: results(first: 100, filter: { state: [OPEN] }) { totalCount nodes { port } } } }`,

@@ -731,19 +731,32 @@ export type ScanOrderField =
   | 'CREATED_AT'
   | 'UPDATED_AT';
 
+/**
+ * How far a scan has come. Its counts are those of the results stored, read
+ * with them: `probesDone` is `summary.total` and `openPorts` is `summary.open`
+ * at every read, while the scan runs, once cancelled and once done.
+ */
 export type ScanProgress = {
   __typename?: 'ScanProgress';
-  /** Seconds left at the current rate; `null` when it cannot be told yet. */
+  /** Seconds left at that rate; 0 once the scan has ended, `null` when it cannot be told yet. */
   etaSeconds: Maybe<Scalars['Int']['output']>;
   /** Ports found OPEN so far. */
   openPorts: Scalars['Int']['output'];
-  /** probesDone / probesTotal × 100, 0 before the start. */
+  /**
+   * How far the scan has come, in percent of probesTotal, rounded down to one
+   * decimal: it reads 100 only once every probe's result is stored (999 of
+   * 1,000 is 99.9). 0 before the start. An engine that hands results over late
+   * (nmap, a host at a time) moves it by its own estimate, ahead of probesDone.
+   */
   percent: Scalars['Float']['output'];
-  /** Probes answered or given up on. */
+  /** Probes answered or given up on whose results are stored. */
   probesDone: Scalars['Int']['output'];
   /** Probes the scan sends: hosts × ports. 0 until it starts (hostnames resolve then). */
   probesTotal: Scalars['Int']['output'];
-  /** Probes per second since the scan started running. */
+  /**
+   * Probes per second from the start until the scan ended, or until now while
+   * it runs, so an ended scan's rate no longer changes. 0 before the start.
+   */
   rate: Scalars['Float']['output'];
 };
 
@@ -812,12 +825,13 @@ export type ScanStatusChanged = ScanEvent & {
   status: ScanStatus;
 };
 
+/** Stored results by port state: the same counts as `progress`, read at the same moment. */
 export type ScanSummary = {
   __typename?: 'ScanSummary';
   closed: Scalars['Int']['output'];
   filtered: Scalars['Int']['output'];
   open: Scalars['Int']['output'];
-  /** Ports probed so far, all states. */
+  /** Ports probed so far, all states: `progress.probesDone`. */
   total: Scalars['Int']['output'];
 };
 

@@ -1,0 +1,163 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+import type { OnProgress, PortState, ProbeResult, Scanner } from './engine/scanner.ts';
+import { Scan } from './scan.entity.ts';
+import { createScanJob } from './scan.jobs.ts';
+import { progressEvent, progressView, summaryView } from './scan-progress.ts';
+import { ScanResultRepository } from './scan-result.repository.ts';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await createTestApp();
+});
+
+afterAll(() => app.dispose());
+
+const probe = (port: number, state: PortState = 'CLOSED'): ProbeResult => ({ address: '127.0.0.1', port, protocol: 'TCP', state });
+const probes = (from: number, to: number, open: readonly number[] = []) =>
+  Array.from({ length: to - from + 1 }, (_, n) => probe(from + n, open.includes(from + n) ? 'OPEN' : 'CLOSED'));
+
+/** An engine that runs `script`: what it yields is what the job writes, and it resumes only once that is written. */
+function scripted(script: (onProgress: OnProgress) => AsyncIterable<ProbeResult[]>): Scanner {
+  return { scan: (_plan, _options, _signal, onProgress) => script(onProgress ?? (() => {})) };
+}
+
+function runJob(scanId: string, scanner: Scanner, lastAttempt = true) {
+  const job = createScanJob({ orm: app.orm, events: app.events, scope: app.scope, clock: app.clock, logger: app.logger, resolve: app.resolve, maxHosts: 256, scanners: { CONNECT: scanner } });
+  return job({ scanId }, { attempt: 1, lastAttempt, signal: new AbortController().signal });
+}
+
+/** A QUEUED scan of 127.0.0.1, as `startScan` leaves one, without a job in the queue. */
+async function queued(ports: string): Promise<string> {
+  const scan = await app.context().services.scans.create({ targets: ['127.0.0.1'], ports });
+  const em = app.orm.em.fork();
+  (await em.findOneOrFail(Scan, { id: scan.id })).queue(new Date());
+  await em.flush();
+  return scan.id;
+}
+
+/** What a client reads of the scan, and what is stored: these must agree. */
+async function readBoth(scanId: string) {
+  const em = app.orm.em.fork();
+  const scan = await em.findOneOrFail(Scan, { id: scanId });
+  const counts = await new ScanResultRepository(em).counts(scanId);
+  return {
+    progress: progressView(progressEvent(scan, new Date())),
+    summary: summaryView(scan),
+    stored: { open: counts.OPEN, closed: counts.CLOSED, filtered: counts.FILTERED, total: counts.OPEN + counts.CLOSED + counts.FILTERED },
+    scan,
+  };
+}
+
+async function expectAgreement(scanId: string) {
+  const read = await readBoth(scanId);
+  expect(read.summary).toEqual(read.stored);
+  expect(read.progress.probesDone).toBe(read.stored.total);
+  expect(read.progress.openPorts).toBe(read.stored.open);
+  return read;
+}
+
+describe('a scan job keeps progress and stored results together', () => {
+  it('counts each batch in the commit that stores it', async () => {
+    const id = await queued('1-30');
+    const seen: number[] = [];
+    await runJob(id, scripted(async function* () {
+      for (const batch of [probes(1, 10, [2]), probes(11, 20), probes(21, 30, [22, 23])]) {
+        yield batch;
+        seen.push((await expectAgreement(id)).progress.probesDone);
+      }
+    }));
+    expect(seen).toEqual([10, 20, 30]);
+    const done = await expectAgreement(id);
+    expect(done.scan.status).toBe('COMPLETED');
+    expect(done.progress).toMatchObject({ probesTotal: 30, probesDone: 30, openPorts: 3, percent: 100, etaSeconds: 0 });
+  });
+
+  it('drops a batch the worker had ready when the scan was cancelled', async () => {
+    const id = await queued('1-20');
+    let cancelled: Scan | undefined;
+    await runJob(id, scripted(async function* () {
+      yield probes(1, 10, [5]);
+      cancelled = await app.context().services.scans.cancel(id);
+      yield probes(11, 20, [15]);
+    }));
+    const after = await expectAgreement(id);
+    expect(after.scan.status).toBe('CANCELLED');
+    expect(after.summary).toEqual({ open: 1, closed: 9, filtered: 0, total: 10 });
+    expect(summaryView(cancelled!)).toEqual(after.summary);
+  });
+
+  it('cancels after the batch being written commits, and answers with its counts', async () => {
+    const id = await queued('1-10');
+    const em = app.orm.em.fork();
+    const scan = await em.findOneOrFail(Scan, { id });
+    scan.start(new Date(), 10);
+    await em.flush();
+    // A worker in the middle of writing a batch holds the scan's row.
+    const worker = new pg.Client({ connectionString: app.config.databaseUrl });
+    await worker.connect();
+    try {
+      await worker.query('begin');
+      await worker.query('select 1 from scans where id = $1 for update', [id]);
+      const cancel = app.context().services.scans.cancel(id);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await worker.query(`insert into scan_results (scan_id, address, protocol, port, state, found_at) values ($1, '127.0.0.1', 'TCP', 1, 'OPEN', now()), ($1, '127.0.0.1', 'TCP', 2, 'CLOSED', now())`, [id]);
+      await worker.query('update scans set probes_done = 2, open_ports = 1, closed_ports = 1, probes_estimate = 2 where id = $1', [id]);
+      await worker.query('commit');
+      const cancelled = await cancel;
+      expect(cancelled.status).toBe('CANCELLED');
+      expect(summaryView(cancelled)).toEqual({ open: 1, closed: 1, filtered: 0, total: 2 });
+      expect(progressView(progressEvent(cancelled, new Date()))).toMatchObject({ probesDone: 2, openPorts: 1 });
+      await expectAgreement(id);
+    } finally {
+      await worker.end();
+    }
+  });
+
+  it('goes on from the stored counts on retry, moving a port that changed state', async () => {
+    const id = await queued('1-20');
+    await expect(runJob(id, scripted(async function* () {
+      yield probes(1, 10, [3]);
+      throw new Error('the worker lost its network');
+    }), false)).rejects.toThrow('the worker lost its network');
+    expect((await expectAgreement(id)).scan).toMatchObject({ status: 'RUNNING', probesDone: 10, openPorts: 1 });
+
+    const during: number[] = [];
+    await runJob(id, scripted(async function* () {
+      during.push((await expectAgreement(id)).progress.probesDone);
+      // Port 3 closed since, port 4 opened: probed again, they move between the counts.
+      yield probes(1, 10, [4]);
+      during.push((await expectAgreement(id)).progress.probesDone);
+      yield probes(11, 20, [12]);
+    }));
+    expect(during).toEqual([10, 10]);
+    const done = await expectAgreement(id);
+    expect(done.scan.status).toBe('COMPLETED');
+    expect(done.summary).toEqual({ open: 2, closed: 18, filtered: 0, total: 20 });
+  });
+
+  it('lets an engine estimate move the percent, never the counts', async () => {
+    const id = await queued('1-1000');
+    const percents: number[] = [];
+    await runJob(id, scripted(async function* (onProgress) {
+      // Past the first progress event, so the estimate is written at once.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      onProgress(999);
+      for (let waited = 0; (await readBoth(id)).scan.probesEstimate !== 999 && waited < 2_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const before = await expectAgreement(id);
+      expect(before.progress.probesDone).toBe(0);
+      percents.push(before.progress.percent);
+      // nmap could say it is done before it hands the results over: still not 100.
+      onProgress(1_000);
+      yield probes(1, 999);
+      percents.push((await expectAgreement(id)).progress.percent);
+      yield probes(1_000, 1_000);
+    }));
+    expect(percents).toEqual([99.9, 99.9]);
+    expect((await expectAgreement(id)).progress).toMatchObject({ probesDone: 1_000, percent: 100 });
+  });
+});
