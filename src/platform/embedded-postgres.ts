@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -16,6 +17,8 @@ export type EmbeddedPostgresOptions = {
   logger: Logger;
   /** Database created on first start. @default 'scanops' */
   database?: string;
+  /** The setting that chose `port`, named when the port is taken. @default 'EMBEDDED_POSTGRES_PORT' */
+  portSetting?: string;
 };
 
 export type EmbeddedPostgres = {
@@ -44,7 +47,7 @@ const USER = 'scanops';
  * the terminal reaches ScanOps, which then shuts it down in order.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir, port, logger, database = 'scanops' } = options;
+  const { dataDir, port, logger, database = 'scanops', portSetting = 'EMBEDDED_POSTGRES_PORT' } = options;
   const binaries = await loadBinaries();
   const runAs = await postgresUser(logger);
   const pgdata = path.join(dataDir, 'postgres');
@@ -58,7 +61,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let actualPort = port;
   const running = await runningPort(binaries, pgdata, runAs);
   if (running === undefined) {
-    await startServer(binaries, pgdata, port, runAs, logger);
+    await startServer(binaries, pgdata, { port, portSetting }, runAs, logger);
     owns = true;
   } else {
     actualPort = running;
@@ -155,16 +158,30 @@ async function runningPort(binaries: Binaries, pgdata: string, runAs: RunAs): Pr
   return Number(lines[3]);
 }
 
-async function startServer(binaries: Binaries, pgdata: string, port: number, runAs: RunAs, logger: Logger): Promise<void> {
+async function startServer(binaries: Binaries, pgdata: string, { port, portSetting }: { port: number; portSetting: string }, runAs: RunAs, logger: Logger): Promise<void> {
   const logFile = path.join(pgdata, 'server.log');
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
   try {
     await pgCtl(binaries, runAs, ['start', '-D', pgdata, '-w', '-t', '60', '-l', logFile, '-o', serverOptions]);
   } catch (error) {
+    // The likeliest failure on a newcomer's machine (another clone's server, a second checkout): say what to set.
+    if (await portTaken(port)) {
+      throw new Error(`Embedded PostgreSQL cannot listen on 127.0.0.1:${port}: another program uses that port (\`ss -ltnp 'sport = :${port}'\` shows which). `
+        + `Set ${portSetting} to a free port, or DATABASE_URL to use another PostgreSQL server.`);
+    }
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
     throw new Error(`Embedded PostgreSQL did not start on 127.0.0.1:${port} (${String(error)}).\n${tail}`);
   }
   logger.info({ pgdata, port, log: logFile }, 'embedded PostgreSQL started');
+}
+
+/** Whether something listens on 127.0.0.1:`port`, asked the way the server would: by binding it. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,3 +65,17 @@ describe('embedded PostgreSQL', () => {
   });
 });
 
+describe('embedded PostgreSQL on a taken port', () => {
+  it('fails to start naming the port and what to set', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as { port: number };
+    try {
+      const start = startServer({ databaseUrl: null, env: { DATA_DIR: path.join(dataDir, 'port-taken'), EMBEDDED_POSTGRES_PORT: String(port) } });
+      await expect(start).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: another program uses that port`);
+      await expect(start).rejects.toThrow('Set EMBEDDED_POSTGRES_PORT to a free port, or DATABASE_URL to use another PostgreSQL server.');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+});
