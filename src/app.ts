@@ -50,7 +50,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger });
     url = embedded.url;
   }
   let orm: Orm;
@@ -78,7 +78,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     resolve: createResolver({ lookup: overrides.lookup }),
     accessTokens,
     authenticator: new Authenticator({ em: orm.em, tokens: accessTokens, clock }),
-    database: embedded ? `embedded PostgreSQL in ${config.dataDir}` : redact(url),
+    database: embedded ? `embedded PostgreSQL in ${embedded.pgdata}` : redact(url),
     eventBus: config.redisUrl ? redact(config.redisUrl) : 'in memory',
     async close() {
       await jobs.stop();

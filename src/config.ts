@@ -17,6 +17,7 @@ const schema = z.object({
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).refine((port) => port !== 5432, {
     message: 'must not be 5432, which a system PostgreSQL may hold',
   }).default(54329),
+  EMBEDDED_POSTGRES_FALLBACK_DIR: z.string().min(1).default('/var/lib/scanops'),
   SCAN_ALLOWED_TARGETS: z.string().default('127.0.0.0/8,::1/128'),
   SCAN_MAX_HOSTS: z.coerce.number().int().min(1).max(16_777_216).default(65_536),
   SCAN_MAX_TARGETS: z.coerce.number().int().min(1).max(10_000).default(256),
@@ -47,6 +48,8 @@ export type Config = {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPostgresPort: number;
+  /** As root, where the embedded PostgreSQL goes when the user `postgres` cannot reach the project or `dataDir`. */
+  embeddedPostgresFallbackDir: string;
   /** Redis carrying events between processes; `undefined` keeps them in memory (single node). */
   redisUrl: string | undefined;
   worker: {
@@ -109,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: values.DATABASE_URL,
     dataDir: path.resolve(values.DATA_DIR),
     embeddedPostgresPort: values.EMBEDDED_POSTGRES_PORT,
+    embeddedPostgresFallbackDir: path.resolve(values.EMBEDDED_POSTGRES_FALLBACK_DIR),
     redisUrl: values.REDIS_URL,
     worker: {
       concurrency: values.WORKER_CONCURRENCY,

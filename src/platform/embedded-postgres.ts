@@ -1,21 +1,31 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { type Binaries, locateEmbeddedPostgres, type RunAs } from './embedded-postgres-location.ts';
 import type { Logger } from './logger.ts';
 
 const run = promisify(execFile);
 
 export type EmbeddedPostgresOptions = {
-  /** Folder holding the cluster (`postgres/`), its password and its log. */
+  /** Folder holding the cluster (`postgres/`, unless moved: see `fallbackDir`), its password and its log. */
   dataDir: string;
   /** TCP port on 127.0.0.1. Never 5432, which a system PostgreSQL may hold. */
   port: number;
   logger: Logger;
   /** Database created on first start. @default 'scanops' */
   database?: string;
+  /** The setting that chose `port`, named when the port is taken. @default 'EMBEDDED_POSTGRES_PORT' */
+  portSetting?: string;
+  /**
+   * As root, where the binaries and the cluster go when the user `postgres`
+   * cannot reach the project folder or `dataDir` (a clone in `/root`).
+   * @default '/var/lib/scanops'
+   */
+  fallbackDir?: string;
 };
 
 export type EmbeddedPostgres = {
@@ -23,12 +33,11 @@ export type EmbeddedPostgres = {
   url: string;
   /** URL of the server's `postgres` database, for creating and dropping others. */
   adminUrl: string;
+  /** The cluster's folder: `dataDir/postgres`, or where it was moved for the server's user to reach it. */
+  pgdata: string;
   /** Stops the server if this process started (or adopted) it; a no-op otherwise. */
   stop(): Promise<void>;
 };
-
-type Binaries = { initdb: string; pg_ctl: string };
-type RunAs = { uid: number; gid: number } | undefined;
 
 const USER = 'scanops';
 
@@ -44,21 +53,20 @@ const USER = 'scanops';
  * the terminal reaches ScanOps, which then shuts it down in order.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir, port, logger, database = 'scanops' } = options;
-  const binaries = await loadBinaries();
+  const { dataDir, port, logger, database = 'scanops', portSetting = 'EMBEDDED_POSTGRES_PORT', fallbackDir = '/var/lib/scanops' } = options;
   const runAs = await postgresUser(logger);
-  const pgdata = path.join(dataDir, 'postgres');
   const ownerFile = path.join(dataDir, 'postgres.owner');
   // Parents get the usual mode: as root the server runs as `postgres`, which must reach its folder.
   await mkdir(path.dirname(path.resolve(dataDir)), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const { binaries, pgdata } = await locateEmbeddedPostgres(await loadBinaries(), { dataDir, fallbackDir, runAs, logger });
   const password = await initialise(binaries, pgdata, dataDir, runAs, logger);
 
   let owns: boolean;
   let actualPort = port;
   const running = await runningPort(binaries, pgdata, runAs);
   if (running === undefined) {
-    await startServer(binaries, pgdata, port, runAs, logger);
+    await startServer(binaries, pgdata, { port, portSetting }, runAs, logger);
     owns = true;
   } else {
     actualPort = running;
@@ -77,6 +85,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url: `${base}/${database}`,
     adminUrl: `${base}/postgres`,
+    pgdata,
     async stop() {
       if (!owns || stopped) return;
       stopped = true;
@@ -122,16 +131,18 @@ async function initialise(binaries: Binaries, pgdata: string, dataDir: string, r
   const initialised = await stat(path.join(pgdata, 'PG_VERSION')).then(() => true, () => false);
   if (initialised) return (await readFile(passwordFile, 'utf8')).trim();
 
+  // `dataDir` itself, unless the cluster was moved out of the server's user's reach.
+  const clusterDir = path.dirname(pgdata);
   await rm(pgdata, { recursive: true, force: true });
   await mkdir(pgdata, { recursive: true, mode: 0o700 });
   if (runAs) {
     // The cluster's user must reach its folder; the password file stays ours alone.
-    await chown(dataDir, runAs.uid, runAs.gid);
+    await chown(clusterDir, runAs.uid, runAs.gid);
     await chown(pgdata, runAs.uid, runAs.gid);
   }
   const password = randomBytes(24).toString('base64url');
   await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-  const initPasswordFile = path.join(dataDir, '.initdb-password');
+  const initPasswordFile = path.join(clusterDir, '.initdb-password');
   await writeFile(initPasswordFile, `${password}\n`, { mode: 0o600 });
   if (runAs) await chown(initPasswordFile, runAs.uid, runAs.gid);
   logger.info({ pgdata }, 'creating the embedded PostgreSQL cluster (first start)');
@@ -155,16 +166,30 @@ async function runningPort(binaries: Binaries, pgdata: string, runAs: RunAs): Pr
   return Number(lines[3]);
 }
 
-async function startServer(binaries: Binaries, pgdata: string, port: number, runAs: RunAs, logger: Logger): Promise<void> {
+async function startServer(binaries: Binaries, pgdata: string, { port, portSetting }: { port: number; portSetting: string }, runAs: RunAs, logger: Logger): Promise<void> {
   const logFile = path.join(pgdata, 'server.log');
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
   try {
     await pgCtl(binaries, runAs, ['start', '-D', pgdata, '-w', '-t', '60', '-l', logFile, '-o', serverOptions]);
   } catch (error) {
+    // The likeliest failure on a newcomer's machine (another clone's server, a second checkout): say what to set.
+    if (await portTaken(port)) {
+      throw new Error(`Embedded PostgreSQL cannot listen on 127.0.0.1:${port}: another program uses that port (\`ss -ltnp 'sport = :${port}'\` shows which). `
+        + `Set ${portSetting} to a free port, or DATABASE_URL to use another PostgreSQL server.`);
+    }
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
     throw new Error(`Embedded PostgreSQL did not start on 127.0.0.1:${port} (${String(error)}).\n${tail}`);
   }
   logger.info({ pgdata, port, log: logFile }, 'embedded PostgreSQL started');
+}
+
+/** Whether something listens on 127.0.0.1:`port`, asked the way the server would: by binding it. */
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'EADDRINUSE'));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
@@ -191,7 +216,10 @@ function execAs(file: string, runAs: RunAs, args: string[]): Promise<void> {
     const child = spawn(file, args, { ...runAs, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EACCES'
+      ? new Error(`Cannot run ${file}${runAs ? ' as the user "postgres" (PostgreSQL refuses root)' : ''}: permission denied. `
+        + 'That user must be able to enter every folder above it, and its filesystem must not be mounted noexec; or set DATABASE_URL to use another PostgreSQL server.', { cause: error })
+      : error));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} exited ${code}: ${stderr.trim()}`))));
   });
 }

@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const password = process.env.USER_PASSWORD ?? (await firstLineOfStdin());
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, false);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger });
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({
+    dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger,
+  });
   const orm = await openDatabase({ url: config.databaseUrl ?? embedded!.url, logger, poolSize: 2 });
   try {
     const em = orm.em.fork();

@@ -25,6 +25,7 @@ export default async function setup(project: TestProject) {
     dataDir: path.resolve('.data/test'),
     port: Number(process.env.TEST_EMBEDDED_POSTGRES_PORT ?? 54339),
     logger: createLogger('warn', false),
+    portSetting: 'TEST_EMBEDDED_POSTGRES_PORT',
   });
   project.provide('adminDatabaseUrl', server.adminUrl);
   return () => server.stop();

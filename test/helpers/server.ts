@@ -47,6 +47,8 @@ export type StartOptions = {
   databaseUrl?: string | null;
   /** `false`: no ADMIN_EMAIL/ADMIN_PASSWORD and no login, for tests of a server nobody can use yet. */
   admin?: boolean;
+  /** The project folder to start in, such as a copy elsewhere; `src/main.ts` is run from there. @default this checkout */
+  cwd?: string;
 };
 
 const NODE = process.execPath;
@@ -69,7 +71,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...options.env,
   };
-  const child = spawn(NODE, ['src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(NODE, ['src/main.ts'], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const listening = new Promise<string>((resolve, reject) => {
     const onLine = (line: string) => {
