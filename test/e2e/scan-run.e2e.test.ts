@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 import { unusedPort } from '../helpers/ports.ts';
+import { redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
 import { hasPython, silentPort } from '../helpers/silent-port.ts';
 
 const listeners: Server[] = [];
@@ -273,19 +274,22 @@ describe.skipIf(!hasNmap && !process.env.CI)('nmap scans through the server', ()
   });
 });
 
-describe('a separate worker process', () => {
+const separateWorker = redisSuite('a separate worker process');
+
+describe.skipIf(separateWorker.skipped)(separateWorker.title, () => {
   let database: TestDatabase;
   let api: ServerProcess;
   let otherApi: ServerProcess;
   let worker: WorkerProcess;
-  const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+  let redis: TestRedis;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
+    [database, redis] = await Promise.all([createTestDatabase(), useRedis()]);
+    const env = { REDIS_URL: redis.url };
     [api, otherApi, worker] = await Promise.all([
-      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
-      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
-      startWorkerProcess(database.url, redis),
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }),
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }),
+      startWorkerProcess(database.url, env),
     ]);
   });
 
@@ -293,7 +297,7 @@ describe('a separate worker process', () => {
     expect(await worker?.stop()).toBe(0);
     expect(await api?.stop()).toBe(0);
     expect(await otherApi?.stop()).toBe(0);
-    await database?.drop();
+    await Promise.all([database?.drop(), redis?.stop()]);
   });
 
   it('runs the scan one API queued, and its events reach subscribers of both APIs over Redis', async () => {
