@@ -1,9 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
-import { type ServerProcess, startServer, subscribe } from '../helpers/server.ts';
+import { unusedPort } from '../helpers/ports.ts';
+import { type RedisDoor, redisDoor, redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
+import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until some line of `output` contains `text`. */
+async function logged(output: string[], text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!output.some((line) => line.includes(text))) {
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output.join('\n')}`);
+    await sleep(100);
+  }
+}
 
 const across = redisSuite('events across processes over Redis');
 
@@ -37,5 +47,65 @@ describe.skipIf(across.skipped)(across.title, () => {
     expect(event?.scanUpdated).toEqual({ id: body.data?.createScan.scan.id, ports: '6379' });
     expect(listener.output.join('\n')).toContain(redis.url);
     subscription.dispose();
+  });
+});
+
+const outage = redisSuite('an API and a worker whose Redis is down when they start');
+
+describe.skipIf(outage.skipped)(outage.title, () => {
+  let database: TestDatabase;
+  let redis: TestRedis;
+  let door: RedisDoor;
+  let api: ServerProcess;
+  let worker: WorkerProcess;
+
+  beforeAll(async () => {
+    [database, redis] = await Promise.all([createTestDatabase(), useRedis()]);
+    door = await redisDoor(redis);
+    const env = { REDIS_URL: door.url };
+    [api, worker] = await Promise.all([
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }),
+      startWorkerProcess(database.url, env),
+    ]);
+  });
+
+  afterAll(async () => {
+    expect(await Promise.all([api?.stop(), worker?.stop()])).toEqual([0, 0]);
+    await door?.shut();
+    await Promise.all([database?.drop(), redis?.stop()]);
+  });
+
+  it('start, each say once that Redis is unreachable and why, and keep serving', async () => {
+    // Long enough for several reconnection attempts, each of them refused.
+    await sleep(3_000);
+    for (const output of [api.output, worker.output]) {
+      const said = output.filter((line) => line.includes('Redis unreachable'));
+      expect(said, output.join('\n')).toHaveLength(1);
+      expect(JSON.parse(said[0]!)).toMatchObject({ level: 50, redis: door.url, reason: 'ECONNREFUSED' });
+    }
+    expect(() => process.kill(worker.pid, 0)).not.toThrow();
+    const { body } = await api.graphql<{ scans: { totalCount: number } }>('{ scans(first: 1) { totalCount } }');
+    expect(body).toEqual({ data: { scans: { totalCount: 0 } } });
+  });
+
+  it('carry the worker\'s events to the API once Redis answers', async () => {
+    await door.open();
+    await Promise.all([logged(api.output, 'Redis reachable again'), logged(worker.output, 'Redis reachable again')]);
+    const { body } = await api.graphql<{ createScan: { scan: { id: string } } }>(
+      'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }',
+      { input: { targets: ['127.0.0.1'], ports: String(await unusedPort()) } },
+    );
+    const id = body.data?.createScan.scan.id;
+    const events = subscribe<{ scanEvents: { __typename: string; status?: string } }>(
+      api.wsClient(),
+      'subscription($id: ID!) { scanEvents(scanId: $id) { __typename ... on ScanStatusChanged { status } } }',
+      { id },
+    );
+    await events.next(1);
+    await api.graphql('mutation($id: ID!) { startScan(input: { id: $id }) { scan { id } } }', { id });
+    // The feed ends on the worker's COMPLETED, which only Redis could have carried here.
+    await events.completed;
+    const statuses = events.results.map((r) => r.scanEvents).filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status);
+    expect(statuses).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 });

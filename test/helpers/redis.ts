@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { unusedPort } from './ports.ts';
@@ -58,6 +59,53 @@ async function startRedisServer(port: number): Promise<TestRedis> {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/**
+ * Redis as a client on the other side of an outage sees it: a loopback port
+ * in front of `redis` that refuses connections while shut, and drops those
+ * it carries when it shuts. Works the same on a shared `TEST_REDIS_URL`,
+ * which a test must never stop.
+ */
+export type RedisDoor = { url: string; open(): Promise<void>; shut(): Promise<void> };
+
+/** A door to `redis`, shut to begin with. */
+export async function redisDoor(redis: TestRedis): Promise<RedisDoor> {
+  const target = new URL(redis.url);
+  const port = await unusedPort();
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  const url = new URL(redis.url);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  const carry = (client: Socket) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {}).on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  };
+  return {
+    url: url.toString(),
+    async open() {
+      const opening = createServer(carry);
+      await new Promise<void>((resolve, reject) => opening.once('error', reject).listen(port, '127.0.0.1', resolve));
+      server = opening;
+    },
+    async shut() {
+      const closing = server;
+      server = undefined;
+      if (!closing) return;
+      const closed = new Promise((resolve) => closing.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
     },
   };
 }
