@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { type RedisDoor, redisDoor, redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
-import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
+import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -24,17 +24,18 @@ describe.skipIf(across.skipped)(across.title, () => {
   let listener: ServerProcess;
 
   beforeAll(async () => {
-    [database, redis] = await Promise.all([createTestDatabase(), useRedis()]);
+    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
     const env = { REDIS_URL: redis.url };
-    [publisher, listener] = await Promise.all([
-      startServer({ databaseUrl: database.url, env }),
-      startServer({ databaseUrl: database.url, env }),
-    ]);
+    await allStarted(
+      startServer({ databaseUrl: database.url, env }).then((s) => (publisher = s)),
+      startServer({ databaseUrl: database.url, env }).then((s) => (listener = s)),
+    );
   });
 
   afterAll(async () => {
-    expect(await Promise.all([publisher?.stop(), listener?.stop()])).toEqual([0, 0]);
+    const codes = await Promise.all([publisher?.stop(), listener?.stop()]);
     await Promise.all([database?.drop(), redis?.stop()]);
+    expect(codes).toEqual([0, 0]);
   });
 
   it('delivers scanUpdated on one API instance for a scan created on another', async () => {
@@ -60,19 +61,20 @@ describe.skipIf(outage.skipped)(outage.title, () => {
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    [database, redis] = await Promise.all([createTestDatabase(), useRedis()]);
+    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
     door = await redisDoor(redis);
     const env = { REDIS_URL: door.url };
-    [api, worker] = await Promise.all([
-      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }),
-      startWorkerProcess(database.url, env),
-    ]);
+    await allStarted(
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (api = s)),
+      startWorkerProcess(database.url, env).then((w) => (worker = w)),
+    );
   });
 
   afterAll(async () => {
-    expect(await Promise.all([api?.stop(), worker?.stop()])).toEqual([0, 0]);
+    const codes = await Promise.all([api?.stop(), worker?.stop()]);
     await door?.shut();
     await Promise.all([database?.drop(), redis?.stop()]);
+    expect(codes).toEqual([0, 0]);
   });
 
   it('start, each say once that Redis is unreachable and why, and keep serving', async () => {
