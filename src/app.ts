@@ -5,7 +5,7 @@ import { createResolver, type Resolve } from './platform/dns.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { createEventBus, type EventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner, type JobRunner } from './platform/jobs.ts';
-import { createLogger, type Logger } from './platform/logger.ts';
+import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
 import { createConnectScanner } from './scans/engine/connect-scanner.ts';
 import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
 import { createScanGivenUpHandler, createScanJob } from './scans/scan.jobs.ts';
@@ -59,7 +59,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   try {
     orm = await openDatabase({ url, logger, onQuery: overrides.onQuery });
     const opened = orm;
-    [events, jobs] = await Promise.all([createEventBus(config.redisUrl), createJobRunner({ url, logger, retryLimit: config.worker.retries })]).catch(async (error: unknown) => {
+    const bus = createEventBus({ redisUrl: config.redisUrl, logger });
+    events = bus;
+    jobs = await createJobRunner({ url, logger, retryLimit: config.worker.retries }).catch(async (error: unknown) => {
+      await bus.close();
       await opened.close();
       throw error;
     });
@@ -78,8 +81,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     resolve: createResolver({ lookup: overrides.lookup }),
     accessTokens,
     authenticator: new Authenticator({ em: orm.em, tokens: accessTokens, clock }),
-    database: embedded ? `embedded PostgreSQL in ${embedded.pgdata}` : redact(url),
-    eventBus: config.redisUrl ? redact(config.redisUrl) : 'in memory',
+    database: embedded ? `embedded PostgreSQL in ${embedded.pgdata}` : withoutPassword(url),
+    eventBus: config.redisUrl ? withoutPassword(config.redisUrl) : 'in memory',
     async close() {
       await jobs.stop();
       await events.close();
@@ -108,10 +111,4 @@ export async function startWorker(app: App): Promise<void> {
   });
   await app.jobs.work('scan.run', app.config.worker.concurrency, handler);
   await app.jobs.onGivenUp('scan.run', createScanGivenUpHandler(app));
-}
-
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
 }

@@ -13,3 +13,10 @@ export function createLogger(level: string, pretty = false): Logger {
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
   });
 }
+
+/** `url` fit for a log line: its password, if any, replaced by `***`. */
+export function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}

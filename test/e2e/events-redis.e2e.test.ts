@@ -1,53 +1,113 @@
-import { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { type ServerProcess, startServer, subscribe } from '../helpers/server.ts';
+import { unusedPort } from '../helpers/ports.ts';
+import { type RedisDoor, redisDoor, redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
+import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function redisReachable(): Promise<boolean> {
-  const { hostname, port } = new URL(REDIS_URL);
-  const socket = new Socket();
-  const reachable = await new Promise<boolean>((resolve) => {
-    socket.setTimeout(1_000);
-    socket.once('connect', () => resolve(true)).once('error', () => resolve(false)).once('timeout', () => resolve(false));
-    socket.connect(Number(port || 6379), hostname);
-  });
-  socket.destroy();
-  return reachable;
+/** Waits until some line of `output` contains `text`. */
+async function logged(output: string[], text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!output.some((line) => line.includes(text))) {
+    if (Date.now() > deadline) throw new Error(`no "${text}" within ${timeoutMs} ms:\n${output.join('\n')}`);
+    await sleep(100);
+  }
 }
 
-// CI has Redis; a laptop without it skips this file rather than failing.
-const available = Boolean(process.env.CI) || (await redisReachable());
+const across = redisSuite('events across processes over Redis');
 
-describe.skipIf(!available)('events across processes over Redis', () => {
+describe.skipIf(across.skipped)(across.title, () => {
   let database: TestDatabase;
+  let redis: TestRedis;
   let publisher: ServerProcess;
   let listener: ServerProcess;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    const env = { REDIS_URL };
-    [publisher, listener] = await Promise.all([
-      startServer({ databaseUrl: database.url, env }),
-      startServer({ databaseUrl: database.url, env }),
-    ]);
+    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    const env = { REDIS_URL: redis.url };
+    await allStarted(
+      startServer({ databaseUrl: database.url, env }).then((s) => (publisher = s)),
+      startServer({ databaseUrl: database.url, env }).then((s) => (listener = s)),
+    );
   });
 
   afterAll(async () => {
-    expect(await Promise.all([publisher?.stop(), listener?.stop()])).toEqual([0, 0]);
-    await database?.drop();
+    const codes = await Promise.all([publisher?.stop(), listener?.stop()]);
+    await Promise.all([database?.drop(), redis?.stop()]);
+    expect(codes).toEqual([0, 0]);
   });
 
   it('delivers scanUpdated on one API instance for a scan created on another', async () => {
     const subscription = subscribe<{ scanUpdated: { id: string; ports: string } }>(listener.wsClient(), 'subscription { scanUpdated { id ports } }');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     const { body } = await publisher.graphql<{ createScan: { scan: { id: string } } }>(
       'mutation { createScan(input: { targets: ["127.0.0.1"], ports: "6379" }) { scan { id } } }',
     );
     const [event] = await subscription.next(1);
     expect(event?.scanUpdated).toEqual({ id: body.data?.createScan.scan.id, ports: '6379' });
-    expect(listener.output.join('\n')).toContain('redis://127.0.0.1:6379');
+    expect(listener.output.join('\n')).toContain(redis.url);
     subscription.dispose();
+  });
+});
+
+const outage = redisSuite('an API and a worker whose Redis is down when they start');
+
+describe.skipIf(outage.skipped)(outage.title, () => {
+  let database: TestDatabase;
+  let redis: TestRedis;
+  let door: RedisDoor;
+  let api: ServerProcess;
+  let worker: WorkerProcess;
+
+  beforeAll(async () => {
+    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    door = await redisDoor(redis);
+    const env = { REDIS_URL: door.url };
+    await allStarted(
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (api = s)),
+      startWorkerProcess(database.url, env).then((w) => (worker = w)),
+    );
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    await door?.shut();
+    await Promise.all([database?.drop(), redis?.stop()]);
+    expect(codes).toEqual([0, 0]);
+  });
+
+  it('start, each say once that Redis is unreachable and why, and keep serving', async () => {
+    // Long enough for several reconnection attempts, each of them refused.
+    await sleep(3_000);
+    for (const output of [api.output, worker.output]) {
+      const said = output.filter((line) => line.includes('Redis unreachable'));
+      expect(said, output.join('\n')).toHaveLength(1);
+      expect(JSON.parse(said[0]!)).toMatchObject({ level: 50, redis: door.url, reason: 'ECONNREFUSED' });
+    }
+    expect(() => process.kill(worker.pid, 0)).not.toThrow();
+    const { body } = await api.graphql<{ scans: { totalCount: number } }>('{ scans(first: 1) { totalCount } }');
+    expect(body).toEqual({ data: { scans: { totalCount: 0 } } });
+  });
+
+  it('carry the worker\'s events to the API once Redis answers', async () => {
+    await door.open();
+    await Promise.all([logged(api.output, 'Redis reachable again'), logged(worker.output, 'Redis reachable again')]);
+    const { body } = await api.graphql<{ createScan: { scan: { id: string } } }>(
+      'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }',
+      { input: { targets: ['127.0.0.1'], ports: String(await unusedPort()) } },
+    );
+    const id = body.data?.createScan.scan.id;
+    const events = subscribe<{ scanEvents: { __typename: string; status?: string } }>(
+      api.wsClient(),
+      'subscription($id: ID!) { scanEvents(scanId: $id) { __typename ... on ScanStatusChanged { status } } }',
+      { id },
+    );
+    await events.next(1);
+    await api.graphql('mutation($id: ID!) { startScan(input: { id: $id }) { scan { id } } }', { id });
+    // The feed ends on the worker's COMPLETED, which only Redis could have carried here.
+    await events.completed;
+    const statuses = events.results.map((r) => r.scanEvents).filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status);
+    expect(statuses).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 });

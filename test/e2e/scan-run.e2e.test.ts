@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
+import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 import { unusedPort } from '../helpers/ports.ts';
+import { redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
 import { hasPython, silentPort } from '../helpers/silent-port.ts';
 
 const listeners: Server[] = [];
@@ -347,27 +348,29 @@ describe.skipIf(!hasNmap && !process.env.CI)('nmap scans through the server', ()
   });
 });
 
-describe('a separate worker process', () => {
+const separateWorker = redisSuite('a separate worker process');
+
+describe.skipIf(separateWorker.skipped)(separateWorker.title, () => {
   let database: TestDatabase;
   let api: ServerProcess;
   let otherApi: ServerProcess;
   let worker: WorkerProcess;
-  const redis = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+  let redis: TestRedis;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    [api, otherApi, worker] = await Promise.all([
-      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
-      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...redis } }),
-      startWorkerProcess(database.url, redis),
-    ]);
+    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    const env = { REDIS_URL: redis.url };
+    await allStarted(
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (api = s)),
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (otherApi = s)),
+      startWorkerProcess(database.url, env).then((w) => (worker = w)),
+    );
   });
 
   afterAll(async () => {
-    expect(await worker?.stop()).toBe(0);
-    expect(await api?.stop()).toBe(0);
-    expect(await otherApi?.stop()).toBe(0);
-    await database?.drop();
+    const codes = [await worker?.stop(), await api?.stop(), await otherApi?.stop()];
+    await Promise.all([database?.drop(), redis?.stop()]);
+    expect(codes).toEqual([0, 0, 0]);
   });
 
   it('runs the scan one API queued, and its events reach subscribers of both APIs over Redis', async () => {

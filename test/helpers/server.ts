@@ -245,6 +245,16 @@ function subscriptionErrors(error: unknown): Outcome['errors'] {
   return [{ message: String(error), code: undefined }];
 }
 
+/**
+ * Waits for every start, then throws the first failure. Assign in each
+ * start's `then`: with `Promise.all`, one start failing leaves the others
+ * unassigned, so `afterAll` cannot stop them and they outlive the test.
+ */
+export async function allStarted(...starts: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 export type WorkerProcess = { pid: number; output: string[]; stop(): Promise<number | null> };
 
 /** Starts `node src/worker.ts` (as `npm run worker` does) on a database, and waits until it takes jobs. */
