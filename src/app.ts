@@ -9,7 +9,7 @@ import { createLogger, type Logger, withoutPassword } from './platform/logger.ts
 import { createConnectScanner } from './scans/engine/connect-scanner.ts';
 import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
 import { createScanGivenUpHandler, createScanJob } from './scans/scan.jobs.ts';
-import { Scope } from './scope/scope.ts';
+import { Scope } from './net/scope.ts';
 import { AccessTokens, loadSigningKey } from './users/access-tokens.ts';
 import { Authenticator } from './users/authenticator.ts';
 

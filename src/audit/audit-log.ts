@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../platform/clock.ts';
 import { findPageById } from '../platform/keyset.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
-import type { Viewer } from '../users/viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 import { type AuditAction, AuditEvent } from './audit-event.entity.ts';
 
 export type AuditEntry = {

@@ -7,7 +7,7 @@ import { ScopeService } from '../scope/scope.service.ts';
 import { ApiTokenService } from '../users/api-token.service.ts';
 import { AuthService } from '../users/auth.service.ts';
 import { UserService } from '../users/user.service.ts';
-import type { Viewer } from '../users/viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 
 /** What every resolver receives: per-request services over a forked EntityManager, all acting for one viewer. */
 export type GraphQLContext = {

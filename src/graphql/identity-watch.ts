@@ -4,7 +4,7 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { EventBus, IdentityRevoked } from '../platform/events.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Authenticator } from '../users/authenticator.ts';
-import type { Identity } from '../users/viewer.ts';
+import type { Identity } from '../access/viewer.ts';
 
 /** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
 const RECHECK_EVERY_MS = 1_000;

@@ -7,7 +7,7 @@ import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
-import { Viewer } from '../users/viewer.ts';
+import { Viewer } from '../access/viewer.ts';
 import { clientAddress } from './client-address.ts';
 import type { GraphQLContext } from './context.ts';
 import { withLimitCode } from './hardening.ts';

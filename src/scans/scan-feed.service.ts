@@ -10,7 +10,7 @@ import { Scan } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { isFinished } from './scan-status.ts';
-import type { Viewer } from '../users/viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 
 export type ScanFeedDeps = { em: EntityManager; viewer: Viewer; events: EventBus; clock: Clock };
 

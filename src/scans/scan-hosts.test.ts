@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { Scope } from '../scope/scope.ts';
+import { Scope } from '../net/scope.ts';
 import { createResolver, type Resolve } from '../platform/dns.ts';
 import { resolveHosts } from './scan-hosts.ts';
-import { Target } from './target.ts';
+import { Target } from '../net/target.ts';
 
 const loopback = Scope.fromCidrs(['127.0.0.0/8', '::1/128']);
 const targets = (...raw: string[]) => raw.map((text) => Target.parse(text));

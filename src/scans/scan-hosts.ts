@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../errors.ts';
 import { LookupTimeoutError, type Resolve } from '../platform/dns.ts';
-import type { Scope } from '../scope/scope.ts';
+import type { Scope } from '../net/scope.ts';
 import type { ScanHost } from './engine/scanner.ts';
-import { fromBigInt, toBigInt } from './ip.ts';
-import { Target, TargetRefusedError } from './target.ts';
+import { fromBigInt, toBigInt } from '../net/ip.ts';
+import { Target, TargetRefusedError } from '../net/target.ts';
 
 /**
  * The addresses `name` resolves to, each checked against the scope, since a

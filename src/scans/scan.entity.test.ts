@@ -3,7 +3,7 @@ import { ConflictError } from '../errors.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { canTransition, isFinished, SCAN_STATUSES, type ScanStatus } from './scan-status.ts';
-import { Target } from './target.ts';
+import { Target } from '../net/target.ts';
 
 const t0 = new Date('2026-11-23T10:00:00.000Z');
 const t1 = new Date('2026-11-23T10:00:05.000Z');

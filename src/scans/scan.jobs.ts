@@ -7,7 +7,7 @@ import type { Orm } from '../platform/db.ts';
 import type { EventBus } from '../platform/events.ts';
 import type { JobFailure, JobHandler } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Scope } from '../scope/scope.ts';
+import type { Scope } from '../net/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
 import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type Scanner } from './engine/scanner.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
@@ -18,8 +18,8 @@ import { resolveHosts } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
 import { ScanRepository } from './scan.repository.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
-import { TargetRefusedError } from './target.ts';
-import { Viewer } from '../users/viewer.ts';
+import { TargetRefusedError } from '../net/target.ts';
+import { Viewer } from '../access/viewer.ts';
 
 export type ScanJobDeps = {
   orm: Orm;

@@ -8,11 +8,11 @@ import { byIdLoader } from '../platform/loaders.ts';
 import type { JobQueue } from '../platform/jobs.ts';
 import type { Logger } from '../platform/logger.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
-import type { Scope } from '../scope/scope.ts';
+import type { Scope } from '../net/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { User } from '../users/user.entity.ts';
-import type { Viewer } from '../users/viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { publishScanUpdated } from './scan.events.ts';
@@ -22,11 +22,11 @@ import type { ScanResult } from './scan-result.entity.ts';
 import { ownerKey, type ResultOwner, type ScanResultFilter, ScanResultRepository } from './scan-result.repository.ts';
 import { hostView, type ScanHostView } from './scan-host.entity.ts';
 import { type ScanHostFilter, ScanHostRepository } from './scan-host.repository.ts';
-import { Network } from '../scope/network.ts';
+import { Network } from '../net/network.ts';
 import type { ScanSettings } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView, type ScanSummaryView, summaryView } from './scan-progress.ts';
 import { assertHostnamesInScope } from './scan-hosts.ts';
-import { Target, TargetRefusedError } from './target.ts';
+import { Target, TargetRefusedError } from '../net/target.ts';
 
 export type ScanLimits = {
   /** Most target entries in one scan. */

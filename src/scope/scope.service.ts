@@ -6,9 +6,9 @@ import type { Clock } from '../platform/clock.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { User } from '../users/user.entity.ts';
-import type { Viewer } from '../users/viewer.ts';
-import { Network } from './network.ts';
-import { Scope } from './scope.ts';
+import type { Viewer } from '../access/viewer.ts';
+import { Network } from '../net/network.ts';
+import { Scope } from '../net/scope.ts';
 import { ScopeNetwork } from './scope-network.entity.ts';
 
 /** The scope in force: the configured baseline plus every network an admin added. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import { ROLES, type Role } from './role.ts';
+import { ROLES, type Role } from '../access/role.ts';
 
 export const ISSUER = 'scanops';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

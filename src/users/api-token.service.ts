@@ -8,10 +8,10 @@ import { findPageByCreation } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
-import { outranksOrEquals, type Role } from './role.ts';
+import { outranksOrEquals, type Role } from '../access/role.ts';
 import { newSecret, secretHash } from './secrets.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from './viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 
 export type CreateApiTokenInput = { name: string; role?: Role | null; expiresAt?: Date | null };
 

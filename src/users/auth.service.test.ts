@@ -3,7 +3,7 @@ import { createTestApp, TEST_PASSWORD, type TestApp } from '../../test/helpers/a
 import { RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
-import { Viewer } from './viewer.ts';
+import { Viewer } from '../access/viewer.ts';
 
 let app: TestApp;
 let email: string;

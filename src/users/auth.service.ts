@@ -12,7 +12,7 @@ import { assertStrongPassword, hashPassword, verifyPassword } from './password.t
 import { newSecret, secretHash } from './secrets.ts';
 import { MAX_EMAIL_LENGTH, normalizeEmail } from './user.service.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from './viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 
 export type LoginLimits = {
   refreshTokenTtlDays: number;

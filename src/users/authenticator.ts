@@ -4,10 +4,10 @@ import type { Clock } from '../platform/clock.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
-import { weakerOf } from './role.ts';
+import { weakerOf } from '../access/role.ts';
 import { isApiTokenSecret, secretHash } from './secrets.ts';
 import type { User } from './user.entity.ts';
-import { type Identity, Viewer } from './viewer.ts';
+import { type Identity, Viewer } from '../access/viewer.ts';
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i;
 /** `last_used_at` of an API token is written at most this often, not on every request. */

@@ -4,7 +4,7 @@ import { ConflictError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import { User } from './user.entity.ts';
 import { createUserRecord } from './user.service.ts';
-import { Viewer } from './viewer.ts';
+import { Viewer } from '../access/viewer.ts';
 
 export type Bootstrap =
   | { state: 'created'; email: string }

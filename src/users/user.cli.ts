@@ -6,9 +6,9 @@ import { openDatabase } from '../platform/db.ts';
 import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
 import { createLogger } from '../platform/logger.ts';
 import { systemClock } from '../platform/clock.ts';
-import { ROLES, type Role } from './role.ts';
+import { ROLES, type Role } from '../access/role.ts';
 import { createUserRecord } from './user.service.ts';
-import { Viewer } from './viewer.ts';
+import { Viewer } from '../access/viewer.ts';
 
 const USAGE = `Usage: npm run user -- create --email <email> --role <${ROLES.join('|')}> [--name <name>]
 The password is read from USER_PASSWORD, or else from the first line of stdin

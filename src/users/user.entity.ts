@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
-import { ROLES, type Role } from './role.ts';
+import { ROLES, type Role } from '../access/role.ts';
 
 const UserSchema = defineEntity({
   name: 'User',

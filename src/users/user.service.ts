@@ -11,9 +11,9 @@ import { type Connection, type PageArgs, parsePage } from '../platform/paginatio
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
 import { assertStrongPassword, hashPassword } from './password.ts';
-import { ROLES, type Role } from './role.ts';
+import { ROLES, type Role } from '../access/role.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from './viewer.ts';
+import type { Viewer } from '../access/viewer.ts';
 
 /** RFC 5321's limit on a whole address. */
 export const MAX_EMAIL_LENGTH = 254;

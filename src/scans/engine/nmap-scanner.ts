@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { DomainError } from '../../errors.ts';
-import type { Family } from '../ip.ts';
+import type { Family } from '../../net/ip.ts';
 import { createNmapXmlReader } from './nmap-xml.ts';
 import type { OnProgress, ProbeResult, Protocol, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
 

@@ -1,4 +1,4 @@
-import type { Family } from '../ip.ts';
+import type { Family } from '../../net/ip.ts';
 import type { PortSpec } from '../port-spec.ts';
 
 export const PortState = { OPEN: 'OPEN', CLOSED: 'CLOSED', FILTERED: 'FILTERED' } as const;

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import type { Family } from '../ip.ts';
+import type { Family } from '../../net/ip.ts';
 
 /** What one connection attempt found. `SELF` is the kernel connecting the socket to itself. */
 export type ConnectOutcome = 'CONNECTED' | 'SELF' | 'REFUSED' | 'UNREACHABLE' | 'TIMEOUT' | 'RESOURCE' | 'CANCELLED';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { Target } from '../scans/target.ts';
+import { Target } from './target.ts';
 import { OutOfScopeError, Scope } from './scope.ts';
 
 const loopback = Scope.fromCidrs(['127.0.0.0/8', '::1/128']);

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.ts';
-import { addressBits, type Family, toBigInt } from '../scans/ip.ts';
-import { Target } from '../scans/target.ts';
+import { addressBits, type Family, toBigInt } from './ip.ts';
+import { Target } from './target.ts';
 
 /** A CIDR network that scans may touch. */
 export class Network {

@@ -1,4 +1,4 @@
-import { type Target, TargetRefusedError } from '../scans/target.ts';
+import { type Target, TargetRefusedError } from './target.ts';
 import { Network } from './network.ts';
 
 /**
