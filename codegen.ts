@@ -1,4 +1,31 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+
+/**
+ * What resolvers return for each GraphQL type, found in the areas: every
+ * type an area's `src/<area>/*.mappers.ts` exports under the name of a type
+ * of the schema maps it. A new area brings its own; nothing here lists them.
+ */
+function areaMappers(): Record<string, string> {
+  const sdl = readdirSync('schema').map((file) => readFileSync(`schema/${file}`, 'utf8')).join('\n');
+  const types = new Set([...sdl.matchAll(/^(?:type|interface|union)\s+(\w+)/gm)].map((match) => match[1]));
+  const mappers: Record<string, string> = {};
+  for (const area of readdirSync('src', { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
+    for (const file of readdirSync(`src/${area.name}`).filter((name) => name.endsWith('.mappers.ts'))) {
+      const source = readFileSync(`src/${area.name}/${file}`, 'utf8');
+      const names = [
+        ...[...source.matchAll(/^export type (\w+)/gm)].map((match) => match[1]),
+        ...[...source.matchAll(/^export type \{([^}]+)\}/gm)].flatMap((match) => (match[1] ?? "").split(',').map((part) => part.trim().split(/\s+as\s+/).at(-1))),
+      ];
+      for (const name of names) {
+        if (!name || !types.has(name)) continue;
+        if (mappers[name]) throw new Error(`GraphQL type ${name} is mapped twice (${mappers[name]} and src/${area.name}/${file}).`);
+        mappers[name] = `../../${area.name}/${file}#${name}`;
+      }
+    }
+  }
+  return mappers;
+}
 
 /** Resolver types from schema/; `npm run codegen`, checked for staleness in CI. */
 const config: CodegenConfig = {
@@ -13,36 +40,7 @@ const config: CodegenConfig = {
         useIndexSignature: false,
         contextType: '../context.ts#GraphQLContext',
         scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
-        mappers: {
-          Scan: '../../scans/scan.entity.ts#Scan',
-          ScanConnection: '../../scans/scan.mappers.ts#ScanConnection',
-          ScanEdge: '../../scans/scan.mappers.ts#ScanEdge',
-          ScanResult: '../../scans/scan-result.entity.ts#ScanResultView',
-          ScanHost: '../../scans/scan-host.entity.ts#ScanHostView',
-          ScanHostConnection: '../../scans/scan.mappers.ts#ScanHostConnection',
-          ScanHostEdge: '../../scans/scan.mappers.ts#ScanHostEdge',
-          ScanEvent: '../../scans/scan.mappers.ts#ScanEventView',
-          PortFound: '../../scans/scan.mappers.ts#PortFoundView',
-          HostStateChanged: '../../scans/scan.mappers.ts#HostStateChangedView',
-          ScanStatusChanged: '../../scans/scan.mappers.ts#ScanStatusChangedView',
-          ScanResultConnection: '../../scans/scan.mappers.ts#ScanResultConnection',
-          ScanResultEdge: '../../scans/scan.mappers.ts#ScanResultEdge',
-          ScanProgress: '../../scans/scan-progress.ts#ScanProgressView',
-          User: '../../users/user.entity.ts#User',
-          UserConnection: '../../users/user.mappers.ts#UserConnection',
-          UserEdge: '../../users/user.mappers.ts#UserEdge',
-          ApiToken: '../../users/api-token.entity.ts#ApiToken',
-          ApiTokenConnection: '../../users/user.mappers.ts#ApiTokenConnection',
-          ApiTokenEdge: '../../users/user.mappers.ts#ApiTokenEdge',
-          AuthPayload: '../../users/auth.service.ts#AuthPayload',
-          CreateApiTokenPayload: '../../users/user.mappers.ts#CreateApiTokenPayloadView',
-          Scope: '../../scope/scope-network.entity.ts#ScopeNetwork',
-          ScopeConnection: '../../users/user.mappers.ts#ScopeConnection',
-          ScopeEdge: '../../users/user.mappers.ts#ScopeEdge',
-          AuditEvent: '../../audit/audit-event.entity.ts#AuditEvent',
-          AuditEventConnection: '../../users/user.mappers.ts#AuditEventConnection',
-          AuditEventEdge: '../../users/user.mappers.ts#AuditEventEdge',
-        },
+        mappers: areaMappers(),
         mapperTypeSuffix: 'Mapper',
         avoidOptionals: { field: true, inputValue: false, defaultValue: true },
         maybeValue: 'T | null',

@@ -1,35 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { AccessTokens, loadSigningKey } from './access/access-tokens.ts';
+import { composeGrants, type Grants, Viewer } from './access/viewer.ts';
+import { auditModule } from './audit/audit.module.ts';
 import type { Config } from './config.ts';
+import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
+import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';
+import { Scope } from './net/scope.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
 import { openDatabase, type Orm } from './platform/db.ts';
 import { createResolver, type Resolve } from './platform/dns.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
-import { createEventBus, type EventBus, type EventBusHandle } from './platform/events.ts';
-import { createJobRunner, type JobRunner } from './platform/jobs.ts';
+import { createEventBus, type EventBusHandle } from './platform/events.ts';
+import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
-import { createConnectScanner } from './scans/engine/connect-scanner.ts';
-import { createNmapScanner } from './scans/engine/nmap-scanner.ts';
-import { createScanGivenUpHandler, createScanJob } from './scans/scan.jobs.ts';
-import { Scope } from './net/scope.ts';
-import { AccessTokens, loadSigningKey } from './users/access-tokens.ts';
+import { scansModule } from './scans/scans.module.ts';
+import { scopeModule } from './scope/scope.module.ts';
 import { Authenticator } from './users/authenticator.ts';
+import { usersModule } from './users/users.module.ts';
+
+/**
+ * The areas, in the order they start (and, reversed, stop). Adding an area
+ * is writing its folder and its `schema/<area>.graphql`, and one line here.
+ */
+export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule];
+
+/** Every area's entities and migrations, for the database. */
+export const entities = modules.flatMap((module) => module.entities ?? []);
+export const migrations = modules.flatMap((module) => module.migrations ?? []);
 
 /** Everything long-lived, wired once; main, worker and tests build it the same way. */
-export type App = {
-  config: Config;
-  logger: Logger;
-  orm: Orm;
-  events: EventBus;
-  jobs: JobRunner;
-  scope: Scope;
-  clock: Clock;
-  /** Hostname lookups, bounded in time and in number at once; scans resolve names at creation and at start. */
-  resolve: Resolve;
-  accessTokens: AccessTokens;
+export type App = Runtime & {
+  modules: readonly AreaModule[];
+  grants: Grants;
   authenticator: Authenticator;
   /** Where the data lives, for the start-up log: a URL without its password, or the embedded server's folder. */
   database: string;
   /** Where events travel, for the same log. */
   eventBus: string;
+  /** The context of one GraphQL request. */
+  requestContext: ContextFactory;
+  /** What the GraphQL server is built from. */
+  server: GraphQLServerDeps;
+  /** Runs each area's start hook; `worker`: this process also works the areas' job queues. */
+  start(role: { worker: boolean }): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -44,7 +57,8 @@ export type AppOverrides = {
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel, config.env === 'development' && Boolean(process.stdout.isTTY));
   // Parse the scope before touching anything: a typo here must not start a scanner with no limits.
-  const scope = Scope.fromCidrs(config.scans.allowedTargets);
+  Scope.fromCidrs(config.scans.allowedTargets);
+  const grants = composeGrants(modules.map((module) => module.grants));
   const clock = overrides.clock ?? systemClock;
   const accessTokens = new AccessTokens(loadSigningKey(config.auth.jwtSecret, config.dataDir), config.auth.accessTokenTtlSeconds, clock);
   let embedded: EmbeddedPostgres | undefined;
@@ -54,14 +68,21 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     url = embedded.url;
   }
   let orm: Orm;
-  let events: EventBusHandle;
+  let events: EventBusHandle<Topics>;
   let jobs: JobRunner;
   try {
-    orm = await openDatabase({ url, logger, onQuery: overrides.onQuery });
+    orm = await openDatabase({
+      url,
+      logger,
+      entities,
+      migrations,
+      onQuery: overrides.onQuery,
+    });
     const opened = orm;
-    const bus = createEventBus({ redisUrl: config.redisUrl, logger });
+    const bus = createEventBus<Topics>({ redisUrl: config.redisUrl, logger });
     events = bus;
-    jobs = await createJobRunner({ url, logger, retryLimit: config.worker.retries }).catch(async (error: unknown) => {
+    const queues = modules.flatMap((module) => module.queues ?? []).map((queue) => ({ name: queue.name, ...queue.settings(config) }));
+    jobs = await createJobRunner({ url, logger, queues }).catch(async (error: unknown) => {
       await bus.close();
       await opened.close();
       throw error;
@@ -70,45 +91,58 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     await embedded?.stop();
     throw error;
   }
-  return {
-    config,
-    logger,
-    orm,
-    events: events.bus,
+  const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants });
+  const resolve = createResolver({ lookup: overrides.lookup });
+  const bus: EventBus = events.bus;
+  const request = (viewer: Viewer, requestId: string = randomUUID(), ip: string | null = null): RequestScope => ({
+    requestId,
+    logger: logger.child({ requestId }),
+    viewer,
+    ip,
+    em: orm.em.fork(),
+    events: bus,
     jobs,
-    scope,
     clock,
-    resolve: createResolver({ lookup: overrides.lookup }),
+    resolve,
     accessTokens,
-    authenticator: new Authenticator({ em: orm.em, tokens: accessTokens, clock }),
+    config,
+  });
+  const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
+  const runtime: Runtime = { config, logger, orm, events: bus, jobs, clock, resolve, accessTokens, authenticator, request, services };
+  const context: ContextFactory = ({ requestId, viewer, ip }) => {
+    const scope = request(viewer, requestId, ip);
+    return { requestId, logger: scope.logger, viewer, services: services(scope) };
+  };
+  let started: readonly AreaModule[] = [];
+  return {
+    ...runtime,
+    modules,
+    grants,
+    authenticator,
     database: embedded ? `embedded PostgreSQL in ${embedded.pgdata}` : withoutPassword(url),
     eventBus: config.redisUrl ? withoutPassword(config.redisUrl) : 'in memory',
+    requestContext: context,
+    server: { config, logger, events: bus, authenticator, modules, context, runtime },
+    async start({ worker }) {
+      if (worker) {
+        for (const queue of modules.flatMap((module) => module.queues ?? [])) {
+          await jobs.work(queue.name, queue.concurrency(config), queue.handler(runtime));
+          if (queue.givenUp) await jobs.onGivenUp(queue.name, queue.givenUp(runtime));
+        }
+      }
+      for (const module of modules) {
+        await module.start?.(runtime, { worker });
+        started = [...started, module];
+      }
+    },
     async close() {
+      for (const module of [...started].reverse()) {
+        await module.stop?.(runtime).catch((error: unknown) => logger.error({ err: error, module: module.name }, 'area did not stop cleanly'));
+      }
       await jobs.stop();
       await events.close();
       await orm.close();
       await embedded?.stop();
     },
   };
-}
-
-/** Makes this process a worker: it takes scan jobs from the shared queue, and ends those given up. */
-export async function startWorker(app: App): Promise<void> {
-  const handler = createScanJob({
-    orm: app.orm,
-    events: app.events,
-    scope: app.scope,
-    clock: app.clock,
-    logger: app.logger,
-    resolve: app.resolve,
-    maxHosts: app.config.scans.maxHosts,
-    scanners: {
-      CONNECT: createConnectScanner(),
-      SYN: createNmapScanner('SYN', app.config.worker.nmapPath),
-      UDP: createNmapScanner('UDP', app.config.worker.nmapPath),
-      VERSION: createNmapScanner('VERSION', app.config.worker.nmapPath),
-    },
-  });
-  await app.jobs.work('scan.run', app.config.worker.concurrency, handler);
-  await app.jobs.onGivenUp('scan.run', createScanGivenUpHandler(app));
 }

@@ -1,5 +1,4 @@
-import { createApp, startWorker } from './app.ts';
-import { recoverStrandedScans } from './scans/scan-recovery.ts';
+import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
 import { bootstrapAdmin } from './users/bootstrap.ts';
@@ -16,7 +15,7 @@ async function main(): Promise<void> {
     await app.close();
     throw error;
   }
-  const server = createGraphQLServer(app);
+  const server = createGraphQLServer(app.server);
   let address;
   try {
     address = await server.listen(config.http.port, config.http.host);
@@ -24,9 +23,7 @@ async function main(): Promise<void> {
     await app.close();
     throw error;
   }
-  if (config.worker.inProcess) await startWorker(app);
-  // Not fatal: the next start tries again.
-  await recoverStrandedScans(app).catch((error: unknown) => app.logger.error({ err: error }, 'could not recover stranded scans'));
+  await app.start({ worker: config.worker.inProcess });
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   app.logger.info(
     {
@@ -35,7 +32,7 @@ async function main(): Promise<void> {
       database: app.database,
       events: app.eventBus,
       dataDir: config.dataDir,
-      allowedTargets: app.scope.networks.map(String),
+      allowedTargets: config.scans.allowedTargets,
       worker: config.worker.inProcess ? `in process, ${config.worker.concurrency} scans at a time` : 'none (run `npm run worker`)',
     },
     `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH}${config.graphql.graphiql ? ' (GraphiQL in a browser)' : ''}`,

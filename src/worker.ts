@@ -1,14 +1,11 @@
-import { createApp, startWorker } from './app.ts';
-import { recoverStrandedScans } from './scans/scan-recovery.ts';
+import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 
 /** A worker alone: takes scan jobs from the queue in PostgreSQL; run as many as you like, anywhere. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
-  await startWorker(app);
-  // Not fatal: the next start tries again.
-  await recoverStrandedScans(app).catch((error: unknown) => app.logger.error({ err: error }, 'could not recover stranded scans'));
+  await app.start({ worker: true });
   app.logger.info({ database: app.database, events: app.eventBus, concurrency: config.worker.concurrency }, 'ScanOps worker running');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import type { Role } from './role.ts';
-import { type Identity, Viewer } from './viewer.ts';
+import { modules } from '../app.ts';
+import { composeGrants, type Identity, Viewer } from './viewer.ts';
+
+const grants = composeGrants(modules.map((module) => module.grants));
 
 const as = (role: Role, userId = 'me'): Viewer =>
-  Viewer.of({ userId, email: 'me@example.com', role, via: 'session', credentialId: 'session', expiresAt: null } satisfies Identity);
+  Viewer.of({ userId, email: 'me@example.com', role, via: 'session', credentialId: 'session', expiresAt: null } satisfies Identity, grants);
 
 describe('Viewer', () => {
   it('refuses everything to an anonymous caller, with the reason a refused credential gave', () => {

@@ -15,28 +15,52 @@ export type Identity = {
   expiresAt: Date | null;
 };
 
-export type Permission =
-  | 'scan:read' | 'scan:create' | 'scan:write'
-  | 'user:read' | 'user:manage'
-  | 'token:manage'
-  | 'scope:read' | 'scope:manage'
-  | 'audit:read';
+/**
+ * Every permission, `area:verb`: each area declares its own by merging into
+ * this interface (`declare module '../access/viewer.ts' { interface
+ * Permissions { 'scan:read': true } }`), so a typo is a type error.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the areas
+export interface Permissions {}
+export type Permission = keyof Permissions & string;
 
 /** `all`: on every object; `own`: on the caller's own objects only. */
-type Reach = 'all' | 'own';
+export type Reach = 'all' | 'own';
+
+/** What each role may do: an area's part of the grants table. */
+export type Grants = Partial<Record<Role, Partial<Record<Permission, Reach>>>>;
+
+/** The grants tables of every area, as one. Two areas granting the same permission is a mistake, and refused. */
+export function composeGrants(parts: readonly (Grants | undefined)[]): Grants {
+  const table: Grants = {};
+  for (const part of parts) {
+    for (const [role, permissions] of Object.entries(part ?? {}) as [Role, Partial<Record<Permission, Reach>>][]) {
+      const granted = (table[role] ??= {});
+      for (const [permission, reach] of Object.entries(permissions) as [Permission, Reach][]) {
+        if (granted[permission]) throw new Error(`Permission ${permission} is granted twice for ${role}.`);
+        granted[permission] = reach;
+      }
+    }
+  }
+  return table;
+}
 
 /**
- * What each role may do. VIEWER reads every scan and changes nothing; ANALYST
- * creates scans and acts on its own; ADMIN does everything. A user always
- * sees themselves and manages their own API tokens.
+ * Credentials stopped working before their time, or changed: a logout or a
+ * reused refresh token (`sessionId`), a revoked API token (`apiTokenId`), a
+ * deactivated user, a new password or role (`userId` alone). Open streams of
+ * that user re-check their identity at once.
  */
-const GRANTS: Record<Role, Partial<Record<Permission, Reach>>> = {
-  ADMIN: {
-    'scan:read': 'all', 'scan:create': 'all', 'scan:write': 'all', 'user:read': 'all', 'user:manage': 'all',
-    'token:manage': 'all', 'scope:read': 'all', 'scope:manage': 'all', 'audit:read': 'all',
-  },
-  ANALYST: { 'scan:read': 'own', 'scan:create': 'all', 'scan:write': 'own', 'user:read': 'own', 'token:manage': 'own', 'scope:read': 'all' },
-  VIEWER: { 'scan:read': 'all', 'user:read': 'own', 'token:manage': 'own', 'scope:read': 'all' },
+export type IdentityRevoked = { userId: string; sessionId?: string; apiTokenId?: string; reason: 'REVOKED' | 'DEACTIVATED'; at: string };
+
+/** Who is calling, from a credential: the port the GraphQL layer authenticates through. */
+export type Authenticate = {
+  /** No header: anonymous. A header that proves nothing: a Viewer that says why. */
+  authenticate(header: string | null | undefined): Promise<Viewer>;
+  /** The identity as it stands now (role changes included); throws UNAUTHENTICATED or FORBIDDEN once it no longer holds. */
+  recheck(identity: Identity): Promise<Identity>;
+  /** A Viewer for an identity already proven, with the app's grants. */
+  viewerOf(identity: Identity): Viewer;
 };
 
 /**
@@ -49,24 +73,27 @@ export class Viewer {
   readonly #identity: Identity | null;
   /** Why there is no identity: none was sent, or the one sent was refused (and how). */
   readonly #failure: UnauthenticatedError | ForbiddenError | null;
+  readonly #grants: Grants;
 
-  private constructor(identity: Identity | null, failure: UnauthenticatedError | ForbiddenError | null) {
+  private constructor(identity: Identity | null, failure: UnauthenticatedError | ForbiddenError | null, grants: Grants) {
     this.#identity = identity;
     this.#failure = failure;
+    this.#grants = grants;
   }
 
-  static of(identity: Identity): Viewer {
-    return new Viewer(identity, null);
+  /** `grants`: the app's table, composed from every area's (`composeGrants`). */
+  static of(identity: Identity, grants: Grants): Viewer {
+    return new Viewer(identity, null, grants);
   }
 
   /** No credential at all. */
   static anonymous(): Viewer {
-    return new Viewer(null, null);
+    return new Viewer(null, null, {});
   }
 
   /** A credential was sent and refused: expired, revoked, forged (UNAUTHENTICATED) or of a deactivated user (FORBIDDEN). */
   static rejected(failure: UnauthenticatedError | ForbiddenError): Viewer {
-    return new Viewer(null, failure);
+    return new Viewer(null, failure, {});
   }
 
   get isAuthenticated(): boolean {
@@ -96,7 +123,7 @@ export class Viewer {
   /** How far `permission` reaches; UNAUTHENTICATED or FORBIDDEN when not at all. */
   reach(permission: Permission): Reach {
     const { role } = this.identity;
-    const reach = GRANTS[role][permission];
+    const reach = this.#grants[role]?.[permission];
     if (!reach) throw new ForbiddenError(`${role === 'ADMIN' || role === 'ANALYST' ? 'An' : 'A'} ${role} may not do this (${permission}).`);
     return reach;
   }
@@ -109,7 +136,7 @@ export class Viewer {
   mayAccess(permission: Permission, ownerId: string | null | undefined): boolean {
     const identity = this.#identity;
     if (!identity) return false;
-    const reach = GRANTS[identity.role][permission];
+    const reach = this.#grants[identity.role]?.[permission];
     return reach === 'all' || (reach === 'own' && ownerId === identity.userId);
   }
 

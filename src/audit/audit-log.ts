@@ -5,9 +5,12 @@ import { type Connection, type PageArgs, parsePage } from '../platform/paginatio
 import type { Viewer } from '../access/viewer.ts';
 import { type AuditAction, AuditEvent } from './audit-event.entity.ts';
 
+/** What an entry is about: a node of the API, by type and local ID; shown to clients as its global ID. */
+export type AuditTarget = { type: string; id: string };
+
 export type AuditEntry = {
   action: AuditAction;
-  targetId?: string | null;
+  target?: AuditTarget | null;
   details?: Record<string, unknown>;
   /** Who acted, when not the request's viewer (a failed login, the CLI). */
   actor?: { id: string | null; email: string | null };
@@ -42,7 +45,7 @@ export class AuditLog {
   }
 
   /** Writes one entry at once; `em` is a transaction to write it in, when it must commit (or not) with other work. */
-  async record({ action, targetId = null, details = {}, actor }: AuditEntry, em: EntityManager = this.#em): Promise<string> {
+  async record({ action, target = null, details = {}, actor }: AuditEntry, em: EntityManager = this.#em): Promise<string> {
     const identity = this.#viewer.isAuthenticated ? this.#viewer.identity : null;
     return em.insert(AuditEvent, {
       at: this.#clock.now(),
@@ -50,7 +53,7 @@ export class AuditLog {
       actorId: actor ? actor.id : identity?.userId ?? null,
       actorEmail: actor ? actor.email : identity?.email ?? null,
       ip: this.#ip,
-      targetId,
+      targetId: target && `${target.type}:${target.id}`,
       details: identity && !actor ? { via: identity.via, ...details } : details,
     });
   }

@@ -1,6 +1,6 @@
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
-import { localIdOrNone, type NodeType, toGlobalId } from '../graphql/global-id.ts';
+import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
 
 export const auditResolvers = {
   Query: {
@@ -17,7 +17,7 @@ export const auditResolvers = {
     targetId: (event) => {
       if (!event.targetId) return null;
       const separator = event.targetId.indexOf(':');
-      return toGlobalId(event.targetId.slice(0, separator) as NodeType, event.targetId.slice(separator + 1));
+      return toGlobalId(event.targetId.slice(0, separator), event.targetId.slice(separator + 1));
     },
     details: (event) => JSON.stringify(event.details),
   },

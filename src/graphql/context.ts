@@ -1,56 +1,35 @@
-import { AuditLog } from '../audit/audit-log.ts';
-import type { App } from '../app.ts';
+import type { Authenticate, Viewer } from '../access/viewer.ts';
+import type { Config } from '../config.ts';
+import type { AreaModule, EventBus, Runtime, Services } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import { ScanFeed } from '../scans/scan-feed.service.ts';
-import { ScanService } from '../scans/scan.service.ts';
-import { ScopeService } from '../scope/scope.service.ts';
-import { ApiTokenService } from '../users/api-token.service.ts';
-import { AuthService } from '../users/auth.service.ts';
-import { UserService } from '../users/user.service.ts';
-import type { Viewer } from '../access/viewer.ts';
 
-/** What every resolver receives: per-request services over a forked EntityManager, all acting for one viewer. */
+/** What every resolver receives: the services of every area for one request, all acting for one viewer. */
 export type GraphQLContext = {
   requestId: string;
   logger: Logger;
   viewer: Viewer;
-  services: {
-    scans: ScanService;
-    scanFeed: ScanFeed;
-    users: UserService;
-    auth: AuthService;
-    apiTokens: ApiTokenService;
-    scopes: ScopeService;
-    audit: AuditLog;
-  };
+  services: Services;
 };
 
 export type RequestInfo = {
   requestId: string;
-  /** Who is calling, already authenticated (see `Authenticator`). */
+  /** Who is calling, already authenticated. */
   viewer: Viewer;
   /** The client's address, for the audit log and login rate limits. */
   ip: string | null;
 };
 
-/** Builds a request's context. No singletons: each request gets its own unit of work and loaders. */
-export function createContext(app: App, { requestId, viewer, ip }: RequestInfo): GraphQLContext {
-  const em = app.orm.em.fork();
-  const { events, clock } = app;
-  const audit = new AuditLog({ em, viewer, ip, clock });
-  const logger = app.logger.child({ requestId });
-  return {
-    requestId,
-    logger,
-    viewer,
-    services: {
-      scans: new ScanService({ em, viewer, audit, events, jobs: app.jobs, scope: app.scope, limits: app.config.scans, clock, resolve: app.resolve, logger }),
-      scanFeed: new ScanFeed({ em, viewer, events, clock }),
-      users: new UserService({ em, viewer, audit, events, clock }),
-      auth: new AuthService({ em, viewer, tokens: app.accessTokens, audit, events, clock, limits: app.config.auth, logger }),
-      apiTokens: new ApiTokenService({ em, viewer, audit, events, clock }),
-      scopes: new ScopeService({ em, viewer, audit, baseline: app.scope, clock }),
-      audit,
-    },
-  };
-}
+/** Builds a request's context: its own unit of work, loaders and services, no singletons. */
+export type ContextFactory = (info: RequestInfo) => GraphQLContext;
+
+/** What the GraphQL server is built from: the app's long-lived parts and its areas, handed in (graphql/ imports no area). */
+export type GraphQLServerDeps = {
+  config: Config;
+  logger: Logger;
+  events: EventBus;
+  authenticator: Authenticate;
+  modules: readonly AreaModule[];
+  context: ContextFactory;
+  /** What the areas' HTTP routes work with. */
+  runtime: Runtime;
+};

@@ -14,7 +14,7 @@ beforeAll(async () => {
   const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { logs.push(JSON.parse(chunk.toString())); done(); } });
   app = await createTestApp({}, { logger: pino({ level: 'error' }, sink) });
   token = await app.tokenFor();
-  server = createGraphQLServer(app);
+  server = createGraphQLServer(app.server);
   url = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}/graphql`;
 });
 

@@ -13,10 +13,17 @@ describe('global IDs', () => {
 
   it.each([
     '', 'garbage', '%%%', Buffer.from('Scan:').toString('base64url'), Buffer.from(':abc').toString('base64url'),
-    Buffer.from(`Scan:${uuid}'; drop table scans; --`).toString('base64url'), Buffer.from('Scan:123').toString('base64url'),
+    Buffer.from(`Scan:${uuid}'; drop table scans; --`).toString('base64url'),
     `${toGlobalId('Scan', uuid)}!`, `${toGlobalId('Scan', uuid)}==`,
   ])('rejects %j', (raw) => {
     expect(fromGlobalId(raw)).toBeUndefined();
+  });
+
+  it('gives a local ID only of the kind its type has: a UUID, or a serial for the audit log', () => {
+    expect(localIdOf(Buffer.from('Scan:123').toString('base64url'), 'Scan')).toBeUndefined();
+    expect(localIdOf(Buffer.from(`AuditEvent:${uuid}`).toString('base64url'), 'AuditEvent', 'serial')).toBeUndefined();
+    expect(localIdOf(Buffer.from('AuditEvent:123').toString('base64url'), 'AuditEvent', 'serial')).toBe('123');
+    expect(localIdOf(Buffer.from(`Scan:${uuid.toUpperCase()}`).toString('base64url'), 'Scan')).toBeUndefined();
   });
 
   it('does not answer for an ID of another type', () => {

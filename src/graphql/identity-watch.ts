@@ -1,10 +1,10 @@
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
-import type { EventBus, IdentityRevoked } from '../platform/events.ts';
+import type { IdentityRevoked } from '../access/viewer.ts';
+import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Authenticator } from '../users/authenticator.ts';
-import type { Identity } from '../access/viewer.ts';
+import type { Authenticate, Identity } from '../access/viewer.ts';
 
 /** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
 const RECHECK_EVERY_MS = 1_000;
@@ -21,11 +21,11 @@ export type IdentityLost = UnauthenticatedError | ForbiddenError;
  * expires. A changed role counts as lost: the client authenticates again.
  */
 export class IdentityWatch {
-  readonly #authenticator: Authenticator;
+  readonly #authenticator: Authenticate;
   readonly #watchers = new Set<{ identity: Identity; check: () => void }>();
   readonly #stop: () => void;
 
-  constructor(authenticator: Authenticator, events: EventBus, logger: Logger) {
+  constructor(authenticator: Authenticate, events: EventBus, logger: Logger) {
     this.#authenticator = authenticator;
     let stopped = false;
     let subscription: AsyncIterator<IdentityRevoked> | undefined;

@@ -1,15 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { DateTimeResolver } from 'graphql-scalars';
 import { createSchema } from 'graphql-yoga';
-import { auditResolvers } from '../audit/audit.resolvers.ts';
-import { scanResolvers } from '../scans/scan.resolvers.ts';
-import { scopeResolvers } from '../scope/scope.resolvers.ts';
-import { userResolvers } from '../users/user.resolvers.ts';
+import type { AreaModule } from '../module.ts';
 import type { GraphQLContext } from './context.ts';
 import { nodeResolvers } from './node.resolvers.ts';
 
 const SCHEMA_DIR = new URL('../../schema/', import.meta.url);
 
-/** The SDL in schema/ is the contract; resolvers from each area are attached to it. */
+/** The SDL in schema/ is the contract: `base.graphql` first, then one file per area. */
 export function loadTypeDefs(): string[] {
   return readdirSync(SCHEMA_DIR)
     .filter((file) => file.endsWith('.graphql'))
@@ -17,9 +15,10 @@ export function loadTypeDefs(): string[] {
     .map((file) => readFileSync(new URL(file, SCHEMA_DIR), 'utf8'));
 }
 
-export function buildSchema() {
+/** The contract, with each area's resolvers and `Query.node` over every area's node types attached. */
+export function buildSchema(modules: readonly AreaModule[]) {
   return createSchema<GraphQLContext>({
     typeDefs: loadTypeDefs(),
-    resolvers: [nodeResolvers, scanResolvers, userResolvers, scopeResolvers, auditResolvers],
+    resolvers: [{ DateTime: DateTimeResolver }, nodeResolvers(modules), ...modules.flatMap((module) => module.resolvers ?? [])] as never,
   });
 }

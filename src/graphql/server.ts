@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, isAsyncIterable, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import type { App } from '../app.ts';
 import type { Logger } from '../platform/logger.ts';
 import { clientAddress } from './client-address.ts';
-import { createContext, type GraphQLContext } from './context.ts';
+import type { GraphQLContext, GraphQLServerDeps } from './context.ts';
 import { useErrorCodes } from './errors.ts';
 import { limitBody, useHardening } from './hardening.ts';
 import { IdentityWatch } from './identity-watch.ts';
@@ -67,15 +66,41 @@ function useIdentityGuard(watch: IdentityWatch): Plugin<GraphQLContext> {
   };
 }
 
+type Listener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The areas' plain HTTP routes (downloads, exports, health) beside
+ * `/graphql`; everything else goes to yoga. A route that throws answers 500
+ * and is logged, never crashes the server.
+ */
+function withRoutes({ modules, runtime, logger }: GraphQLServerDeps, next: Listener): Listener {
+  const routes = modules.flatMap((module) => module.routes ?? []);
+  if (routes.length === 0) return next;
+  return (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    for (const route of routes) {
+      const match = route.method === request.method ? route.path.exec(path) : null;
+      if (!match) continue;
+      void route.handle(request, response, { ...match.groups }, runtime).catch((error: unknown) => {
+        logger.error({ err: error, path, method: request.method }, 'unexpected error');
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' }).end('Unexpected error.');
+        else response.destroy();
+      });
+      return;
+    }
+    next(request, response);
+  };
+}
+
 /** GraphQL over HTTP (graphql-yoga) and graphql-ws on the same port and path. */
-export function createGraphQLServer(app: App): GraphQLServer {
+export function createGraphQLServer(app: GraphQLServerDeps): GraphQLServer {
   const requestIds = new WeakMap<Request, string>();
   const watch = new IdentityWatch(app.authenticator, app.events, app.logger);
   const yoga = createYoga<ServerContext, GraphQLContext>({
-    schema: buildSchema(),
+    schema: buildSchema(app.modules),
     graphqlEndpoint: GRAPHQL_PATH,
     context: async ({ request, req, requestId, viewer, ip }) =>
-      createContext(app, {
+      app.context({
         requestId: requestId ?? requestIds.get(request) ?? randomUUID(),
         viewer: viewer ?? (await app.authenticator.authenticate(request.headers.get('authorization'))),
         ip: ip ?? (req ? clientAddress(req, app.config.graphql.trustedProxyHops) : null),
@@ -92,7 +117,7 @@ export function createGraphQLServer(app: App): GraphQLServer {
     plugins: [useRequestId(requestIds), ...useHardening(app.config), useIdentityGuard(watch), useErrorCodes(app.logger)],
   });
 
-  const http = createServer(limitBody(app.config.graphql.maxBodyBytes, yoga));
+  const http = createServer(withRoutes(app, limitBody(app.config.graphql.maxBodyBytes, yoga)));
   const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
   const ws = serveGraphQLOverWebSocket({ app, yoga, watch, wsServer });
 

@@ -5,11 +5,10 @@ import type { Disposable, OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { App } from '../app.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import { Viewer } from '../access/viewer.ts';
 import { clientAddress } from './client-address.ts';
-import type { GraphQLContext } from './context.ts';
+import type { GraphQLContext, GraphQLServerDeps } from './context.ts';
 import { withLimitCode } from './hardening.ts';
 import { type IdentityWatch, toGraphQLError } from './identity-watch.ts';
 
@@ -40,7 +39,7 @@ const MAX_OPERATIONS_PER_SOCKET = 100;
 const WS_CLOSE = { unauthenticated: 4401, forbidden: 4403 } as const;
 
 export type WebSocketDeps = {
-  app: App;
+  app: Pick<GraphQLServerDeps, 'config' | 'logger' | 'authenticator'>;
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   watch: IdentityWatch;
   wsServer: WebSocketServer;
@@ -99,7 +98,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
     if (header !== undefined) return app.authenticator.authenticate(header);
     if (!state.viewer?.isAuthenticated) return Viewer.anonymous();
     try {
-      state.viewer = Viewer.of(await app.authenticator.recheck(state.viewer.identity));
+      state.viewer = app.authenticator.viewerOf(await app.authenticator.recheck(state.viewer.identity));
       return state.viewer;
     } catch (error) {
       if (!(error instanceof UnauthenticatedError || error instanceof ForbiddenError)) throw error;

@@ -2,14 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
 import { openDatabase, type Orm } from './db.ts';
 import { createLogger } from './logger.ts';
-import { migrations } from '../migrations/migrations.ts';
+import { entities, migrations } from '../app.ts';
 
 let database: TestDatabase;
 let orm: Orm;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  orm = await openDatabase({ url: database.url, logger: createLogger('silent', false) });
+  orm = await openDatabase({ url: database.url, logger: createLogger('silent', false), entities, migrations });
 });
 
 afterAll(async () => {
@@ -32,7 +32,7 @@ describe('migrations', () => {
 
   it('are recorded, so opening again applies nothing', async () => {
     const executed = await orm.migrator.getExecuted();
-    expect(executed.map((m) => m.name)).toEqual(migrations.map((m) => m.name));
+    expect(executed.map((m) => m.name)).toEqual(migrations.map((m) => m.name).sort());
     expect(await orm.migrator.getPending()).toEqual([]);
   });
 

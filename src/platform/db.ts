@@ -3,27 +3,20 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { stripVTControlCharacters as plain } from 'node:util';
 import pg from 'pg';
-import { migrations } from '../migrations/migrations.ts';
-import { ScanHostSchema } from '../scans/scan-host.entity.ts';
-import { ScanResultSchema } from '../scans/scan-result.entity.ts';
-import { ScanSchema } from '../scans/scan.entity.ts';
-import { AuditEventSchema } from '../audit/audit-event.entity.ts';
-import { ScopeNetworkSchema } from '../scope/scope-network.entity.ts';
-import { ApiTokenSchema } from '../users/api-token.entity.ts';
-import { AuthSessionSchema, RefreshTokenSchema } from '../users/auth-session.entity.ts';
-import { LoginAttemptSchema } from '../users/login-attempt.entity.ts';
-import { UserSchema } from '../users/user.entity.ts';
 import type { Logger } from './logger.ts';
 
 export type Orm = MikroORM;
-export const entities = [
-  ScanSchema, ScanResultSchema, ScanHostSchema,
-  UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, LoginAttemptSchema, ScopeNetworkSchema, AuditEventSchema,
-];
+
+/** A committed migration: `<timestamp>-<name>` and its class. */
+export type MigrationEntry = { name: string; class: new (...args: never[]) => object };
 
 export type DatabaseOptions = {
   url: string;
   logger: Logger;
+  /** Every entity schema (`defineEntity`) of every area. */
+  entities: readonly unknown[];
+  /** Every migration of every area; applied in name order, so timestamps order them across areas. */
+  migrations: readonly MigrationEntry[];
   /** Called with every SQL statement; tests count queries with it. */
   onQuery?: (sql: string) => void;
   /** Pool size per process. @default 10 */
@@ -52,12 +45,12 @@ function loggerFactory(logger: Logger, onQuery?: (sql: string) => void) {
     })(options);
 }
 
-export function ormConfig({ url, logger, onQuery, poolSize = 10 }: DatabaseOptions) {
+export function ormConfig({ url, logger, entities, migrations, onQuery, poolSize = 10 }: DatabaseOptions) {
   return defineConfig({
     clientUrl: url,
-    entities,
+    entities: [...entities] as never[],
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false },
+    migrations: { migrationsList: [...migrations].sort((a, b) => a.name.localeCompare(b.name)) as never[], transactional: true, allOrNothing: true, snapshot: false },
     pool: { max: poolSize },
     debug: onQuery ? ['query'] : false,
     colors: false,

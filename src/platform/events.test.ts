@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisDoor, redisDoor, redisSuite, type TestRedis, useRedis } from '../../test/helpers/redis.ts';
-import { createEventBus, type EventBusHandle, type ScanEventMessage } from './events.ts';
+import type { Topics } from '../module.ts';
+import type { ScanEventMessage } from '../scans/scan.topics.ts';
+import { createEventBus, type EventBusHandle } from './events.ts';
 
 type Line = { level: number; msg: string; redis?: string; reason?: string };
 
@@ -35,7 +37,7 @@ const suite = redisSuite('the event bus over a Redis that goes away');
 describe.skipIf(suite.skipped)(suite.title, () => {
   let redis: TestRedis;
   let door: RedisDoor;
-  let bus: EventBusHandle | undefined;
+  let bus: EventBusHandle<Topics> | undefined;
   /** A connection straight to Redis, past the door, to see what reached it. */
   let direct: Redis;
 
@@ -58,7 +60,7 @@ describe.skipIf(suite.skipped)(suite.title, () => {
     door = await redisDoor(redis);
     await door.open();
     const { logger, said } = capturingLogger();
-    bus = createEventBus({ redisUrl: door.url, logger });
+    bus = createEventBus<Topics>({ redisUrl: door.url, logger });
     const scanId = randomUUID();
     const channel = `scanEvents:${scanId}`;
     const subscribed = async () => (await direct.pubsub('NUMSUB', channel))[1] === 1;
@@ -83,7 +85,7 @@ describe.skipIf(suite.skipped)(suite.title, () => {
   it('holds publishes while Redis is away, up to its bound, and sends them in order once it answers', async () => {
     door = await redisDoor(redis);
     const { logger, said } = capturingLogger();
-    bus = createEventBus({ redisUrl: door.url, logger, maxPendingPublishes: 3 });
+    bus = createEventBus<Topics>({ redisUrl: door.url, logger, maxPendingPublishes: 3 });
     await eventually(() => said('Redis unreachable').length > 0, 'the unreachable line');
     expect(said('Redis unreachable')[0]).toMatchObject({ level: 50, redis: door.url, reason: 'ECONNREFUSED' });
     const scanId = randomUUID();

@@ -2,70 +2,18 @@ import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, withoutPassword } from './logger.ts';
 import { createRedisEventTarget } from './redis-event-target.ts';
-import type { PortState, Protocol } from '../scans/engine/scanner.ts';
-import type { HostState } from '../scans/scan-host.entity.ts';
-import type { ScanStatus } from '../scans/scan-status.ts';
-
-/** A scan was created or changed state. Plain JSON: a Redis bus may carry it between processes. */
-export type ScanUpdated = { scanId: string; status: ScanStatus; at: string };
-
-/** How far a scan has come; published by the worker running it, at most ~10 times a second. */
-export type ScanProgressed = {
-  scanId: string;
-  status: ScanStatus;
-  probesTotal: number;
-  /** Probes whose results are stored, as of the batch last written. */
-  probesDone: number;
-  openPorts: number;
-  /** The engine's own estimate of probes done, at least `probesDone`. */
-  probesEstimate: number;
-  /** ISO time the scan started running, for the rate; `null` before. */
-  startedAt: string | null;
-  /** ISO time the scan ended: an ended scan's rate stops there. */
-  finishedAt: string | null;
-  at: string;
-};
-
-/** An OPEN port as the worker stored it. */
-export type PortFound = {
-  type: 'PortFound';
-  scanId: string;
-  result: { address: string; port: number; protocol: Protocol; state: PortState; banner: string | null; service: string | null; version: string | null };
-  at: string;
-};
-
-/** A host turned UP (a port answered) or DOWN (the scan completed without an answer). */
-export type HostStateChanged = {
-  type: 'HostStateChanged';
-  scanId: string;
-  host: { address: string; hostname: string | null; state: HostState };
-  at: string;
-};
-
-export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; status: ScanStatus; error: string | null; at: string };
-
-/** What happens inside one scan, in the order it happened. */
-export type ScanEventMessage = PortFound | HostStateChanged | ScanStatusChanged;
 
 /**
- * Credentials stopped working before their time, or changed: a logout or a
- * reused refresh token (`sessionId`), a revoked API token (`apiTokenId`), a
- * deactivated user, a new password or role (`userId` alone). Open streams of
- * that user re-check their identity at once.
+ * Topics and their payloads, `name: [payload]` or `name: [id, payload]` for a
+ * topic per object, from an interface the areas fill (see `module.ts`), as
+ * the map `PubSub` takes: an interface has no index signature of its own.
+ * Payloads are plain JSON: a Redis bus carries them between processes.
  */
-export type IdentityRevoked = { userId: string; sessionId?: string; apiTokenId?: string; reason: 'REVOKED' | 'DEACTIVATED'; at: string };
+export type TopicsOf<T> = { [K in keyof T]: T[K] extends [] | [unknown] | [number | string, unknown] ? T[K] : never };
 
-/** Every topic and its payload; publishers and subscribers are checked against it. */
-export type Topics = {
-  scanUpdated: [event: ScanUpdated];
-  scanProgress: [scanId: string, event: ScanProgressed];
-  scanEvents: [scanId: string, event: ScanEventMessage];
-  identityRevoked: [event: IdentityRevoked];
-};
+export type EventBus<T> = PubSub<TopicsOf<T>>;
 
-export type EventBus = PubSub<Topics>;
-
-export type EventBusHandle = { bus: EventBus; close(): Promise<void> };
+export type EventBusHandle<T> = { bus: EventBus<T>; close(): Promise<void> };
 
 export type EventBusOptions = {
   /** Unset: in memory, for this process alone. */
@@ -91,8 +39,8 @@ export type EventBusOptions = {
  * everything but events between processes, says so once, and reconnects
  * with backoff until it answers.
  */
-export function createEventBus({ redisUrl, logger, maxPendingPublishes }: EventBusOptions): EventBusHandle {
-  if (!redisUrl) return { bus: createPubSub<Topics>(), close: async () => {} };
+export function createEventBus<T>({ redisUrl, logger, maxPendingPublishes }: EventBusOptions): EventBusHandle<T> {
+  if (!redisUrl) return { bus: createPubSub<TopicsOf<T>>(), close: async () => {} };
   const redis = withoutPassword(redisUrl);
   // No per-command retry limit: held publishes are bounded by count instead, and a
   // SUBSCRIBE is only sent on a ready connection.
@@ -116,7 +64,7 @@ export function createEventBus({ redisUrl, logger, maxPendingPublishes }: EventB
       logger.info({ redis }, `Redis reachable again at ${redis}`);
     });
   }
-  const eventTarget = createRedisEventTarget<Topics>({
+  const eventTarget = createRedisEventTarget<TopicsOf<T>>({
     publisher,
     subscriber,
     maxPending: maxPendingPublishes,
@@ -126,7 +74,7 @@ export function createEventBus({ redisUrl, logger, maxPendingPublishes }: EventB
     onSubscribeFailed: (topic, error) => logger.warn({ redis, topic, err: error }, 'Redis refused a SUBSCRIBE; it is tried again on reconnection'),
   });
   return {
-    bus: createPubSub<Topics>({ eventTarget }),
+    bus: createPubSub<TopicsOf<T>>({ eventTarget }),
     async close() {
       closing = true;
       // QUIT waits for the replies still due; a connection that is not ready has

@@ -1,65 +1,79 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from './logger.ts';
 
-/** Every job and its payload (plain JSON). */
-export type JobPayloads = {
-  'scan.run': { scanId: string };
+/** A queue's own settings: how often a job is tried, how long it may run. */
+export type JobDef<J, N extends keyof J = keyof J> = {
+  name: N & string;
+  /** Attempts after the first before a job fails for good. @default 2 */
+  retryLimit?: number;
+  /** Seconds between attempts. @default 1 */
+  retryDelay?: number;
+  /**
+   * A job whose worker stops sending heartbeats for this long (a crash, a
+   * `kill -9`) is handed to another worker. pg-boss's minimum is 10; fixed
+   * once the queue exists. @default 10
+   */
+  heartbeatSeconds?: number;
+  /** Longest a job may run before it counts as failed. @default 3600 */
+  expireInSeconds?: number;
 };
-export type JobName = keyof JobPayloads;
 
-/** The port services use to queue work; pg-boss on the same PostgreSQL behind it. */
-export type JobQueue = {
-  send<N extends JobName>(name: N, data: JobPayloads[N]): Promise<void>;
+/** The port services use to queue work; pg-boss on the same PostgreSQL behind it. `J`: queue names and their payloads. */
+export type JobQueue<J> = {
+  send<N extends keyof J & string>(name: N, data: J[N]): Promise<void>;
   /** Whether a job of `name` with this payload waits, or runs, now. */
-  isPending<N extends JobName>(name: N, data: JobPayloads[N]): Promise<boolean>;
+  isPending<N extends keyof J & string>(name: N, data: J[N]): Promise<boolean>;
 };
 
 /** Why a job was given up: its last error, and how many times it was tried. */
 export type JobFailure = { reason: string; attempts: number };
 
-export type JobRunner = JobQueue & {
+export type JobContext = { attempt: number; lastAttempt: boolean; signal: AbortSignal };
+export type JobHandler<T> = (data: T, context: JobContext) => Promise<void>;
+
+export type JobRunner<J> = JobQueue<J> & {
+  /** Settings for a queue named at run time (one per capture sensor, say); declared ones come with `queues`. */
+  declare<N extends keyof J & string>(def: JobDef<J, N>): void;
   /**
    * Runs `handler` for each job of `name`, `concurrency` at a time; a throw
    * retries the job. `signal` aborts when this process stops: the handler
    * should stop and throw, leaving the job to be retried elsewhere.
    */
-  work<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): Promise<void>;
+  work<N extends keyof J & string>(name: N, concurrency: number, handler: JobHandler<J[N]>): Promise<void>;
   /**
    * Runs `handler` once for each job of `name` given up for good: every
    * attempt failed, or the worker of the last one died. pg-boss moves such a
    * job to a dead-letter queue, so this holds even when no handler got to run.
    */
-  onGivenUp<N extends JobName>(name: N, handler: (data: JobPayloads[N], failure: JobFailure) => Promise<void>): Promise<void>;
+  onGivenUp<N extends keyof J & string>(name: N, handler: (data: J[N], failure: JobFailure) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 };
 
-export type JobHandler<N extends JobName> = (data: JobPayloads[N], context: { attempt: number; lastAttempt: boolean; signal: AbortSignal }) => Promise<void>;
-
-export type JobQueueOptions = {
+export type JobQueueOptions<J> = {
   url: string;
   logger: Logger;
-  /** Attempts after the first before a job fails for good. @default 2 */
-  retryLimit?: number;
-  /**
-   * A job whose worker stops sending heartbeats for this long (a crash, a
-   * `kill -9`) is handed to another worker. pg-boss's minimum is 10. @default 10
-   */
-  heartbeatSeconds?: number;
+  /** Every queue known at start, with its settings. */
+  queues: readonly JobDef<J>[];
 };
 
 /**
  * pg-boss: durable, retried jobs in PostgreSQL, so any number of workers on
  * any machines sharing the database take part, and a job survives its worker.
  */
-export async function createJobRunner({ url, logger, retryLimit = 2, heartbeatSeconds = 10 }: JobQueueOptions): Promise<JobRunner> {
+export async function createJobRunner<J>({ url, logger, queues }: JobQueueOptions<J>): Promise<JobRunner<J>> {
   // Supervision every few seconds: a job whose heartbeat stopped is retried soon, not minutes later.
   const boss = new PgBoss({ connectionString: url, max: 4, schema: 'pgboss', superviseIntervalSeconds: 5, monitorIntervalSeconds: 5 });
   boss.on('error', (error) => logger.error({ err: error }, 'job queue error'));
   await boss.start();
-  const queueOptions = { retryLimit, retryDelay: 1, heartbeatSeconds, expireInSeconds: 6 * 60 * 60 };
+  const defs = new Map<string, JobDef<J>>(queues.map((def) => [def.name, def]));
+  const optionsOf = (name: string) => {
+    const def = defs.get(name);
+    if (!def) throw new Error(`No job queue "${name}" was declared.`);
+    return { retryLimit: def.retryLimit ?? 2, retryDelay: def.retryDelay ?? 1, heartbeatSeconds: def.heartbeatSeconds ?? 10, expireInSeconds: def.expireInSeconds ?? 3_600 };
+  };
   const ensured = new Map<string, Promise<void>>();
   const stopping = new AbortController();
-  const createQueue = async (name: string, options: typeof queueOptions & { deadLetter?: string }) => {
+  const createQueue = async (name: string, options: ReturnType<typeof optionsOf> & { deadLetter?: string }) => {
     // Several processes may race to create it; the loser finds it there.
     if (!(await boss.getQueue(name))) {
       await boss.createQueue(name, options).catch(async (error: unknown) => {
@@ -74,32 +88,37 @@ export async function createJobRunner({ url, logger, retryLimit = 2, heartbeatSe
   const ensureQueue = (name: string) => {
     let ready = ensured.get(name);
     if (!ready) {
-      ready = createQueue(deadLetterOf(name), queueOptions).then(() => createQueue(name, { ...queueOptions, deadLetter: deadLetterOf(name) }));
+      const options = optionsOf(name);
+      ready = createQueue(deadLetterOf(name), options).then(() => createQueue(name, { ...options, deadLetter: deadLetterOf(name) }));
       ready.catch(() => ensured.delete(name));
       ensured.set(name, ready);
     }
     return ready;
   };
   return {
+    declare(def) {
+      defs.set(def.name, def as JobDef<J>);
+    },
     async send(name, data) {
       await ensureQueue(name);
-      await boss.send(name, data);
+      await boss.send(name, data as object);
     },
     async isPending(name, data) {
       await ensureQueue(name);
-      const jobs = await boss.findJobs(name, { data });
+      const jobs = await boss.findJobs(name, { data: data as object });
       return jobs.some((job) => job.state === 'created' || job.state === 'retry' || job.state === 'active');
     },
     async onGivenUp(name, handler) {
       await ensureQueue(name);
       await boss.work(deadLetterOf(name), { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
         if (!job) return;
-        await handler(job.data as JobPayloads[typeof name], { reason: reasonOf(job.sourceOutput), attempts: (job.sourceRetryCount ?? retryLimit) + 1 });
+        await handler(job.data as J[typeof name], { reason: reasonOf(job.sourceOutput), attempts: (job.sourceRetryCount ?? optionsOf(name).retryLimit) + 1 });
       });
     },
     async work(name, concurrency, handler) {
       await ensureQueue(name);
-      await boss.work<JobPayloads[typeof name]>(name, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
+      const { retryLimit } = optionsOf(name);
+      await boss.work<J[typeof name]>(name, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
         if (!job) return;
         const attempt = job.retryCount;
         await handler(job.data, { attempt, lastAttempt: attempt >= retryLimit, signal: stopping.signal });

@@ -1,6 +1,7 @@
 import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/postgresql';
 import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from './pagination.ts';
+import { isUuid } from './uuid.ts';
 
 /**
  * A page of rows keyset-paged on their bigserial `id` (the order they were
@@ -27,7 +28,6 @@ export async function findPageById<T extends { id: string }>(
   return toConnection(rows as T[], page, (row) => [row.id], () => em.count(entity, where()));
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A page of rows with a UUID `id`, oldest first, keyset-paged on
@@ -44,7 +44,7 @@ export async function findPageByCreation<T extends { id: string; createdAt: Date
   if (page.cursor) {
     const [time, id] = page.cursor;
     const at = typeof time === 'string' ? new Date(time) : undefined;
-    if (!at || Number.isNaN(at.getTime()) || typeof id !== 'string' || !UUID.test(id)) {
+    if (!at || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) {
       throw new InvalidInputError(ascending ? 'after' : 'before', 'Not a cursor of this list.');
     }
     const op = ascending ? '$gt' : '$lt';

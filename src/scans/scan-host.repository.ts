@@ -1,7 +1,7 @@
 import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/postgresql';
 import { findPageById } from '../platform/keyset.ts';
 import type { Connection, Page } from '../platform/pagination.ts';
-import type { ScanHost as Probed } from './engine/scanner.ts';
+import type { ProbeHost as Probed } from './engine/scanner.ts';
 import { type HostState, ScanHost } from './scan-host.entity.ts';
 
 export type ScanHostFilter = {

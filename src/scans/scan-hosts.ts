@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.ts';
 import { LookupTimeoutError, type Resolve } from '../platform/dns.ts';
 import type { Scope } from '../net/scope.ts';
-import type { ScanHost } from './engine/scanner.ts';
+import type { ProbeHost } from './engine/scanner.ts';
 import { fromBigInt, toBigInt } from '../net/ip.ts';
 import { Target, TargetRefusedError } from '../net/target.ts';
 
@@ -41,9 +41,9 @@ export async function assertHostnamesInScope(targets: readonly Target[], scope: 
  * resolved address checked against the scope. Refuses before a single
  * packet is sent.
  */
-export async function resolveHosts(targets: readonly Target[], scope: Scope, maxHosts: number, resolve: Resolve): Promise<ScanHost[]> {
-  const hosts = new Map<string, ScanHost>();
-  const add = (host: ScanHost) => {
+export async function resolveHosts(targets: readonly Target[], scope: Scope, maxHosts: number, resolve: Resolve): Promise<ProbeHost[]> {
+  const hosts = new Map<string, ProbeHost>();
+  const add = (host: ProbeHost) => {
     hosts.set(host.address, host);
     if (hosts.size > maxHosts) throw new InvalidInputError('targets', `Targets cover more than ${maxHosts} addresses.`);
   };

@@ -1,4 +1,4 @@
-import type { ScanProgressed } from '../platform/events.ts';
+import type { ScanProgressed } from './scan.topics.ts';
 import type { Scan } from './scan.entity.ts';
 import { isFinished } from './scan-status.ts';
 

@@ -1,7 +1,7 @@
 import type { Clock } from '../platform/clock.ts';
 import type { Orm } from '../platform/db.ts';
-import type { EventBus } from '../platform/events.ts';
-import type { JobQueue } from '../platform/jobs.ts';
+import type { EventBus } from '../module.ts';
+import type { JobQueue } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import { publishScanUpdated } from './scan.events.ts';
 import { Scan } from './scan.entity.ts';

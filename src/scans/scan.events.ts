@@ -1,4 +1,5 @@
-import type { EventBus, HostStateChanged, PortFound } from '../platform/events.ts';
+import type { EventBus } from '../module.ts';
+import type { HostStateChangedMessage, PortFoundMessage } from './scan.topics.ts';
 import type { Scan } from './scan.entity.ts';
 
 /**
@@ -14,12 +15,12 @@ export async function publishScanUpdated(events: EventBus, scan: Scan): Promise<
 }
 
 /** OPEN ports, once written: a subscriber that queries on receipt finds them. */
-export async function publishPortsFound(events: EventBus, scanId: string, results: readonly PortFound['result'][], at: Date): Promise<void> {
+export async function publishPortsFound(events: EventBus, scanId: string, results: readonly PortFoundMessage['result'][], at: Date): Promise<void> {
   await Promise.all(results
     .filter((result) => result.state === 'OPEN')
     .map((result) => events.publish('scanEvents', scanId, { type: 'PortFound', scanId, result, at: at.toISOString() })));
 }
 
-export async function publishHostStates(events: EventBus, scanId: string, hosts: readonly HostStateChanged['host'][], at: Date): Promise<void> {
+export async function publishHostStates(events: EventBus, scanId: string, hosts: readonly HostStateChangedMessage['host'][], at: Date): Promise<void> {
   await Promise.all(hosts.map((host) => events.publish('scanEvents', scanId, { type: 'HostStateChanged', scanId, host, at: at.toISOString() })));
 }

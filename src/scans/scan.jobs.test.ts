@@ -6,6 +6,7 @@ import { Scan } from './scan.entity.ts';
 import { createScanJob } from './scan.jobs.ts';
 import { progressEvent, progressView, summaryView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
+import { Scope } from '../net/scope.ts';
 
 let app: TestApp;
 
@@ -25,7 +26,7 @@ function scripted(script: (onProgress: OnProgress) => AsyncIterable<ProbeResult[
 }
 
 function runJob(scanId: string, scanner: Scanner, lastAttempt = true) {
-  const job = createScanJob({ orm: app.orm, events: app.events, scope: app.scope, clock: app.clock, logger: app.logger, resolve: app.resolve, maxHosts: 256, scanners: { CONNECT: scanner } });
+  const job = createScanJob({ orm: app.orm, events: app.events, scope: Scope.fromCidrs(app.config.scans.allowedTargets), clock: app.clock, logger: app.logger, resolve: app.resolve, maxHosts: 256, scanners: { CONNECT: scanner } });
   return job({ scanId }, { attempt: 1, lastAttempt, signal: new AbortController().signal });
 }
 

@@ -4,8 +4,8 @@ import { DomainError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Resolve } from '../platform/dns.ts';
 import type { Orm } from '../platform/db.ts';
-import type { EventBus } from '../platform/events.ts';
 import type { JobFailure, JobHandler } from '../platform/jobs.ts';
+import type { EventBus, Jobs } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../net/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
@@ -44,7 +44,7 @@ const PROGRESS_EVERY_MS = 100;
  * batches, finish. Safe to run again after a crash: results are upserted on
  * (scan, address, protocol, port), so a retry never duplicates a row.
  */
-export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
+export function createScanJob(deps: ScanJobDeps): JobHandler<Jobs['scan.run']> {
   return async ({ scanId }, { lastAttempt, signal }) => {
     const em = deps.orm.em.fork();
     const scan = await em.findOne(Scan, { id: scanId });
@@ -68,7 +68,7 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<'scan.run'> {
 async function recordRefusal(deps: Pick<ScanJobDeps, 'clock' | 'logger'>, em: EntityManager, scanId: string, error: TargetRefusedError): Promise<void> {
   const details = { target: error.target, reason: error.reason, stage: 'START' };
   deps.logger.warn({ scanId, ...details }, 'scan target refused');
-  await new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: deps.clock }).record({ action: 'SCAN_REFUSED', targetId: `Scan:${scanId}`, details });
+  await new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: deps.clock }).record({ action: 'SCAN_REFUSED', target: { type: 'Scan', id: scanId }, details });
 }
 
 /**

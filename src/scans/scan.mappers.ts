@@ -4,7 +4,14 @@ import type { ScanResultView } from './scan-result.entity.ts';
 import type { Scan } from './scan.entity.ts';
 import type { ScanStatus } from './scan-status.ts';
 
-/** What the scan resolvers return for connection and event types (codegen `mappers`). */
+/**
+ * What the scan resolvers return for each GraphQL type, named as the type:
+ * codegen maps every type an area's `*.mappers.ts` exports (see codegen.ts).
+ */
+export type { Scan } from './scan.entity.ts';
+export type { ScanProgressView as ScanProgress } from './scan-progress.ts';
+export type ScanResult = ScanResultView;
+export type ScanHost = ScanHostView;
 export type ScanConnection = Connection<Scan>;
 export type ScanEdge = Edge<Scan>;
 export type ScanResultConnection = Connection<ScanResultView>;
@@ -13,7 +20,7 @@ export type ScanHostConnection = Connection<ScanHostView>;
 export type ScanHostEdge = Edge<ScanHostView>;
 
 /** `scanId` is the local one; resolvers make it global. */
-export type PortFoundView = { type: 'PortFound'; scanId: string; at: Date; result: ScanResultView };
-export type HostStateChangedView = { type: 'HostStateChanged'; scanId: string; at: Date; host: ScanHostView };
-export type ScanStatusChangedView = { type: 'ScanStatusChanged'; scanId: string; at: Date; status: ScanStatus; error: string | null; scan: Scan };
-export type ScanEventView = PortFoundView | HostStateChangedView | ScanStatusChangedView;
+export type PortFound = { type: 'PortFound'; scanId: string; at: Date; result: ScanResultView };
+export type HostStateChanged = { type: 'HostStateChanged'; scanId: string; at: Date; host: ScanHostView };
+export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; at: Date; status: ScanStatus; error: string | null; scan: Scan };
+export type ScanEvent = PortFound | HostStateChanged | ScanStatusChanged;

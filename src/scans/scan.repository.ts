@@ -3,6 +3,7 @@ import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
 import { type PortCounts, Scan } from './scan.entity.ts';
 import { ScanStatus, type ScanType } from './scan-status.ts';
+import { isUuid } from '../platform/uuid.ts';
 
 export type ScanFilter = {
   status?: readonly ScanStatus[] | null;
@@ -20,7 +21,6 @@ const countsOf = (row: CountsRow): ScanCounts => ({
   probesDone: row.probes_done, openPorts: row.open_ports, closedPorts: row.closed_ports, filteredPorts: row.filtered_ports, probesEstimate: row.probes_estimate,
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Named queries on scans; no rules, no authorization. */
 export class ScanRepository {
@@ -125,12 +125,9 @@ function filterWhere(filter: ScanFilter): FilterQuery<Scan> {
 function readCursor(cursor: readonly unknown[], order: ScanOrder, field: string): [Date, string] {
   const [orderField, time, id] = cursor;
   const date = typeof time === 'string' ? new Date(time) : undefined;
-  if (cursor.length !== 3 || orderField !== order.field || !date || Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) {
+  if (cursor.length !== 3 || orderField !== order.field || !date || Number.isNaN(date.getTime()) || typeof id !== 'string' || !isUuid(id)) {
     throw new InvalidInputError(field, `\`${field}\` is not a cursor of this list in this order.`);
   }
   return [date, id];
 }
 
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}

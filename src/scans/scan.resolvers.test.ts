@@ -53,7 +53,7 @@ beforeAll(async () => {
     await scans.recount(scan.id);
   }
   headers = { 'content-type': 'application/json', authorization: `Bearer ${await app.tokenFor()}` };
-  server = createGraphQLServer(app);
+  server = createGraphQLServer(app.server);
   const address = await server.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${address.port}/graphql`;
 });

@@ -3,9 +3,9 @@ import DataLoader from 'dataloader';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Resolve } from '../platform/dns.ts';
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus } from '../module.ts';
 import { byIdLoader } from '../platform/loaders.ts';
-import type { JobQueue } from '../platform/jobs.ts';
+import type { JobQueue } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import { type Connection, type PageArgs, parsePage, toConnection } from '../platform/pagination.ts';
 import type { Scope } from '../net/scope.ts';
@@ -161,7 +161,7 @@ export class ScanService {
     const owner = this.em.getReference(User, this.viewer.userId);
     const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
-    await this.audit.record({ action: 'SCAN_CREATED', targetId: `Scan:${scan.id}`, details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType } });
+    await this.audit.record({ action: 'SCAN_CREATED', target: { type: 'Scan', id: scan.id }, details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType } });
     await publishScanUpdated(this.events, scan);
     return input.start ? this.enqueue(scan) : scan;
   }
@@ -192,7 +192,7 @@ export class ScanService {
       await em.refresh(scan, { lockMode: LockMode.PESSIMISTIC_WRITE });
       scan.cancel(this.clock.now());
     });
-    await this.audit.record({ action: 'SCAN_CANCELLED', targetId: `Scan:${scan.id}` });
+    await this.audit.record({ action: 'SCAN_CANCELLED', target: { type: 'Scan', id: scan.id } });
     this.logger.info({ scanId: scan.id, probesDone: scan.probesDone, probesTotal: scan.probesTotal }, 'scan cancelled');
     await publishScanUpdated(this.events, scan);
     return scan;
@@ -248,7 +248,7 @@ export class ScanService {
       await publishScanUpdated(this.events, scan);
       throw error;
     }
-    await this.audit.record({ action: 'SCAN_STARTED', targetId: `Scan:${scan.id}` });
+    await this.audit.record({ action: 'SCAN_STARTED', target: { type: 'Scan', id: scan.id } });
     this.logger.info({ scanId: scan.id, scanType: scan.scanType }, 'scan queued');
     await publishScanUpdated(this.events, scan);
     return scan;
@@ -263,7 +263,7 @@ export class ScanService {
     if (scan.status !== ScanStatus.PENDING && !isFinished(scan.status)) await this.cancel(id);
     await this.em.remove(scan).flush();
     this.byId.clear(id);
-    await this.audit.record({ action: 'SCAN_DELETED', targetId: `Scan:${id}` });
+    await this.audit.record({ action: 'SCAN_DELETED', target: { type: 'Scan', id: id } });
     return id;
   }
 

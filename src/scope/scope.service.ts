@@ -65,7 +65,7 @@ export class ScopeService {
       if (error instanceof UniqueConstraintViolationException) throw new ConflictError(`${network} is already in scope.`);
       throw error;
     }
-    await this.#audit.record({ action: 'SCOPE_CREATED', targetId: `Scope:${scope.id}`, details: { cidr: scope.cidr } });
+    await this.#audit.record({ action: 'SCOPE_CREATED', target: { type: 'Scope', id: scope.id }, details: { cidr: scope.cidr } });
     return scope;
   }
 
@@ -75,7 +75,7 @@ export class ScopeService {
     const scope = await this.#em.findOne(ScopeNetwork, { id });
     if (!scope) throw new NotFoundError('Scope not found.');
     await this.#em.remove(scope).flush();
-    await this.#audit.record({ action: 'SCOPE_DELETED', targetId: `Scope:${scope.id}`, details: { cidr: scope.cidr } });
+    await this.#audit.record({ action: 'SCOPE_DELETED', target: { type: 'Scope', id: scope.id }, details: { cidr: scope.cidr } });
     return id;
   }
 }

@@ -3,7 +3,7 @@ import type DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus } from '../module.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
@@ -51,7 +51,7 @@ export class ApiTokenService {
     const user = this.#em.getReference(User, identity.userId);
     const token = ApiToken.create({ user, name: label, role: tokenRole, prefix: secret.slice(0, 12), tokenHash: secretHash(secret), expiresAt: expiresAt ?? null, now });
     await this.#em.persist(token).flush();
-    await this.#audit.record({ action: 'API_TOKEN_CREATED', targetId: `ApiToken:${token.id}`, details: { name: label, role: tokenRole } });
+    await this.#audit.record({ action: 'API_TOKEN_CREATED', target: { type: 'ApiToken', id: token.id }, details: { name: label, role: tokenRole } });
     return { token, secret };
   }
 
@@ -81,7 +81,7 @@ export class ApiTokenService {
     token.revokedAt = now;
     await this.#em.flush();
     await this.#events.publish('identityRevoked', { userId: token.user.id, apiTokenId: token.id, reason: 'REVOKED', at: now.toISOString() });
-    await this.#audit.record({ action: 'API_TOKEN_REVOKED', targetId: `ApiToken:${token.id}`, details: { name: token.name } });
+    await this.#audit.record({ action: 'API_TOKEN_REVOKED', target: { type: 'ApiToken', id: token.id }, details: { name: token.name } });
     return token;
   }
 }

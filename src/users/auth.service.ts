@@ -3,9 +3,9 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import { lockUntilCommit } from '../platform/db.ts';
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { AccessTokens } from './access-tokens.ts';
+import type { AccessTokens } from '../access/access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { LoginAttempts } from './login-attempts.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
@@ -145,7 +145,7 @@ export class AuthService {
     });
     // Watchers re-check each of the user's identities: the other sessions' sockets close, this one's stays.
     await this.#events.publish('identityRevoked', { userId: user.id, reason: 'REVOKED', at: now.toISOString() });
-    await this.#audit.record({ action: 'USER_UPDATED', targetId: `User:${user.id}`, details: { password: 'changed', by: 'self' } });
+    await this.#audit.record({ action: 'USER_UPDATED', target: { type: 'User', id: user.id }, details: { password: 'changed', by: 'self' } });
     return user;
   }
 

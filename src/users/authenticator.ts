@@ -1,34 +1,40 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { AccessTokens } from './access-tokens.ts';
+import type { AccessTokens } from '../access/access-tokens.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
 import { weakerOf } from '../access/role.ts';
 import { isApiTokenSecret, secretHash } from './secrets.ts';
 import type { User } from './user.entity.ts';
-import { type Identity, Viewer } from '../access/viewer.ts';
+import { type Authenticate, type Grants, type Identity, Viewer } from '../access/viewer.ts';
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i;
 /** `last_used_at` of an API token is written at most this often, not on every request. */
 const LAST_USED_PRECISION_MS = 60_000;
 
-export type AuthenticatorDeps = { em: EntityManager; tokens: AccessTokens; clock: Clock };
+export type AuthenticatorDeps = { em: EntityManager; tokens: AccessTokens; clock: Clock; grants: Grants };
 
 /**
  * Turns an `Authorization` header into a Viewer, checking the credential
  * against the database each time: a revoked session, a revoked API token or
  * a deactivated user stops working at once, not when a JWT expires.
  */
-export class Authenticator {
+export class Authenticator implements Authenticate {
   readonly #em: EntityManager;
   readonly #tokens: AccessTokens;
   readonly #clock: Clock;
+  readonly #grants: Grants;
 
-  constructor({ em, tokens, clock }: AuthenticatorDeps) {
+  constructor({ em, tokens, clock, grants }: AuthenticatorDeps) {
     this.#em = em;
     this.#tokens = tokens;
     this.#clock = clock;
+    this.#grants = grants;
+  }
+
+  viewerOf(identity: Identity): Viewer {
+    return Viewer.of(identity, this.#grants);
   }
 
   /** No header: anonymous. A header that proves nothing: a Viewer that says why. */
@@ -37,7 +43,7 @@ export class Authenticator {
     const token = BEARER.exec(header.trim())?.[1];
     if (!token) return Viewer.rejected(new UnauthenticatedError('Malformed Authorization header: expected `Bearer <token>`.'));
     try {
-      return Viewer.of(isApiTokenSecret(token) ? await this.#apiToken(token) : await this.#accessToken(token));
+      return this.viewerOf(isApiTokenSecret(token) ? await this.#apiToken(token) : await this.#accessToken(token));
     } catch (error) {
       if (error instanceof UnauthenticatedError || error instanceof ForbiddenError) return Viewer.rejected(error);
       throw error;

@@ -23,7 +23,7 @@ export async function bootstrapAdmin(em: EntityManager, admin: { email: string; 
   try {
     const user = await createUserRecord(em, { email: admin.email, name: 'Administrator', role: 'ADMIN', password: admin.password }, clock.now());
     const audit = new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock });
-    await audit.record({ action: 'USER_CREATED', targetId: `User:${user.id}`, actor: { id: null, email: null }, details: { email: user.email, role: user.role, via: 'ADMIN_EMAIL' } });
+    await audit.record({ action: 'USER_CREATED', target: { type: 'User', id: user.id }, actor: { id: null, email: null }, details: { email: user.email, role: user.role, via: 'ADMIN_EMAIL' } });
     return { state: 'created', email: user.email };
   } catch (error) {
     // Another API process started at the same moment and created it.

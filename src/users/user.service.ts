@@ -4,7 +4,7 @@ import type DataLoader from 'dataloader';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { EventBus } from '../platform/events.ts';
+import type { EventBus } from '../module.ts';
 import { findPageByCreation } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
@@ -102,7 +102,7 @@ export class UserService {
   async create(input: NewUserInput): Promise<User> {
     this.#assertManagesFromSession();
     const user = await createUserRecord(this.#em, input, this.#clock.now());
-    await this.#audit.record({ action: 'USER_CREATED', targetId: `User:${user.id}`, details: { email: user.email, role: user.role } });
+    await this.#audit.record({ action: 'USER_CREATED', target: { type: 'User', id: user.id }, details: { email: user.email, role: user.role } });
     return user;
   }
 
@@ -149,7 +149,7 @@ export class UserService {
     if (deactivated || password != null || changes.role) {
       await this.#events.publish('identityRevoked', { userId: user.id, reason: deactivated ? 'DEACTIVATED' : 'REVOKED', at: now.toISOString() });
     }
-    await this.#audit.record({ action: 'USER_UPDATED', targetId: `User:${user.id}`, details: changes });
+    await this.#audit.record({ action: 'USER_UPDATED', target: { type: 'User', id: user.id }, details: changes });
     return user;
   }
 }

@@ -82,7 +82,10 @@ describe('scopes in the database', () => {
       extensions: { code: 'BAD_USER_INPUT', field: 'targets' },
       message: expect.stringMatching(/^Hostname localhost resolves to 127\.0\.0\.1, which is outside the allowed scope \(::1\/128\)/),
     });
-    expect(server.output.some((line) => line.includes('"msg":"scan target refused"') && line.includes('"target":"localhost"') && line.includes('"requestId"'))).toBe(true);
+    // The process prints its log line as it answers: give the pipe a moment.
+    const logged = () => server.output.some((line) => line.includes('"msg":"scan target refused"') && line.includes('"target":"localhost"') && line.includes('"requestId"'));
+    for (let wait = 0; wait < 50 && !logged(); wait++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(logged()).toBe(true);
   });
 
   it('records every refused target in the audit log, at creation and at start', async () => {

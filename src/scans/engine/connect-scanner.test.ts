@@ -2,14 +2,14 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortSpec } from '../port-spec.ts';
 import { createConnectScanner } from './connect-scanner.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ProbeHost, type ScanOptions } from './scanner.ts';
 import { type Connect, loadRawConnect, socketConnect } from './tcp-connect.ts';
 import { unusedPort } from '../../../test/helpers/ports.ts';
 import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { hasPython, type SilentPort, silentPort } from '../../../test/helpers/silent-port.ts';
 
-const V4: ScanHost = { address: '127.0.0.1', family: 4 };
-const V6: ScanHost = { address: '::1', family: 6 };
+const V4: ProbeHost = { address: '127.0.0.1', family: 4 };
+const V6: ProbeHost = { address: '::1', family: 6 };
 const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 500, retries: 0 };
 
 const servers: Server[] = [];

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ProbeResult, PortState, type ScanHost, type ScanOptions, type ScanPlan, type Scanner } from './scanner.ts';
+import { type ProbeResult, PortState, type ProbeHost, type ScanOptions, type ScanPlan, type Scanner } from './scanner.ts';
 import { type Connect, type ConnectOutcome, loadRawConnect, socketConnect } from './tcp-connect.ts';
 
 /** Results are handed over in batches of this size, or whatever is ready every `FLUSH_MS`. */
@@ -71,7 +71,7 @@ async function* connectScan(connect: Connect, plan: ScanPlan, options: ScanOptio
   }
 }
 
-function* probesOf(plan: ScanPlan): Generator<{ host: ScanHost; port: number }> {
+function* probesOf(plan: ScanPlan): Generator<{ host: ProbeHost; port: number }> {
   for (const host of plan.hosts) {
     for (const port of plan.ports.ports()) yield { host, port };
   }
@@ -79,7 +79,7 @@ function* probesOf(plan: ScanPlan): Generator<{ host: ScanHost; port: number }> 
 
 async function probeWithRetries(
   connect: Connect,
-  host: ScanHost,
+  host: ProbeHost,
   port: number,
   options: ScanOptions,
   throttle: () => Promise<void>,
@@ -123,12 +123,12 @@ async function probeWithRetries(
   }
 }
 
-function result(host: ScanHost, port: number, state: PortState): ProbeResult {
+function result(host: ProbeHost, port: number, state: PortState): ProbeResult {
   return { address: host.address, port, protocol: 'TCP', state };
 }
 
 /** Reconnects to an open port and keeps what the service says first, within the banner limits. */
-function grabBanner(host: ScanHost, port: number, options: ScanOptions): Promise<string | undefined> {
+function grabBanner(host: ProbeHost, port: number, options: ScanOptions): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = new Socket();
     const chunks: Buffer[] = [];

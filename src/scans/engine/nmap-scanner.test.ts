@@ -10,10 +10,10 @@ import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { DomainError } from '../../errors.ts';
 import { PortSpec } from '../port-spec.ts';
 import { createNmapScanner } from './nmap-scanner.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ScanHost, type ScanOptions } from './scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ProbeHost, type ScanOptions } from './scanner.ts';
 
-const V4: ScanHost = { address: '127.0.0.1', family: 4 };
-const V6: ScanHost = { address: '::1', family: 6 };
+const V4: ProbeHost = { address: '127.0.0.1', family: 4 };
+const V6: ProbeHost = { address: '::1', family: 6 };
 const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 300, retries: 0 };
 
 // CI installs nmap and runs as root; elsewhere these need both, and say so by skipping.

@@ -7,7 +7,7 @@ export type PortState = (typeof PortState)[keyof typeof PortState];
 export type Protocol = 'TCP' | 'UDP';
 
 /** One address to probe, already resolved and checked against the scope. */
-export type ScanHost = {
+export type ProbeHost = {
   address: string;
   family: Family;
   /** The hostname target it was resolved from, if any. */
@@ -28,7 +28,7 @@ export type ProbeResult = {
   version?: string;
 };
 
-export type ScanPlan = { hosts: readonly ScanHost[]; ports: PortSpec };
+export type ScanPlan = { hosts: readonly ProbeHost[]; ports: PortSpec };
 
 export type ScanOptions = {
   /** Time to wait for a connection before a probe counts as timed out. @default 1000 */

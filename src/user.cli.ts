@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
-import { AuditLog } from '../audit/audit-log.ts';
-import { ConfigError, loadConfig } from '../config.ts';
-import { DomainError, InvalidInputError } from '../errors.ts';
-import { openDatabase } from '../platform/db.ts';
-import { startEmbeddedPostgres } from '../platform/embedded-postgres.ts';
-import { createLogger } from '../platform/logger.ts';
-import { systemClock } from '../platform/clock.ts';
-import { ROLES, type Role } from '../access/role.ts';
-import { createUserRecord } from './user.service.ts';
-import { Viewer } from '../access/viewer.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DomainError, InvalidInputError } from './errors.ts';
+import { entities, migrations } from './app.ts';
+import { openDatabase } from './platform/db.ts';
+import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
+import { createLogger } from './platform/logger.ts';
+import { systemClock } from './platform/clock.ts';
+import { ROLES, type Role } from './access/role.ts';
+import { createUserRecord } from './users/user.service.ts';
+import { Viewer } from './access/viewer.ts';
 
 const USAGE = `Usage: npm run user -- create --email <email> --role <${ROLES.join('|')}> [--name <name>]
 The password is read from USER_PASSWORD, or else from the first line of stdin
@@ -33,12 +34,12 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({
     dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger,
   });
-  const orm = await openDatabase({ url: config.databaseUrl ?? embedded!.url, logger, poolSize: 2 });
+  const orm = await openDatabase({ url: config.databaseUrl ?? embedded!.url, logger, entities, migrations, poolSize: 2 });
   try {
     const em = orm.em.fork();
     const user = await createUserRecord(em, { email: values.email, name: values.name, role, password }, systemClock.now());
     const audit = new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: systemClock });
-    await audit.record({ action: 'USER_CREATED', targetId: `User:${user.id}`, actor: { id: null, email: null }, details: { email: user.email, role: user.role, via: 'cli' } });
+    await audit.record({ action: 'USER_CREATED', target: { type: 'User', id: user.id }, actor: { id: null, email: null }, details: { email: user.email, role: user.role, via: 'cli' } });
     process.stdout.write(`Created ${user.role} ${user.email}.\n`);
   } finally {
     await orm.close();

@@ -4,12 +4,13 @@ import path from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import { ROLES, type Role } from '../access/role.ts';
+import { ROLES, type Role } from './role.ts';
+import { isUuid } from '../platform/uuid.ts';
 
 export const ISSUER = 'scanops';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 export const AUDIENCE = 'scanops-api';
+
+const isUuidClaim = (value: unknown): value is string => typeof value === 'string' && isUuid(value);
 
 export type AccessClaims = { userId: string; role: Role; sessionId: string; tokenId: string; expiresAt: Date };
 
@@ -54,7 +55,7 @@ export class AccessTokens {
         currentDate: this.#clock.now(),
       });
       const { sub, role, sid, jti, exp } = payload;
-      if (!isUuid(sub) || !isUuid(sid) || typeof jti !== 'string' || !ROLES.includes(role as Role)) {
+      if (!isUuidClaim(sub) || !isUuidClaim(sid) || typeof jti !== 'string' || !ROLES.includes(role as Role)) {
         throw new errors.JWTClaimValidationFailed('missing claims', payload);
       }
       return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti as string, expiresAt: new Date(exp! * 1000) };

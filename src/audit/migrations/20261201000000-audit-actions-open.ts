@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Audit actions are named by the code that writes them (`AUDIT_ACTIONS`):
+ * Audit actions are named by the code that writes them (each area its own):
  * the log only appends, and a new kind of entry should not need a schema
  * change. The check constraint that listed them goes.
  */

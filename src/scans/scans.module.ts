@@ -1,0 +1,123 @@
+import { AuditLog } from '../audit/audit-log.ts';
+import { type AreaModule, defineQueue, type Runtime } from '../module.ts';
+import { Scope } from '../net/scope.ts';
+import { createConnectScanner } from './engine/connect-scanner.ts';
+import { createNmapScanner } from './engine/nmap-scanner.ts';
+import { CreateScans } from './migrations/20261123000000-create-scans.ts';
+import { ScanExecution } from './migrations/20261123100000-scan-execution.ts';
+import { ScanHosts } from './migrations/20261123200000-scan-hosts.ts';
+import { ScanCounts } from './migrations/20261125000000-scan-counts.ts';
+import { ScanFeed } from './scan-feed.service.ts';
+import { ScanHostSchema } from './scan-host.entity.ts';
+import { recoverStrandedScans } from './scan-recovery.ts';
+import { ScanResultSchema } from './scan-result.entity.ts';
+import { Scan, ScanSchema } from './scan.entity.ts';
+import { createScanGivenUpHandler, createScanJob } from './scan.jobs.ts';
+import { scanResolvers } from './scan.resolvers.ts';
+import { ScanService } from './scan.service.ts';
+import type { ScanEventMessage, ScanProgressed, ScanUpdated } from './scan.topics.ts';
+
+declare module '../module.ts' {
+  interface Topics {
+    scanUpdated: [event: ScanUpdated];
+    scanProgress: [scanId: string, event: ScanProgressed];
+    scanEvents: [scanId: string, event: ScanEventMessage];
+  }
+  interface Jobs {
+    'scan.run': { scanId: string };
+  }
+  interface Services {
+    scans: ScanService;
+    scanFeed: ScanFeed;
+  }
+}
+
+declare module '../access/viewer.ts' {
+  interface Permissions {
+    'scan:read': true;
+    'scan:create': true;
+    'scan:write': true;
+  }
+}
+
+declare module '../audit/audit-event.entity.ts' {
+  interface AuditActions {
+    SCAN_CREATED: true;
+    SCAN_STARTED: true;
+    SCAN_CANCELLED: true;
+    SCAN_DELETED: true;
+    SCAN_REFUSED: true;
+  }
+}
+
+/** The scope scans may touch as configured (`SCAN_ALLOWED_TARGETS`); admins' scopes are read from the database as needed. */
+const baselineOf = (runtime: Pick<Runtime, 'config'>) => Scope.fromCidrs(runtime.config.scans.allowedTargets);
+
+/** The job of running one scan; a job of a worker that died is handed to another (heartbeats), up to `SCAN_JOB_RETRIES` times. */
+const scanRun = defineQueue({
+  name: 'scan.run',
+  settings: (config) => ({ retryLimit: config.worker.retries, expireInSeconds: 6 * 60 * 60, heartbeatSeconds: 10 }),
+  concurrency: (config) => config.worker.concurrency,
+  handler: (runtime) =>
+    createScanJob({
+      orm: runtime.orm,
+      events: runtime.events,
+      scope: baselineOf(runtime),
+      clock: runtime.clock,
+      logger: runtime.logger,
+      resolve: runtime.resolve,
+      maxHosts: runtime.config.scans.maxHosts,
+      scanners: {
+        CONNECT: createConnectScanner(),
+        SYN: createNmapScanner('SYN', runtime.config.worker.nmapPath),
+        UDP: createNmapScanner('UDP', runtime.config.worker.nmapPath),
+        VERSION: createNmapScanner('VERSION', runtime.config.worker.nmapPath),
+      },
+    }),
+  givenUp: (runtime) => createScanGivenUpHandler(runtime),
+});
+
+/**
+ * Port scans: creating, starting, cancelling and deleting them, the job that
+ * runs them on a worker, their results and hosts, and their live events.
+ */
+export const scansModule = {
+  name: 'scans',
+  entities: [ScanSchema, ScanResultSchema, ScanHostSchema],
+  migrations: [
+    { name: '20261123000000-create-scans', class: CreateScans },
+    { name: '20261123100000-scan-execution', class: ScanExecution },
+    { name: '20261123200000-scan-hosts', class: ScanHosts },
+    { name: '20261125000000-scan-counts', class: ScanCounts },
+  ],
+  resolvers: [scanResolvers],
+  nodes: { Scan: { load: (services, id) => services.scans.get(id), is: (value) => value instanceof Scan } },
+  topics: ['scanUpdated', 'scanProgress', 'scanEvents'],
+  queues: [scanRun],
+  // VIEWER reads every scan and changes none; ANALYST creates scans and acts on its own; ADMIN on all.
+  grants: {
+    ADMIN: { 'scan:read': 'all', 'scan:create': 'all', 'scan:write': 'all' },
+    ANALYST: { 'scan:read': 'own', 'scan:create': 'all', 'scan:write': 'own' },
+    VIEWER: { 'scan:read': 'all' },
+  },
+  auditActions: ['SCAN_CREATED', 'SCAN_STARTED', 'SCAN_CANCELLED', 'SCAN_DELETED', 'SCAN_REFUSED'],
+  // Scans left QUEUED or RUNNING by a process that died are queued again or failed; not fatal, the next start tries again.
+  async start(runtime) {
+    await recoverStrandedScans(runtime).catch((error: unknown) => runtime.logger.error({ err: error }, 'could not recover stranded scans'));
+  },
+  services: (scope) => ({
+    scans: new ScanService({
+      em: scope.em,
+      viewer: scope.viewer,
+      audit: new AuditLog(scope),
+      events: scope.events,
+      jobs: scope.jobs,
+      scope: baselineOf(scope),
+      limits: scope.config.scans,
+      clock: scope.clock,
+      resolve: scope.resolve,
+      logger: scope.logger,
+    }),
+    scanFeed: new ScanFeed({ em: scope.em, viewer: scope.viewer, events: scope.events, clock: scope.clock }),
+  }),
+} satisfies AreaModule;

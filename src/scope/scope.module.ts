@@ -1,0 +1,49 @@
+import { AuditLog } from '../audit/audit-log.ts';
+import type { AreaModule } from '../module.ts';
+import { Scope } from '../net/scope.ts';
+import { ScopeNetwork, ScopeNetworkSchema } from './scope-network.entity.ts';
+import { scopeResolvers } from './scope.resolvers.ts';
+import { ScopeService } from './scope.service.ts';
+
+declare module '../module.ts' {
+  interface Services {
+    scopes: ScopeService;
+  }
+}
+
+declare module '../access/viewer.ts' {
+  interface Permissions {
+    'scope:read': true;
+    'scope:manage': true;
+  }
+}
+
+declare module '../audit/audit-event.entity.ts' {
+  interface AuditActions {
+    SCOPE_CREATED: true;
+    SCOPE_DELETED: true;
+  }
+}
+
+/** The networks scans may touch: the configured baseline, and the scopes admins add. Everyone signed in reads them. */
+export const scopeModule = {
+  name: 'scope',
+  entities: [ScopeNetworkSchema],
+  resolvers: [scopeResolvers],
+  nodes: { Scope: { load: (services, id) => services.scopes.get(id), is: (value) => value instanceof ScopeNetwork } },
+  grants: {
+    ADMIN: { 'scope:read': 'all', 'scope:manage': 'all' },
+    ANALYST: { 'scope:read': 'all' },
+    VIEWER: { 'scope:read': 'all' },
+  },
+  auditActions: ['SCOPE_CREATED', 'SCOPE_DELETED'],
+  services: (scope) => ({
+    scopes: new ScopeService({
+      em: scope.em,
+      viewer: scope.viewer,
+      audit: new AuditLog(scope),
+      baseline: Scope.fromCidrs(scope.config.scans.allowedTargets),
+      clock: scope.clock,
+    }),
+  }),
+} satisfies AreaModule;
