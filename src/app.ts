@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AccessTokens, loadSigningKey } from './access/access-tokens.ts';
 import { composeGrants, type Grants, Viewer } from './access/viewer.ts';
-import { auditModule } from './audit/audit.module.ts';
 import type { Config } from './config.ts';
 import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
 import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';
@@ -13,16 +12,9 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedde
 import { createEventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
-import { scansModule } from './scans/scans.module.ts';
-import { scopeModule } from './scope/scope.module.ts';
+import { modules } from './modules.ts';
 import { Authenticator } from './users/authenticator.ts';
-import { usersModule } from './users/users.module.ts';
 
-/**
- * The areas, in the order they start (and, reversed, stop). Adding an area
- * is writing its folder and its `schema/<area>.graphql`, and one line here.
- */
-export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule];
 
 /** Every area's entities and migrations, for the database. */
 export const entities = modules.flatMap((module) => module.entities ?? []);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.ts';
 import type { Role } from './role.ts';
-import { modules } from '../app.ts';
+import { modules } from '../modules.ts';
 import { composeGrants, type Identity, Viewer } from './viewer.ts';
 
 const grants = composeGrants(modules.map((module) => module.grants));
