@@ -117,10 +117,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     server: { config, logger, events: bus, authenticator, modules, context, runtime },
     async start({ worker }) {
       if (worker) {
-        for (const queue of modules.flatMap((module) => module.queues ?? [])) {
-          await jobs.work(queue.name, queue.concurrency(config), queue.handler(runtime));
-          if (queue.givenUp) await jobs.onGivenUp(queue.name, queue.givenUp(runtime));
-        }
+        for (const queue of modules.flatMap((module) => module.queues ?? [])) await queue.work(jobs, runtime);
       }
       for (const module of modules) {
         await module.start?.(runtime, { worker });

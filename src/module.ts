@@ -7,7 +7,7 @@ import type { Clock } from './platform/clock.ts';
 import type { Orm } from './platform/db.ts';
 import type { Resolve } from './platform/dns.ts';
 import type { EventBus as Bus } from './platform/events.ts';
-import type { JobDef, JobFailure, JobHandler, JobQueue as Queue, JobRunner as Runner } from './platform/jobs.ts';
+import type { JobDef, JobFailure, JobHandler, JobQueue as JobQueueOf, JobRunner as JobRunnerOf } from './platform/jobs.ts';
 import type { Logger } from './platform/logger.ts';
 
 /**
@@ -37,8 +37,8 @@ export interface Jobs {}
 export interface Services {}
 
 export type EventBus = Bus<Topics>;
-export type JobQueue = Queue<Jobs>;
-export type JobRunner = Runner<Jobs>;
+export type JobQueue = JobQueueOf<Jobs>;
+export type JobRunner = JobRunnerOf<Jobs>;
 
 /** What every area's per-request services are built from: one request, one unit of work, one viewer. */
 export type RequestScope = {
@@ -104,11 +104,25 @@ export type QueueModule<N extends keyof Jobs & string = keyof Jobs & string> = {
   givenUp?(runtime: Runtime): (data: Jobs[N], failure: JobFailure) => Promise<void>;
 };
 
-/** Any one of the queues `Jobs` declares, each with its own payload type. */
-export type SomeQueue = { [N in keyof Jobs & string]: QueueModule<N> }[keyof Jobs & string];
+/** A queue as the app holds it: its settings, and how a worker starts working it. */
+export type AreaQueue = {
+  name: keyof Jobs & string;
+  settings(config: Config): Omit<JobDef<Jobs>, 'name'>;
+  /** Makes this process work the queue (and end the jobs it gives up). */
+  work(jobs: JobRunner, runtime: Runtime): Promise<void>;
+};
 
 /** A queue, its payload type checked against `Jobs`. */
-export const defineQueue = <N extends keyof Jobs & string>(queue: QueueModule<N>): QueueModule<N> => queue;
+export function defineQueue<N extends keyof Jobs & string>(queue: QueueModule<N>): AreaQueue {
+  return {
+    name: queue.name,
+    settings: queue.settings,
+    async work(jobs, runtime) {
+      await jobs.work(queue.name, queue.concurrency(runtime.config), queue.handler(runtime));
+      if (queue.givenUp) await jobs.onGivenUp(queue.name, queue.givenUp(runtime));
+    },
+  };
+}
 
 export type AreaModule = {
   name: string;
@@ -121,7 +135,7 @@ export type AreaModule = {
   nodes?: Record<string, NodeType>;
   /** Names of the topics this area publishes (declared in `Topics`). */
   topics?: readonly (keyof Topics)[];
-  queues?: readonly SomeQueue[];
+  queues?: readonly AreaQueue[];
   /** What each role may do here: `area:verb` → `all` or `own`. */
   grants?: Grants;
   /** The audit actions this area writes (its SDL extends `enum AuditAction` with them). */
