@@ -81,7 +81,7 @@ function withRoutes({ modules, runtime, logger }: GraphQLServerDeps, next: Liste
     for (const route of routes) {
       const match = route.method === request.method ? route.path.exec(path) : null;
       if (!match) continue;
-      void route.handle(request, response, { ...match.groups }, runtime).catch((error: unknown) => {
+      void Promise.resolve().then(() => route.handle(request, response, { ...match.groups }, runtime)).catch((error: unknown) => {
         logger.error({ err: error, path, method: request.method }, 'unexpected error');
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' }).end('Unexpected error.');
         else response.destroy();
