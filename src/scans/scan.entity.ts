@@ -4,7 +4,7 @@ import { ConflictError } from '../errors.ts';
 import type { PortState, ScanOptions } from './engine/scanner.ts';
 import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
-import { PortSpecType } from './scan.types.ts';
+import { PortSpecType } from './port-spec.column.ts';
 import { Target } from '../net/target.ts';
 import { User } from '../users/user.entity.ts';
 
