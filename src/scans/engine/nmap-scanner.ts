@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { DomainError } from '../../errors.ts';
+import { runProcess } from '../../platform/child-process.ts';
 import type { Family } from '../../net/ip.ts';
 import { createNmapXmlReader } from './nmap-xml.ts';
 import type { OnProgress, ProbeResult, Protocol, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
@@ -59,36 +59,18 @@ async function* runNmap(
   signal?: AbortSignal,
 ): AsyncGenerator<ProbeResult[]> {
   if (signal?.aborted) return;
-  const child = spawn(nmapPath, argsOf(type, family, plan, options), { stdio: ['pipe', 'pipe', 'pipe'] });
-  // Settled as soon as it happens (a missing binary fails at once), read once the output is consumed.
-  const exited = new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((resolve) => {
-    child.once('error', (error) => resolve({ code: null, error }));
-    child.once('close', (code) => resolve({ code }));
-  });
-  // nmap may quit before reading its targets (bad options): that is reported by its exit, not here.
-  child.stdin.on('error', () => {});
-  child.stdin.end(`${hosts.join('\n')}\n`);
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => {
-    if (stderr.length < STDERR_KEPT) stderr += text;
-  });
-  const stop = () => {
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS).unref();
-  };
-  signal?.addEventListener('abort', stop, { once: true });
-
+  const nmap = runProcess(nmapPath, argsOf(type, family, plan, options), { stdin: `${hosts.join('\n')}\n`, signal, killAfterMs: KILL_AFTER_MS, stderrLimit: STDERR_KEPT });
   const ready: ProbeResult[] = [];
   const reader = createNmapXmlReader(plan.ports, TYPES[type].protocol, {
     onHost: (results) => ready.push(...results),
     onProgress: (task, percent) => progress(phaseFraction(type, task, percent)),
   });
   try {
-    for await (const chunk of child.stdout.setEncoding('utf8')) {
-      reader.write(chunk as string);
+    for await (const chunk of nmap.stdout) {
+      reader.write(chunk);
       while (ready.length > 0) yield ready.splice(0, BATCH_SIZE);
     }
-    const { code, error } = await exited;
+    const { code, error, stderr } = await nmap.exited;
     if (error?.code === 'ENOENT') {
       throw new DomainError(`nmap is not installed on this worker (looked for "${nmapPath}"); ${type} scans need it. Install nmap or set NMAP_PATH.`);
     }
@@ -98,9 +80,8 @@ async function* runNmap(
     reader.close();
     while (ready.length > 0) yield ready.splice(0, BATCH_SIZE);
   } finally {
-    signal?.removeEventListener('abort', stop);
     // Also reached when the consumer stops early: never leave nmap running.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    nmap.kill();
   }
 }
 

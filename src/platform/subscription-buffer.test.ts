@@ -1,7 +1,7 @@
 import { createPubSub } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../errors.ts';
-import { listen } from './scan-feed.service.ts';
+import { listen } from './subscription-buffer.ts';
 
 describe('listen', () => {
   it('keeps what is published before the first read, in order', async () => {
