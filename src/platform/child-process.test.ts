@@ -21,7 +21,9 @@ describe('runProcess', () => {
 
   it('stops on abort: SIGTERM, then SIGKILL for one that ignores it', async () => {
     const controller = new AbortController();
-    const stubborn = runProcess('sh', ['-c', "trap '' TERM; exec sleep 30"], { signal: controller.signal, killAfterMs: 100 });
+    const stubborn = runProcess('sh', ['-c', "trap '' TERM; echo ready; exec sleep 30"], { signal: controller.signal, killAfterMs: 100 });
+    // Once it says so, it ignores SIGTERM.
+    for await (const _ of stubborn.stdout) break;
     const started = Date.now();
     controller.abort();
     expect((await stubborn.exited).signal).toBe('SIGKILL');
