@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AccessTokens, loadSigningKey } from './access/access-tokens.ts';
-import { composeGrants, type Grants, Viewer } from './access/viewer.ts';
+import { composeGrants, type Grants, type Viewer } from './access/viewer.ts';
 import type { Config } from './config.ts';
 import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
 import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await createApp(config);
   // Before listening: a weak ADMIN_PASSWORD must stop the start, not leave an API nobody can log in to.
-  let users;
+  let users: Awaited<ReturnType<typeof bootstrapAdmin>>;
   try {
     users = await bootstrapAdmin(app.orm.em.fork(), config.auth.bootstrapAdmin, app.clock);
   } catch (error) {
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const server = createGraphQLServer(app.server);
-  let address;
+  let address: Awaited<ReturnType<typeof server.listen>>;
   try {
     address = await server.listen(config.http.port, config.http.host);
   } catch (error) {

@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({
     dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger,
   });
-  const orm = await openDatabase({ url: config.databaseUrl ?? embedded!.url, logger, entities, migrations, poolSize: 2 });
+  const url = config.databaseUrl ?? embedded?.url ?? '';
+  const orm = await openDatabase({ url, logger, entities, migrations, poolSize: 2 });
   try {
     const em = orm.em.fork();
     const user = await createUserRecord(em, { email: values.email, name: values.name, role, password }, systemClock.now());

@@ -58,7 +58,7 @@ export class AccessTokens {
       if (!isUuidClaim(sub) || !isUuidClaim(sid) || typeof jti !== 'string' || !ROLES.includes(role as Role)) {
         throw new errors.JWTClaimValidationFailed('missing claims', payload);
       }
-      return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti as string, expiresAt: new Date(exp! * 1000) };
+      return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti as string, expiresAt: new Date((exp ?? 0) * 1000) };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
       throw new UnauthenticatedError('The access token is invalid.');

@@ -35,7 +35,8 @@ export function composeGrants(parts: readonly (Grants | undefined)[]): Grants {
   const table: Grants = {};
   for (const part of parts) {
     for (const [role, permissions] of Object.entries(part ?? {}) as [Role, Partial<Record<Permission, Reach>>][]) {
-      const granted = (table[role] ??= {});
+      const granted = table[role] ?? {};
+      table[role] = granted;
       for (const [permission, reach] of Object.entries(permissions) as [Permission, Reach][]) {
         if (granted[permission]) throw new Error(`Permission ${permission} is granted twice for ${role}.`);
         granted[permission] = reach;

@@ -60,8 +60,9 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
         // A cycle is refused by validation before this runs; `seen` only keeps this walk finite.
         if (!fragment || seen.has(name) || spread.has(name)) continue;
         spread.add(name);
-        if (!fragmentCosts.has(name)) fragmentCosts.set(name, cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name])));
-        total += fragmentCosts.get(name)!;
+        const known = fragmentCosts.get(name) ?? cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name]));
+        fragmentCosts.set(name, known);
+        total += known;
       }
     }
     return total;

@@ -1,5 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
-import { type PortState, type Protocol } from './engine/scanner.ts';
+import type { PortState, Protocol } from './engine/scanner.ts';
 import { Scan } from './scan.entity.ts';
 
 const ScanResultSchema = defineEntity({

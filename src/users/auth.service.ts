@@ -185,8 +185,10 @@ export class AuthService {
       const since = new Date(now.getTime() - windowMs);
       await attempts.forget(email, ip, since);
       const failures = await attempts.failures(email, ip, since);
-      const byEmail = failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? failures.oldestByEmail!.getTime() + windowMs : 0;
-      const byIp = failures.byIp >= this.#limits.loginMaxFailuresPerIp ? failures.oldestByIp!.getTime() + windowMs : 0;
+      // Locked until the oldest failure that counts leaves the window.
+      const until = (oldest: Date | null) => (oldest?.getTime() ?? now.getTime()) + windowMs;
+      const byEmail = failures.byEmail >= this.#limits.loginMaxFailuresPerEmail ? until(failures.oldestByEmail) : 0;
+      const byIp = failures.byIp >= this.#limits.loginMaxFailuresPerIp ? until(failures.oldestByIp) : 0;
       const blockedUntil = Math.max(byEmail, byIp);
       if (blockedUntil > now.getTime()) {
         // One record per lockout, whatever is tried during it: refused attempts must not fill the log.

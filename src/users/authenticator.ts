@@ -73,7 +73,7 @@ export class Authenticator implements Authenticate {
   #sessionIdentity(session: AuthSession | null): Identity {
     // Deactivation also revokes the sessions; the account's state is the truer reason to give.
     assertActive(session?.user);
-    if (!session || !session.isLive(this.#clock.now())) throw new UnauthenticatedError('The session has ended (logged out or revoked): log in again.');
+    if (!session?.isLive(this.#clock.now())) throw new UnauthenticatedError('The session has ended (logged out or revoked): log in again.');
     const { user } = session;
     return { userId: user.id, email: user.email, role: user.role, via: 'session', credentialId: session.id, expiresAt: session.expiresAt };
   }
@@ -83,15 +83,16 @@ export class Authenticator implements Authenticate {
     const token = await em.findOne(ApiToken, { tokenHash: secretHash(secret) }, { populate: ['user'] });
     const identity = this.#apiTokenIdentity(token);
     const now = this.#clock.now();
-    if (!token!.lastUsedAt || now.getTime() - token!.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
-      await em.nativeUpdate(ApiToken, { id: token!.id }, { lastUsedAt: now });
+    const lastUsed = token?.lastUsedAt?.getTime();
+    if (lastUsed === undefined || now.getTime() - lastUsed > LAST_USED_PRECISION_MS) {
+      await em.nativeUpdate(ApiToken, { id: identity.credentialId }, { lastUsedAt: now });
     }
     return identity;
   }
 
   #apiTokenIdentity(token: ApiToken | null): Identity {
     assertActive(token?.user);
-    if (!token || !token.isLive(this.#clock.now())) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
+    if (!token?.isLive(this.#clock.now())) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
     const { user } = token;
     // A token never does more than its owner may do today.
     return { userId: user.id, email: user.email, role: weakerOf(token.role, user.role), via: 'apiToken', credentialId: token.id, expiresAt: token.expiresAt ?? null };

@@ -34,7 +34,11 @@ let decoy: Promise<string> | undefined;
 
 /** Whether `password` matches `passwordHash`; with no hash, spends the same time and says no. */
 export async function verifyPassword(passwordHash: string | null, password: string): Promise<boolean> {
-  const target = passwordHash ?? (await (decoy ??= hashPassword(crypto.randomUUID())));
+  let target = passwordHash;
+  if (target === null) {
+    decoy ??= hashPassword(crypto.randomUUID());
+    target = await decoy;
+  }
   const matches = await verify(target, password).catch(() => false);
   return passwordHash !== null && matches;
 }

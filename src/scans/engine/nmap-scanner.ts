@@ -2,7 +2,7 @@ import { DomainError } from '../../errors.ts';
 import { runProcess } from '../../platform/child-process.ts';
 import type { Family } from '../../net/ip.ts';
 import { createNmapXmlReader } from './nmap-xml.ts';
-import type { OnProgress, ProbeResult, Protocol, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
+import type { ProbeResult, Protocol, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
 
 export type NmapScanType = 'SYN' | 'UDP' | 'VERSION';
 

@@ -1,6 +1,6 @@
 import { SaxesParser } from 'saxes';
 import type { PortSpec } from '../port-spec.ts';
-import { type PortState, type ProbeResult, type Protocol } from './scanner.ts';
+import type { PortState, ProbeResult, Protocol } from './scanner.ts';
 
 export type NmapXmlHandlers = {
   /** Every port of one host, once nmap has finished it: nmap reports a host only when it is done. */
@@ -146,7 +146,7 @@ function serviceOf(attr: Record<string, string>): Pick<ProbeResult, 'service' | 
 function* expandRanges(list: string): Generator<number> {
   for (const part of list.split(',')) {
     const [from, to = from] = part.split('-').map(Number);
-    if (!Number.isInteger(from) || !Number.isInteger(to)) continue;
-    for (let number = from!; number <= to!; number++) yield number;
+    if (from === undefined || to === undefined || !Number.isInteger(from) || !Number.isInteger(to)) continue;
+    for (let number = from; number <= to; number++) yield number;
   }
 }
