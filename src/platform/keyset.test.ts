@@ -213,6 +213,10 @@ describe('Keyset on PostgreSQL', () => {
     ['an untagged cursor in a tagged order', TAGGED, [new Date(T0).toISOString(), randomUUID()], 'is not a cursor of this list in this order.'],
     ['a UUID where a serial is due', BY_ID, [randomUUID()], 'Not a cursor of this list.'],
     ['a serial as a number', BY_ID, [12], 'Not a cursor of this list.'],
+    // These reached PostgreSQL once, which refused them: an unexpected error instead of a bad cursor.
+    ['a serial beyond bigint', BY_ID, ['9223372036854775808'], 'Not a cursor of this list.'],
+    ['a time beyond PostgreSQL\'s', BY_CREATION, ['+275760-09-13T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
+    ['a time before PostgreSQL\'s', BY_CREATION, ['-271821-04-20T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
   ] as const)('refuses %s, naming the field', async (_, keyset, values, message) => {
     for (const [args, field] of [[{ first: 1, after: encodeCursor(values) }, 'after'], [{ last: 1, before: encodeCursor(values) }, 'before']] as const) {
       const error = await (keyset as Keyset<Note>).entities(em, {}, parsePage(args)).catch((caught: unknown) => caught);

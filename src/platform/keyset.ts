@@ -6,6 +6,9 @@ import { isUuid } from './uuid.ts';
 /** How a key's value is written in a cursor, and checked when a cursor comes back. */
 export type KeyType = 'time' | 'uuid' | 'serial';
 
+/** The largest bigserial: a bigger cursor value would fail in SQL instead of being refused. */
+const MAX_SERIAL = 2n ** 63n - 1n;
+
 /** Which rows a list holds; both parts, when given, must hold. */
 export type KeysetFilter<T> = {
   /** A MikroORM `where`, built afresh for every query: raw fragments in one are single-use. */
@@ -178,6 +181,8 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
 function fitsKey(type: KeyType, value: unknown): boolean {
   if (typeof value !== 'string') return false;
   if (type === 'uuid') return isUuid(value);
-  if (type === 'serial') return /^\d+$/.test(value);
-  return !Number.isNaN(new Date(value).getTime());
+  if (type === 'serial') return /^\d+$/.test(value) && BigInt(value) <= MAX_SERIAL;
+  const year = new Date(value).getUTCFullYear();
+  // Four-digit years: every time a row can have, and within what PostgreSQL's timestamps hold (JavaScript's reach further).
+  return year >= 0 && year <= 9999;
 }
