@@ -1,9 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../platform/clock.ts';
-import { findPageById } from '../platform/keyset.ts';
+import { Keyset } from '../platform/keyset.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import type { Viewer } from '../access/viewer.ts';
 import { type AuditAction, AuditEvent } from './audit-event.entity.ts';
+
+/** Entries in the order written; a cursor is `[id]`. */
+const BY_ID = new Keyset({ entity: AuditEvent, keys: [['id', 'serial']] });
 
 /** What an entry is about: a node of the API, by type and local ID; shown to clients as its global ID. */
 export type AuditTarget = { type: string; id: string };
@@ -71,6 +74,6 @@ export class AuditLog {
       ...(filter?.action?.length ? { action: { $in: [...filter.action] } } : {}),
       ...(filter?.actorId ? { actorId: filter.actorId } : {}),
     });
-    return findPageById(this.#em, AuditEvent, where, parsePage(pageArgs), { newestFirst: true });
+    return BY_ID.entities(this.#em, { where, order: 'desc' }, parsePage(pageArgs));
   }
 }

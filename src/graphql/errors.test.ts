@@ -2,6 +2,10 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+import {
+  ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError,
+} from '../errors.ts';
+import { internalError, toCodedError } from './errors.ts';
 import { createGraphQLServer, type GraphQLServer } from './server.ts';
 
 const logs: Record<string, unknown>[] = [];
@@ -47,5 +51,25 @@ describe('unexpected errors', () => {
     }
     const healthy = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ scans { totalCount } }' }) });
     expect(await healthy.json()).toEqual({ data: { scans: { totalCount: 0 } } });
+  });
+});
+
+describe('toCodedError', () => {
+  it.each([
+    [new InvalidInputError('targets', 'No targets.'), { code: 'BAD_USER_INPUT', field: 'targets' }],
+    [new NotFoundError('Scan not found.'), { code: 'NOT_FOUND' }],
+    [new UnauthenticatedError('Log in first.'), { code: 'UNAUTHENTICATED' }],
+    [new ForbiddenError('No.'), { code: 'FORBIDDEN' }],
+    [new ConflictError('Already running.'), { code: 'CONFLICT' }],
+    [new RateLimitedError('Slow down.', 7), { code: 'RATE_LIMITED', retryAfterSeconds: 7 }],
+  ])('gives %s its code from the one table', (error, extensions) => {
+    const coded = toCodedError(error);
+    expect(coded.message).toBe(error.message);
+    expect(coded.extensions).toEqual(extensions);
+  });
+
+  it('masks an unexpected error down to its request id', () => {
+    expect(internalError('req-1').toJSON()).toEqual({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-1' } });
+    expect(internalError(undefined).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
   });
 });

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 import {
   ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError,
 } from '../errors.ts';
@@ -15,7 +15,38 @@ const CODES: [new (...args: never[]) => Error, string][] = [
   [RateLimitedError, 'RATE_LIMITED'],
 ];
 
+/** A domain error that has a code. */
+export type CodedError = InvalidInputError | NotFoundError | UnauthenticatedError | ForbiddenError | ConflictError | RateLimitedError;
+
+const codeOf = (error: Error): string | undefined => CODES.find(([type]) => error instanceof type)?.[1];
+
+/** Where in a document and a result an error happened. */
+type Location = Pick<GraphQLErrorOptions, 'nodes' | 'source' | 'positions' | 'path'>;
+
 type ErrorContext = { requestId?: string; logger?: Logger };
+
+/**
+ * A domain error as clients see it, from anywhere (a resolver, a socket, a
+ * stream that loses its identity): its message and code, with `field` for bad
+ * input and `retryAfterSeconds` for a rate limit.
+ */
+export function toCodedError(error: CodedError, location: Location = {}): GraphQLError {
+  const code = codeOf(error);
+  // Only the classes of the table are CodedErrors; a subclass of DomainError outside it is a mistake here, not a client's.
+  if (!code) throw new TypeError(`${error.name} has no error code.`);
+  const extensions: Record<string, unknown> = { code };
+  if (error instanceof InvalidInputError) extensions.field = error.field;
+  if (error instanceof RateLimitedError) extensions.retryAfterSeconds = error.retryAfterSeconds;
+  return new GraphQLError(error.message, { ...location, extensions });
+}
+
+/** What an unexpected error becomes: nothing of it but the request id, under which it is logged. */
+export function internalError(requestId: string | undefined, location: Location = {}): GraphQLError {
+  return new GraphQLError('Unexpected error.', {
+    ...location,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', ...(requestId ? { requestId } : {}) },
+  });
+}
 
 /**
  * Maps one execution error: GraphQL's own errors pass through, domain errors
@@ -26,18 +57,9 @@ export function toClientError(error: GraphQLError, context: ErrorContext, fallba
   const original = error.originalError;
   if (!original || original instanceof GraphQLError) return error;
   const location = { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path };
-  const code = CODES.find(([type]) => original instanceof type)?.[1];
-  if (code) {
-    const extensions: Record<string, unknown> = { code };
-    if (original instanceof InvalidInputError) extensions.field = original.field;
-    if (original instanceof RateLimitedError) extensions.retryAfterSeconds = original.retryAfterSeconds;
-    return new GraphQLError(original.message, { ...location, extensions });
-  }
+  if (codeOf(original)) return toCodedError(original as CodedError, location);
   (context.logger ?? fallback).error({ err: original, requestId: context.requestId, path: error.path }, 'unexpected error');
-  return new GraphQLError('Unexpected error.', {
-    ...location,
-    extensions: { code: 'INTERNAL_SERVER_ERROR', ...(context.requestId ? { requestId: context.requestId } : {}) },
-  });
+  return internalError(context.requestId, location);
 }
 
 type Result = { errors?: readonly GraphQLError[]; data?: unknown };

@@ -1,10 +1,11 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { IdentityRevoked } from '../access/viewer.ts';
 import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Authenticate, Identity } from '../access/viewer.ts';
+import { toCodedError } from './errors.ts';
 
 /** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
 const RECHECK_EVERY_MS = 1_000;
@@ -127,7 +128,7 @@ export class IdentityWatch {
           if (next.done || !(await recheck())) break;
           await push(next.value);
         }
-        if (lostWith) await push(errorResult(toGraphQLError(lostWith)));
+        if (lostWith) await push(errorResult(toCodedError(lostWith)));
       } finally {
         unwatch();
         await iterator.return?.();
@@ -140,8 +141,4 @@ export class IdentityWatch {
     this.#stop();
     this.#watchers.clear();
   }
-}
-
-export function toGraphQLError(error: IdentityLost): GraphQLError {
-  return new GraphQLError(error.message, { extensions: { code: error instanceof ForbiddenError ? 'FORBIDDEN' : 'UNAUTHENTICATED' } });
 }

@@ -5,12 +5,13 @@ import type { Disposable, OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { Viewer } from '../access/viewer.ts';
 import { clientAddress } from './client-address.ts';
 import type { GraphQLContext, GraphQLServerDeps } from './context.ts';
+import { internalError, toCodedError } from './errors.ts';
 import { withLimitCode } from './hardening.ts';
-import { type IdentityWatch, toGraphQLError } from './identity-watch.ts';
+import type { IdentityWatch } from './identity-watch.ts';
 
 /** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
 export type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
@@ -111,7 +112,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
   const prepare = async (state: SocketState, params: SubscribePayload): Promise<ExecutionArgs | GraphQLError[]> => {
     const viewer = await operationViewer(state, params.extensions);
     if (!viewer.isAuthenticated) {
-      return [viewer.failure ? toGraphQLError(viewer.failure) : new GraphQLError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.', { extensions: { code: 'UNAUTHENTICATED' } })];
+      return [toCodedError(viewer.failure ?? new UnauthenticatedError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.'))];
     }
     clearTimeout(state.graceTimer);
     const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
@@ -167,7 +168,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
       onSubscribe: async (ctx, _id, params) => {
         const state = stateOf(ctx.extra);
         if (state.live.size + state.starting >= MAX_OPERATIONS_PER_SOCKET) {
-          return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } })];
+          return [toCodedError(new RateLimitedError(`At most ${MAX_OPERATIONS_PER_SOCKET} operations at once on one socket.`, 1))];
         }
         state.starting += 1;
         let started = true;
@@ -179,7 +180,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
         const prepared = await prepare(state, params).catch((error: unknown) => {
           const requestId = randomUUID();
           app.logger.error({ err: error, requestId, socketId: state.socketId }, 'graphql-ws operation failed to start');
-          return [new GraphQLError('Unexpected error.', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } })];
+          return [internalError(requestId)];
         });
         if (Array.isArray(prepared)) starts.get(params)?.();
         return prepared;

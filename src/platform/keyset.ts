@@ -1,56 +1,188 @@
-import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/postgresql';
+import { type EntityManager, type EntityName, type FilterQuery, raw } from '@mikro-orm/postgresql';
 import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from './pagination.ts';
 import { isUuid } from './uuid.ts';
 
+/** How a key's value is written in a cursor, and checked when a cursor comes back. */
+export type KeyType = 'time' | 'uuid' | 'serial';
+
+/** The largest bigserial: a bigger cursor value would fail in SQL instead of being refused. */
+const MAX_SERIAL = 2n ** 63n - 1n;
+
+/** Which rows a list holds; both parts, when given, must hold. */
+export type KeysetFilter<T> = {
+  /** A MikroORM `where`, built afresh for every query: raw fragments in one are single-use. */
+  where?: () => FilterQuery<T>;
+  /** SQL on the table's own columns, unqualified (the builder never joins), with `?` parameters. */
+  sql?: { sql: string; params: readonly unknown[] };
+};
+
+/** A list's rows and the order it reads in. */
+export type KeysetQuery<T> = KeysetFilter<T> & {
+  /** The list's order read forward (`page.direction` is then forward or backward in it). @default 'asc' */
+  order?: 'asc' | 'desc';
+};
+
+/** A plain row: the selected properties, a relation as its key, not tracked by the EntityManager. */
+export type PlainRow<T, F extends keyof T> = { [K in F]: Plain<T[K]> };
+type Plain<V> = V extends Date ? V : V extends { id: infer Id } ? Id : V;
+
+/** The first pages of a list's partitions (`partitionBy`, e.g. each scan's results), `size` rows each. */
+export type FirstPagesQuery<T> = KeysetQuery<T> & { partitionBy: readonly (keyof T & string)[]; size: number };
+
+/** One owner's first page, from `firstPages`: the partition's values (columns, as stored), its rows and its total. */
+export type FirstPage<R> = { partition: readonly unknown[]; rows: R[]; total: number };
+
+export type KeysetOptions<T, K extends keyof T & string> = {
+  entity: EntityName<T>;
+  /** The order's keys, most significant first; the last is unique (the id), so no two rows tie. */
+  keys: readonly (readonly [K, KeyType])[];
+  /**
+   * The first value of every cursor, naming this order among other orders of
+   * the same list (`'createdAt'`), so a cursor of another order is refused
+   * rather than misread.
+   */
+  tag?: string;
+};
+
 /**
- * A page of rows keyset-paged on their bigserial `id` (the order they were
- * written, or its reverse), one query for the rows and one for `totalCount` only when asked.
+ * The one keyset paginator: a table's rows in one order of unique keys, a
+ * page at a time after (or before) a cursor that names a position, not an
+ * offset, so pages never repeat or skip rows while others are written. Pages
+ * come as entities (tracked, for code that needs their behaviour) or as plain
+ * rows of chosen properties (for read views); both read the same SQL and give
+ * the same cursors. Cursors are the key values: `[id]`,
+ * `[ISO time, uuid]`, with `tag` first when the list has several orders.
  */
-export async function findPageById<T extends { id: string }>(
-  em: EntityManager,
-  entity: EntityName<T>,
-  where: () => FilterQuery<T>,
-  page: Page,
-  { newestFirst = false }: { newestFirst?: boolean } = {},
-): Promise<Connection<T>> {
-  const conditions = [where()];
-  // Reading forward in a newest-first list walks down the ids.
-  const ascending = (page.direction === 'forward') !== newestFirst;
-  if (page.cursor) {
-    const [id] = page.cursor;
-    const field = page.direction === 'forward' ? 'after' : 'before';
-    if (typeof id !== 'string' || !/^\d+$/.test(id)) throw new InvalidInputError(field, 'Not a cursor of this list.');
-    conditions.push({ id: { [ascending ? '$gt' : '$lt']: id } } as FilterQuery<T>);
+export class Keyset<T extends object, const K extends keyof T & string = keyof T & string> {
+  readonly #entity: EntityName<T>;
+  readonly #keys: readonly (readonly [K, KeyType])[];
+  readonly #tag: string | undefined;
+
+  constructor({ entity, keys, tag }: KeysetOptions<T, K>) {
+    this.#entity = entity;
+    this.#keys = keys;
+    this.#tag = tag;
   }
-  const rows = await em.find(entity, { $and: conditions } as FilterQuery<T>, { orderBy: { id: ascending ? 'asc' : 'desc' } as never, limit: page.size + 1 });
-  // A fresh filter for the count: raw fragments in one are single-use.
-  return toConnection(rows as T[], page, (row) => [row.id], () => em.count(entity, where()));
+
+  /** A page of entities; `totalCount` is counted only when asked for. */
+  async entities(em: EntityManager, query: KeysetQuery<T>, page: Page): Promise<Connection<T>> {
+    const rows = await this.#pageQuery(em, query, page).getResultList();
+    return this.connection(rows as T[], page, () => this.count(em, query));
+  }
+
+  /** A page of plain rows with `fields` (the keys are added), in one query, read as committed. */
+  async rows<const F extends keyof T & string>(em: EntityManager, query: KeysetQuery<T>, page: Page, fields: readonly F[]): Promise<Connection<PlainRow<T, F | K>>> {
+    const rows = await this.#pageQuery(em, query, page, this.#withKeys(fields)).execute<PlainRow<T, F | K>[]>('all');
+    return this.connection(rows, page, () => this.count(em, query));
+  }
+
+  /** How many rows the list holds. */
+  count(em: EntityManager, filter: KeysetFilter<T>): Promise<number> {
+    return this.#filtered(em, filter).getCount();
+  }
+
+  /**
+   * The first `size` rows (and one more, to tell there are more) of each
+   * partition of the list, with each one's total, in one query however many
+   * partitions: the first pages of a list of lists. Entities, or plain rows
+   * of `fields`. Partitions without rows are absent.
+   */
+  async firstPages(em: EntityManager, query: FirstPagesQuery<T>): Promise<FirstPage<T>[]>;
+  async firstPages<const F extends keyof T & string>(em: EntityManager, query: FirstPagesQuery<T>, fields: readonly F[]): Promise<FirstPage<PlainRow<T, F | K>>[]>;
+  async firstPages(em: EntityManager, query: FirstPagesQuery<T>, fields?: readonly string[]): Promise<FirstPage<unknown>[]> {
+    const meta = em.getMetadata().get(this.#entity);
+    const partitionColumns = query.partitionBy.map((property) => this.#column(em, property));
+    const partition = partitionColumns.join(', ');
+    const sort = query.order ?? 'asc';
+    const order = this.#keys.map(([property]) => `${this.#column(em, property)} ${sort}`).join(', ');
+    // The partition's columns too: the outer query sorts by them.
+    const selected = fields ? this.#withKeys([...fields, ...query.partitionBy] as (keyof T & string)[]) : ['*'];
+    const inner = this.#filtered(em, query).select([
+      ...selected,
+      raw(`row_number() over (partition by ${partition} order by ${order}) as keyset_position`),
+      raw(`count(*) over (partition by ${partition}) as keyset_total`),
+    ] as never).toQuery();
+    const found = await em.execute<Record<string, unknown>[]>(
+      `select * from (${inner.sql}) as ranked where keyset_position <= ? order by ${partition}, ${order}`,
+      [...inner.params, query.size + 1],
+    );
+    const pages = new Map<string, FirstPage<unknown>>();
+    for (const { keyset_position: _, keyset_total: total, ...row } of found) {
+      const values = partitionColumns.map((column) => row[column]);
+      const key = JSON.stringify(values);
+      let page = pages.get(key);
+      if (!page) pages.set(key, (page = { partition: values, rows: [], total: Number(total) }));
+      page.rows.push(fields ? em.getDriver().mapResult(row as never, meta) : em.map(this.#entity, row as never));
+    }
+    return [...pages.values()];
+  }
+
+  /** A connection of rows read in this order (`page.size + 1` of them at most), with this order's cursors. */
+  connection<R>(rows: R[], page: Page, count: () => Promise<number>): Connection<R> {
+    return toConnection(rows, page, (row) => this.#cursorOf(row as Record<string, unknown>), count);
+  }
+
+  #pageQuery(em: EntityManager, query: KeysetQuery<T>, page: Page, fields?: readonly string[]) {
+    // Reading forward in a descending list walks down the keys.
+    const ascending = ((query.order ?? 'asc') === 'asc') === (page.direction === 'forward');
+    const qb = this.#filtered(em, query);
+    if (fields) qb.select(fields as never);
+    if (page.cursor) {
+      const values = this.#readCursor(page.cursor, page.direction === 'forward' ? 'after' : 'before');
+      // A row comparison: the position after (or before) the cursor's, which an index on the keys serves as one range.
+      const columns = this.#keys.map(([property]) => `keyset.${this.#column(em, property)}`).join(', ');
+      qb.andWhere(`(${columns}) ${ascending ? '>' : '<'} (${values.map(() => '?').join(', ')})`, values);
+    }
+    const sort = ascending ? 'asc' : 'desc';
+    return qb.orderBy(this.#keys.map(([property]) => ({ [property]: sort })) as never).limit(page.size + 1);
+  }
+
+  /** A query of the list's rows, not yet ordered. */
+  #filtered(em: EntityManager, { where, sql }: KeysetFilter<T>) {
+    const qb = em.createQueryBuilder(this.#entity, 'keyset');
+    qb.where((where?.() ?? {}) as never);
+    if (sql) qb.andWhere(sql.sql, [...sql.params]);
+    return qb;
+  }
+
+  #withKeys(fields: readonly (keyof T & string)[]): string[] {
+    return [...new Set([...fields, ...this.#keys.map(([property]) => property)])];
+  }
+
+  #column(em: EntityManager, property: keyof T & string): string {
+    const meta = em.getMetadata().get(this.#entity);
+    const column = (meta.properties as Record<string, { fieldNames: string[] } | undefined>)[property]?.fieldNames[0];
+    if (!column) throw new Error(`${property} is not a column of ${meta.className}.`);
+    return column;
+  }
+
+  #cursorOf(row: Record<string, unknown>): unknown[] {
+    const values = this.#keys.map(([property, type]) => {
+      const value = row[property];
+      return type === 'time' ? (value instanceof Date ? value : new Date(String(value))).toISOString() : String(value);
+    });
+    return this.#tag === undefined ? values : [this.#tag, ...values];
+  }
+
+  /** The key values a cursor names, as SQL parameters; a cursor of another list, order or shape is refused naming `field`. */
+  #readCursor(cursor: readonly unknown[], field: 'after' | 'before'): unknown[] {
+    const tagged = this.#tag !== undefined;
+    const values = tagged ? cursor.slice(1) : cursor;
+    const fits = (!tagged || cursor[0] === this.#tag) && values.length === this.#keys.length
+      && this.#keys.every(([, type], at) => fitsKey(type, values[at]));
+    if (!fits) {
+      throw new InvalidInputError(field, tagged ? `\`${field}\` is not a cursor of this list in this order.` : 'Not a cursor of this list.');
+    }
+    return this.#keys.map(([, type], at) => (type === 'time' ? new Date(values[at] as string) : values[at]));
+  }
 }
 
-
-/**
- * A page of rows with a UUID `id`, oldest first, keyset-paged on
- * (`createdAt`, `id`): stable while rows are added.
- */
-export async function findPageByCreation<T extends { id: string; createdAt: Date }>(
-  em: EntityManager,
-  entity: EntityName<T>,
-  where: () => FilterQuery<T>,
-  page: Page,
-): Promise<Connection<T>> {
-  const conditions = [where()];
-  const ascending = page.direction === 'forward';
-  if (page.cursor) {
-    const [time, id] = page.cursor;
-    const at = typeof time === 'string' ? new Date(time) : undefined;
-    if (!at || Number.isNaN(at.getTime()) || typeof id !== 'string' || !isUuid(id)) {
-      throw new InvalidInputError(ascending ? 'after' : 'before', 'Not a cursor of this list.');
-    }
-    const op = ascending ? '$gt' : '$lt';
-    conditions.push({ $or: [{ createdAt: { [op]: at } }, { createdAt: at, id: { [op]: id } }] } as FilterQuery<T>);
-  }
-  const sort = ascending ? 'asc' : 'desc';
-  const rows = await em.find(entity, { $and: conditions } as FilterQuery<T>, { orderBy: [{ createdAt: sort }, { id: sort }] as never, limit: page.size + 1 });
-  return toConnection(rows as T[], page, (row) => [row.createdAt.toISOString(), row.id], () => em.count(entity, where()));
+function fitsKey(type: KeyType, value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  if (type === 'uuid') return isUuid(value);
+  if (type === 'serial') return /^\d+$/.test(value) && BigInt(value) <= MAX_SERIAL;
+  const year = new Date(value).getUTCFullYear();
+  // Four-digit years: every time a row can have, and within what PostgreSQL's timestamps hold (JavaScript's reach further).
+  return year >= 0 && year <= 9999;
 }

@@ -14,6 +14,13 @@ describe('parsePage', () => {
     expect(parsePage({ before: cursor })).toMatchObject({ direction: 'backward', size: 20 });
   });
 
+  it('encodes cursors as base64url of a JSON array, so those the README shows still read', () => {
+    const values = ['createdAt', '2026-12-01T09:32:13.507Z', '24b7b0a3-844b-4043-8fc9-fd082eb0d404'];
+    const readme = 'WyJjcmVhdGVkQXQiLCIyMDI2LTEyLTAxVDA5OjMyOjEzLjUwN1oiLCIyNGI3YjBhMy04NDRiLTQwNDMtOGZjOS1mZDA4MmViMGQ0MDQiXQ';
+    expect(encodeCursor(values)).toBe(readme);
+    expect(parsePage({ first: 1, after: readme }).cursor).toEqual(values);
+  });
+
   it.each([
     [{ first: 101 }, 'first'],
     [{ first: -1 }, 'first'],

@@ -1,5 +1,5 @@
 import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/postgresql';
-import { findPageById } from '../platform/keyset.ts';
+import { Keyset } from '../platform/keyset.ts';
 import type { Connection, Page } from '../platform/pagination.ts';
 import type { ProbeHost as Probed } from './engine/scanner.ts';
 import { type HostState, ScanHost } from './scan-host.entity.ts';
@@ -13,6 +13,9 @@ export type ScanHostFilter = {
 };
 
 export type HostChange = { address: string; hostname: string | null; state: HostState };
+
+/** A scan's hosts in the order recorded; a cursor is `[id]`. */
+const BY_ID = new Keyset({ entity: ScanHost, keys: [['id', 'serial']] });
 
 /** Rows per insert: 4 parameters each, well under PostgreSQL's 65,535. */
 const INSERT_CHUNK = 5_000;
@@ -63,7 +66,7 @@ export class ScanHostRepository {
 
   /** A scan's hosts in the order recorded (address order within a network), keyset-paged by id. */
   findPage(scanId: string, filter: ScanHostFilter, page: Page): Promise<Connection<ScanHost>> {
-    return findPageById(this.em, ScanHost, () => this.where(scanId, filter), page);
+    return BY_ID.entities(this.em, { where: () => this.where(scanId, filter) }, page);
   }
 
   private where(scanId: string, filter: ScanHostFilter): FilterQuery<ScanHost> {

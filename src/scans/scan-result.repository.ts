@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { findPageById } from '../platform/keyset.ts';
+import { Keyset, type KeysetFilter } from '../platform/keyset.ts';
 import type { Connection, Page } from '../platform/pagination.ts';
 import type { PortState, ProbeResult, Protocol } from './engine/scanner.ts';
 import { ScanResult } from './scan-result.entity.ts';
@@ -9,6 +9,9 @@ export type ScanResultFilter = { state?: readonly PortState[] | null; protocol?:
 
 /** Whose results: a whole scan's, or one host's of it. */
 export type ResultOwner = { scanId: string; address?: string };
+
+/** Results in the order found; a cursor is `[id]`, the same on a batched first page and on a page after it. */
+const BY_ID = new Keyset({ entity: ScanResult, keys: [['id', 'serial']] });
 
 /** A result as written: what an event about it carries. */
 export type StoredResult = {
@@ -113,53 +116,33 @@ export class ScanResultRepository {
    */
   async firstPages(owners: readonly ResultOwner[], filter: ScanResultFilter, size: number): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
     const byHost = owners.some((owner) => owner.address !== undefined);
-    const params: unknown[] = [];
-    let conditions: string;
-    if (byHost) {
-      conditions = `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`;
-      for (const owner of owners) params.push(owner.scanId, owner.address ?? '');
-    } else {
-      conditions = 'scan_id in (?)';
-      params.push(owners.map((owner) => owner.scanId));
-    }
-    if (filter.state?.length) {
-      conditions += ' and state in (?)';
-      params.push([...filter.state]);
-    }
-    if (filter.protocol?.length) {
-      conditions += ' and protocol in (?)';
-      params.push([...filter.protocol]);
-    }
-    params.push(size + 1);
-    const partition = byHost ? 'scan_id, address' : 'scan_id';
-    const rows = await this.em.getConnection().execute<(Record<string, unknown> & { total: string })[]>(
-      `select * from (
-         select r.*, row_number() over (partition by ${partition} order by id) as position, count(*) over (partition by ${partition}) as total
-         from scan_results r where ${conditions}
-       ) ranked where position <= ? order by ${partition}, id`,
-      params,
-    );
+    const found = await BY_ID.firstPages(this.em, { ...this.filter(owners, filter), partitionBy: byHost ? ['scan', 'address'] : ['scan'], size });
     const pages = new Map<string, { rows: ScanResult[]; total: number }>(owners.map((owner) => [ownerKey(owner), { rows: [], total: 0 }]));
-    for (const row of rows) {
-      const page = pages.get(ownerKey({ scanId: String(row.scan_id), address: byHost ? String(row.address) : undefined }));
-      if (!page) continue;
-      page.total = Number(row.total);
-      page.rows.push(this.em.map(ScanResult, row));
+    for (const { partition: [scanId, address], rows, total } of found) {
+      pages.set(ownerKey({ scanId: String(scanId), address: byHost ? String(address) : undefined }), { rows, total });
     }
     return pages;
   }
 
   /** Results of a scan (or one host of it) in the order found, keyset-paged by id. */
   findPage(owner: ResultOwner, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
-    return findPageById(this.em, ScanResult, () => this.where(owner, filter), page);
+    return BY_ID.entities(this.em, this.filter([owner], filter), page);
   }
 
-  private where({ scanId, address }: ResultOwner, filter: ScanResultFilter): FilterQuery<ScanResult> {
-    const where: FilterQuery<ScanResult> & Record<string, unknown> = { scan: scanId };
-    if (address !== undefined) where.address = address;
-    if (filter.state?.length) where.state = { $in: [...filter.state] };
-    if (filter.protocol?.length) where.protocol = { $in: [...filter.protocol] };
-    return where;
+  /** The results of `owners` (all scans, or all hosts) that pass `filter`: one shape for a page and for first pages. */
+  private filter(owners: readonly ResultOwner[], filter: ScanResultFilter): KeysetFilter<ScanResult> {
+    const byHost = owners.some((owner) => owner.address !== undefined);
+    const where = (): FilterQuery<ScanResult> => {
+      const where: FilterQuery<ScanResult> & Record<string, unknown> = {};
+      if (!byHost) where.scan = { $in: owners.map((owner) => owner.scanId) };
+      if (filter.state?.length) where.state = { $in: [...filter.state] };
+      if (filter.protocol?.length) where.protocol = { $in: [...filter.protocol] };
+      return where;
+    };
+    if (!byHost) return { where };
+    // Hosts as (scan, address) pairs, which the unique index on (scan_id, address, …) finds.
+    const pairs = { sql: `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`, params: owners.flatMap((owner) => [owner.scanId, owner.address ?? '']) };
+    return { where, sql: pairs };
   }
 }
 

@@ -1,9 +1,8 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { InvalidInputError } from '../errors.ts';
-import { type Connection, type Page, toConnection } from '../platform/pagination.ts';
+import { Keyset } from '../platform/keyset.ts';
+import type { Connection, Page } from '../platform/pagination.ts';
 import { type PortCounts, Scan } from './scan.entity.ts';
 import { ScanStatus, type ScanType } from './scan-status.ts';
-import { isUuid } from '../platform/uuid.ts';
 
 export type ScanFilter = {
   status?: readonly ScanStatus[] | null;
@@ -12,6 +11,12 @@ export type ScanFilter = {
   ownerId?: string | null;
 };
 export type ScanOrder = { field: 'createdAt' | 'updatedAt'; direction: 'ASC' | 'DESC' };
+
+/** The orders of the scans list; a cursor is `[field, ISO time, id]`, and one from another order is refused, not misread. */
+const ORDERS = {
+  createdAt: new Keyset({ entity: Scan, keys: [['createdAt', 'time'], ['id', 'uuid']], tag: 'createdAt' }),
+  updatedAt: new Keyset({ entity: Scan, keys: [['updatedAt', 'time'], ['id', 'uuid']], tag: 'updatedAt' }),
+};
 
 /** A scan's counts as written. */
 export type ScanCounts = Pick<Scan, 'probesDone' | 'openPorts' | 'closedPorts' | 'filteredPorts' | 'probesEstimate'>;
@@ -34,21 +39,8 @@ export class ScanRepository {
    * Keyset pagination on (order field, id): a cursor names a position, not an
    * offset, so pages stay stable while scans are inserted. One query per page.
    */
-  async findPage(filter: ScanFilter, order: ScanOrder, page: Page): Promise<Connection<Scan>> {
-    const where = filterWhere(filter);
-    const ascending = (order.direction === 'ASC') === (page.direction === 'forward');
-    const conditions: FilterQuery<Scan>[] = [where];
-    if (page.cursor) {
-      const [value, id] = readCursor(page.cursor, order, page.direction === 'forward' ? 'after' : 'before');
-      const op = ascending ? '$gt' : '$lt';
-      conditions.push({ $or: [{ [order.field]: { [op]: value } }, { [order.field]: value, id: { [op]: id } }] });
-    }
-    const sort = ascending ? 'asc' : 'desc';
-    const rows = await this.em.find(Scan, { $and: conditions }, {
-      orderBy: [{ [order.field]: sort }, { id: sort }],
-      limit: page.size + 1,
-    });
-    return toConnection(rows, page, (scan) => [order.field, scan[order.field].toISOString(), scan.id], () => this.count(filter));
+  findPage(filter: ScanFilter, order: ScanOrder, page: Page): Promise<Connection<Scan>> {
+    return ORDERS[order.field].entities(this.em, { where: () => filterWhere(filter), order: order.direction === 'ASC' ? 'asc' : 'desc' }, page);
   }
 
   async isCancelled(id: string): Promise<boolean> {
@@ -119,15 +111,5 @@ function filterWhere(filter: ScanFilter): FilterQuery<Scan> {
   if (filter.scanType?.length) where.scanType = { $in: [...filter.scanType] };
   if (filter.ownerId) where.owner = filter.ownerId;
   return where;
-}
-
-/** A cursor is `[field, ISO time, id]`; one from another ordering is refused, not misread. */
-function readCursor(cursor: readonly unknown[], order: ScanOrder, field: string): [Date, string] {
-  const [orderField, time, id] = cursor;
-  const date = typeof time === 'string' ? new Date(time) : undefined;
-  if (cursor.length !== 3 || orderField !== order.field || !date || Number.isNaN(date.getTime()) || typeof id !== 'string' || !isUuid(id)) {
-    throw new InvalidInputError(field, `\`${field}\` is not a cursor of this list in this order.`);
-  }
-  return [date, id];
 }
 

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../module.ts';
-import { findPageByCreation } from '../platform/keyset.ts';
+import { Keyset } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
@@ -16,6 +16,9 @@ import type { Viewer } from '../access/viewer.ts';
 export type CreateApiTokenInput = { name: string; role?: Role | null; expiresAt?: Date | null };
 
 const NOT_FOUND = 'API token not found.';
+
+/** Tokens oldest first; a cursor is `[ISO time, id]`. */
+const BY_CREATION = new Keyset({ entity: ApiToken, keys: [['createdAt', 'time'], ['id', 'uuid']] });
 
 /** API tokens: each user manages their own; ADMIN sees and revokes everyone's. */
 export class ApiTokenService {
@@ -69,7 +72,7 @@ export class ApiTokenService {
     // A user asked for by someone who may not see them yields an empty list, not an error: nothing leaks.
     const hidden = reach === 'own' && userId != null && userId !== this.#viewer.userId;
     const where = (): FilterQuery<ApiToken> => (hidden ? { id: null } : owner ? { user: owner } : {}) as FilterQuery<ApiToken>;
-    return findPageByCreation(this.#em, ApiToken, where, parsePage(pageArgs));
+    return BY_CREATION.entities(this.#em, { where }, parsePage(pageArgs));
   }
 
   /** Revokes a token; it stops working at once, open subscriptions included. Revoking twice is harmless. */

@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../module.ts';
-import { findPageByCreation } from '../platform/keyset.ts';
+import { Keyset } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
@@ -14,6 +14,9 @@ import { assertStrongPassword, hashPassword } from './password.ts';
 import { ROLES, type Role } from '../access/role.ts';
 import { User } from './user.entity.ts';
 import type { Viewer } from '../access/viewer.ts';
+
+/** Users oldest first; a cursor is `[ISO time, id]`. */
+const BY_CREATION = new Keyset({ entity: User, keys: [['createdAt', 'time'], ['id', 'uuid']] });
 
 /** RFC 5321's limit on a whole address. */
 export const MAX_EMAIL_LENGTH = 254;
@@ -96,7 +99,7 @@ export class UserService {
       ...(filter?.role?.length ? { role: { $in: [...filter.role] } } : {}),
       ...(filter?.active != null ? { active: filter.active } : {}),
     });
-    return findPageByCreation(this.#em, User, where, parsePage(pageArgs));
+    return BY_CREATION.entities(this.#em, { where }, parsePage(pageArgs));
   }
 
   async create(input: NewUserInput): Promise<User> {

@@ -347,6 +347,9 @@ describe('operations per socket', () => {
     raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SCAN_UPDATED } }));
     await expect.poll(() => messages.filter((message) => message.type === 'error').length, { timeout: 10_000 }).toBeGreaterThan(0);
     expect(JSON.stringify(messages.find((message) => message.type === 'error'))).toContain('RATE_LIMITED');
+    expect(messages.find((message) => message.type === 'error')?.payload).toEqual([
+      { message: 'At most 100 operations at once on one socket.', extensions: { code: 'RATE_LIMITED', retryAfterSeconds: 1 } },
+    ]);
 
     await new Promise((resolve) => setTimeout(resolve, 500));
     await server.graphql(CREATE, { ports: '7005' });
