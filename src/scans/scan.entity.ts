@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ConflictError } from '../errors.ts';
-import type { PortState, ScanOptions } from './engine/scanner.ts';
+import type { PortState } from './engine/scanner.ts';
 import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
+import type { ScanSettings } from './scan-options.ts';
 import { PortSpecType } from './scan.types.ts';
 import { Target } from '../net/target.ts';
 import { User } from '../users/user.entity.ts';
@@ -64,9 +65,6 @@ export type ScanStatusChanged = {
 /** Stored results of a scan by port state. */
 export type PortCounts = Record<PortState, number>;
 const NONE: PortCounts = { OPEN: 0, CLOSED: 0, FILTERED: 0 };
-
-/** How a scan probes, as the user asked; the engine's defaults fill the rest. */
-export type ScanSettings = Partial<Pick<ScanOptions, 'timeoutMs' | 'concurrency' | 'retries' | 'maxRate' | 'bannerGrab'>>;
 
 export type NewScan = {
   /** Who creates it; only scans older than users have none. */

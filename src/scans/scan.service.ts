@@ -23,7 +23,7 @@ import { ownerKey, type ResultOwner, type ScanResultFilter, ScanResultRepository
 import { hostView, type ScanHostView } from './scan-host.entity.ts';
 import { type ScanHostFilter, ScanHostRepository } from './scan-host.repository.ts';
 import { Network } from '../net/network.ts';
-import type { ScanSettings } from './scan.entity.ts';
+import { ScanOptions, type ScanOptionsInput } from './scan-options.ts';
 import { progressEvent, progressView, type ScanProgressView, type ScanSummaryView, summaryView } from './scan-progress.ts';
 import { assertHostnamesInScope } from './scan-hosts.ts';
 import { Target, TargetRefusedError } from '../net/target.ts';
@@ -51,14 +51,6 @@ export type ScanServiceDeps = {
   logger: Logger;
 };
 
-export type ScanOptionsInput = {
-  timeoutMs?: number | null;
-  concurrency?: number | null;
-  retries?: number | null;
-  maxRate?: number | null;
-  bannerGrab?: boolean | null;
-};
-
 export type CreateScanInput = {
   targets: readonly string[];
   ports?: string | null;
@@ -67,14 +59,6 @@ export type CreateScanInput = {
   /** Queue it at once. */
   start?: boolean | null;
 };
-
-/** Bounds of each option: wide enough for real use, narrow enough that one scan cannot starve a worker. */
-const OPTION_BOUNDS = {
-  timeoutMs: [50, 60_000],
-  concurrency: [1, 5_000],
-  retries: [0, 5],
-  maxRate: [0, 1_000_000],
-} as const;
 
 export type ListScansInput = PageArgs & { filter?: ScanFilter | null; orderBy?: ScanOrder | null };
 
@@ -157,7 +141,7 @@ export class ScanService {
       return parsed;
     });
     const ports = PortSpec.parse(input.ports ?? DEFAULT_PORTS, 'ports');
-    const options = parseOptions(input.options ?? {});
+    const options = ScanOptions.parse(input.options).toJSON();
     const owner = this.em.getReference(User, this.viewer.userId);
     const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
@@ -291,17 +275,3 @@ type FirstResultsKey = { owner: ResultOwner; filter: ScanResultFilter; size: num
 const resultsShape = ({ owner, filter, size }: FirstResultsKey) =>
   JSON.stringify([owner.address === undefined, filter.state ?? null, filter.protocol ?? null, size]);
 const resultsKey = (key: FirstResultsKey) => `${ownerKey(key.owner)}:${resultsShape(key)}`;
-
-function parseOptions(input: ScanOptionsInput): ScanSettings {
-  const settings: ScanSettings = {};
-  for (const [key, [min, max]] of Object.entries(OPTION_BOUNDS) as [keyof typeof OPTION_BOUNDS, readonly [number, number]][]) {
-    const value = input[key];
-    if (value == null) continue;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new InvalidInputError(`options.${key}`, `\`${key}\` must be an integer from ${min} to ${max}.`);
-    }
-    settings[key] = value;
-  }
-  if (input.bannerGrab != null) settings.bannerGrab = input.bannerGrab;
-  return settings;
-}
