@@ -116,6 +116,21 @@ export class Scan extends ScanSchema.class {
     return event;
   }
 
+  /**
+   * Runs again after the worker of its last attempt stopped (a retry of its
+   * job), now sending `probesTotal` probes: a name may resolve to other
+   * addresses than before. Its status, start and `updatedAt` stay as they
+   * were, as nothing changed that a client was told of; its counts are those
+   * of the results already stored, counted again under the row lock (see
+   * `ScanRepository.recount`). CONFLICT unless it is RUNNING.
+   */
+  restart(probesTotal: number): void {
+    if (this.status !== ScanStatus.RUNNING) {
+      throw new ConflictError(`The scan is ${this.status}; only a RUNNING scan can start again.`);
+    }
+    this.probesTotal = probesTotal;
+  }
+
   /** The counts of its stored results; the estimate never falls behind them. */
   countResults(counts: PortCounts): void {
     this.openPorts = counts.OPEN;

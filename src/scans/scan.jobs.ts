@@ -155,7 +155,7 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
  */
 async function begin(em: EntityManager, scan: Scan, total: number, now: Date): Promise<ProgressSource | null> {
   const retry = scan.status === ScanStatus.RUNNING;
-  if (retry) scan.probesTotal = total;
+  if (retry) scan.restart(total);
   else scan.start(now, total);
   await em.flush();
   const progress = progressOf(scan);
