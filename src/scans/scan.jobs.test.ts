@@ -32,7 +32,7 @@ function runJob(scanId: string, scanner: Scanner, lastAttempt = true) {
 
 /** A QUEUED scan of 127.0.0.1, as `startScan` leaves one, without a job in the queue. */
 async function queued(ports: string): Promise<string> {
-  const scan = await app.context().services.scans.create({ targets: ['127.0.0.1'], ports });
+  const scan = await app.context().services.scanCommands.create({ targets: ['127.0.0.1'], ports });
   const em = app.orm.em.fork();
   (await em.findOneOrFail(Scan, { id: scan.id })).queue(new Date());
   await em.flush();
@@ -81,7 +81,7 @@ describe('a scan job keeps progress and stored results together', () => {
     let cancelled: Scan | undefined;
     await runJob(id, scripted(async function* () {
       yield probes(1, 10, [5]);
-      cancelled = await app.context().services.scans.cancel(id);
+      cancelled = await app.context().services.scanCommands.cancel(id);
       yield probes(11, 20, [15]);
     }));
     const after = await expectAgreement(id);
@@ -102,7 +102,7 @@ describe('a scan job keeps progress and stored results together', () => {
     try {
       await worker.query('begin');
       await worker.query('select 1 from scans where id = $1 for update', [id]);
-      const cancel = app.context().services.scans.cancel(id);
+      const cancel = app.context().services.scanCommands.cancel(id);
       await new Promise((resolve) => setTimeout(resolve, 200));
       await worker.query(`insert into scan_results (scan_id, address, protocol, port, state, found_at) values ($1, '127.0.0.1', 'TCP', 1, 'OPEN', now()), ($1, '127.0.0.1', 'TCP', 2, 'CLOSED', now())`, [id]);
       await worker.query('update scans set probes_done = 2, open_ports = 1, closed_ports = 1, probes_estimate = 2 where id = $1', [id]);
