@@ -13,7 +13,7 @@ afterAll(() => app.dispose());
 
 /** A scan left in `status` with no job, as a crash between saving and queuing leaves one. */
 async function stranded(status: 'QUEUED' | 'RUNNING'): Promise<string> {
-  const scan = await app.context().services.scans.create({ targets: ['127.0.0.1'], ports: '80' });
+  const scan = await app.context().services.scanCommands.create({ targets: ['127.0.0.1'], ports: '80' });
   const em = app.orm.em.fork();
   const fresh = await em.findOneOrFail(Scan, { id: scan.id });
   fresh.queue(new Date());

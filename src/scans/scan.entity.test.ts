@@ -58,6 +58,29 @@ describe('Scan', () => {
     expect(scan).toMatchObject({ probesDone: 65, probesEstimate: 65 });
   });
 
+  it('starts again as a retry with the new total, keeping its start, counts and last change', () => {
+    const scan = newScan();
+    scan.queue(t0);
+    scan.start(t0, 100);
+    scan.countResults({ OPEN: 1, CLOSED: 9, FILTERED: 0 });
+    scan.restart(120);
+    expect(scan).toMatchObject({ status: 'RUNNING', probesTotal: 120, probesDone: 10, openPorts: 1, startedAt: t0, updatedAt: t0, finishedAt: null });
+  });
+
+  it.each([
+    ['PENDING', (s: Scan) => s],
+    ['QUEUED', (s: Scan) => s.queue(t0)],
+    ['CANCELLED', (s: Scan) => s.cancel(t0)],
+    ['COMPLETED', (s: Scan) => { s.queue(t0); s.start(t0, 1); s.complete(t0); }],
+  ])('refuses to start a %s scan again and changes nothing', (status, reach) => {
+    const scan = newScan();
+    reach(scan);
+    const before = { ...scan };
+    expect(() => scan.restart(5)).toThrow(ConflictError);
+    expect(() => scan.restart(5)).toThrow(`The scan is ${status}; only a RUNNING scan can start again.`);
+    expect({ ...scan }).toEqual(before);
+  });
+
   it('refuses an illegal transition with a conflict and changes nothing', () => {
     const scan = newScan();
     const attempts: [string, (s: Scan) => unknown][] = [

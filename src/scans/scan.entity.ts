@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ConflictError } from '../errors.ts';
-import type { PortState, ScanOptions } from './engine/scanner.ts';
+import type { PortState } from './engine/scanner.ts';
 import { PortSpec } from './port-spec.ts';
 import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
 import { PortSpecType } from './port-spec.column.ts';
+import type { ScanSettings } from './scan-options.ts';
 import { Target } from '../net/target.ts';
 import { User } from '../users/user.entity.ts';
 
@@ -65,9 +66,6 @@ export type ScanStatusChanged = {
 export type PortCounts = Record<PortState, number>;
 const NONE: PortCounts = { OPEN: 0, CLOSED: 0, FILTERED: 0 };
 
-/** How a scan probes, as the user asked; the engine's defaults fill the rest. */
-export type ScanSettings = Partial<Pick<ScanOptions, 'timeoutMs' | 'concurrency' | 'retries' | 'maxRate' | 'bannerGrab'>>;
-
 export type NewScan = {
   /** Who creates it; only scans older than users have none. */
   owner?: User | null;
@@ -116,6 +114,21 @@ export class Scan extends ScanSchema.class {
     this.probesEstimate = 0;
     this.countResults(NONE);
     return event;
+  }
+
+  /**
+   * Runs again after the worker of its last attempt stopped (a retry of its
+   * job), now sending `probesTotal` probes: a name may resolve to other
+   * addresses than before. Its status, start and `updatedAt` stay as they
+   * were, as nothing changed that a client was told of; its counts are those
+   * of the results already stored, counted again under the row lock (see
+   * `ScanRepository.recount`). CONFLICT unless it is RUNNING.
+   */
+  restart(probesTotal: number): void {
+    if (this.status !== ScanStatus.RUNNING) {
+      throw new ConflictError(`The scan is ${this.status}; only a RUNNING scan can start again.`);
+    }
+    this.probesTotal = probesTotal;
   }
 
   /** The counts of its stored results; the estimate never falls behind them. */

@@ -9,10 +9,12 @@ import type { EventBus, Jobs } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../net/scope.ts';
 import { currentScope } from '../scope/scope.service.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type Scanner } from './engine/scanner.ts';
-import { ScanResultRepository } from './scan-result.repository.ts';
+import type { OnProgress, ProbeHost, ProbeResult, Scanner } from './engine/scanner.ts';
+import { ScanResultRepository, type StoredResult } from './scan-result.repository.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
-import { ScanHostRepository } from './scan-host.repository.ts';
+import { type HostChange, ScanHostRepository } from './scan-host.repository.ts';
+import { progressThrottle, watchCancellation } from './scan-job-controls.ts';
+import { ScanOptions } from './scan-options.ts';
 import { progressEvent, type ProgressSource } from './scan-progress.ts';
 import { resolveHosts } from './scan-hosts.ts';
 import { Scan } from './scan.entity.ts';
@@ -85,83 +87,75 @@ export function createScanGivenUpHandler(deps: Pick<ScanJobDeps, 'orm' | 'events
 async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopping: AbortSignal): Promise<void> {
   const scanner = deps.scanners[scan.scanType];
   if (!scanner) throw new DomainError(`This worker has no engine for ${scan.scanType} scans.`);
-  // The scope as it is now: a network an admin removed since the scan was created is no longer allowed.
-  const scope = await currentScope(em, deps.scope);
-  scope.assertAllows(scan.targets);
-  const hosts = await resolveHosts(scan.targets, scope, deps.maxHosts, deps.resolve);
-  const total = hosts.length * scan.ports.count;
-  const hostRepository = new ScanHostRepository(em);
-  await hostRepository.record(scan.id, hosts, deps.clock.now());
-  const retry = scan.status === ScanStatus.RUNNING;
+  const hosts = await hostsToProbe(deps, em, scan);
   // What the worker last committed: progress events never tell counts that are not stored yet.
-  const progress = await begin(em, scan, total, deps.clock.now());
+  const progress = await begin(deps, em, scan, hosts);
   if (!progress) return;
-  const started = { scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total };
-  deps.logger.info(retry ? { ...started, probesDone: progress.probesDone } : started, retry ? 'scan started again after its worker stopped' : 'scan started');
-  await publishScanUpdated(deps.events, scan);
-  let lastProgress = 0;
-  const progressed = (force = false) => {
-    const now = deps.clock.now();
-    if (!force && now.getTime() - lastProgress < PROGRESS_EVERY_MS) return false;
-    lastProgress = now.getTime();
-    void deps.events.publish('scanProgress', scan.id, progressEvent(progress, now));
-    return true;
-  };
-  progressed(true);
-
-  const stop = new AbortController();
-  const onStopping = () => stop.abort();
-  workerStopping.addEventListener('abort', onStopping, { once: true });
-  const watcher = setInterval(() => {
-    void new ScanRepository(em.fork()).isCancelled(scan.id).then((cancelled) => {
-      if (cancelled) stop.abort();
-    }, () => {});
-  }, CANCEL_POLL_MS);
-  // nmap reports a host's ports only once it is done with it; meanwhile its own estimate moves the percent.
-  const onProgress = (estimate: number) => {
-    if (estimate <= progress.probesEstimate) return;
-    progress.probesEstimate = estimate;
-    if (progressed()) void new ScanRepository(em.fork()).raiseEstimate(scan.id, estimate).catch(() => {});
-  };
+  const tell = progressThrottle((now) => void deps.events.publish('scanProgress', scan.id, progressEvent(progress, now)), PROGRESS_EVERY_MS, deps.clock);
+  tell(true);
+  const cancellation = watchCancellation(() => new ScanRepository(em.fork()).isCancelled(scan.id), workerStopping, CANCEL_POLL_MS);
   try {
-    const options = { ...DEFAULT_SCAN_OPTIONS, ...scan.options };
-    for await (const batch of scanner.scan({ hosts, ports: scan.ports }, options, stop.signal, onProgress)) {
+    const batches = scanner.scan({ hosts, ports: scan.ports }, ScanOptions.of(scan.options).forEngine(), cancellation.signal, estimateReporter(em, progress, tell));
+    for await (const batch of batches) {
       const now = deps.clock.now();
       const written = await writeBatch(em.fork(), scan.id, batch, progress.probesEstimate, now);
       if (!written) {
         // Cancelled (or deleted) since: the batch is dropped, so the counts the cancel read stay those of the stored results.
-        stop.abort();
+        cancellation.abort();
         break;
       }
       Object.assign(progress, written.counts);
-      // Announced once written, so a subscriber that queries on receipt finds them.
-      await publishHostStates(deps.events, scan.id, written.up, now);
-      await publishPortsFound(deps.events, scan.id, written.stored, now);
-      progressed();
+      await announce(deps.events, scan.id, written, now);
+      tell();
     }
   } finally {
-    clearInterval(watcher);
-    workerStopping.removeEventListener('abort', onStopping);
+    cancellation.stop();
   }
   // The worker is shutting down: leave the job to a retry, which probes everything again.
   if (workerStopping.aborted) throw new Error('worker stopped during the scan');
   await finish(deps, em.fork(), scan.id, (fresh, now) => fresh.complete(now));
 }
 
+/** The addresses to probe: the targets in the scope as it is now (a network an admin removed since no longer allows them), names resolved and checked. */
+async function hostsToProbe(deps: ScanJobDeps, em: EntityManager, scan: Scan): Promise<ProbeHost[]> {
+  const scope = await currentScope(em, deps.scope);
+  scope.assertAllows(scan.targets);
+  return resolveHosts(scan.targets, scope, deps.maxHosts, deps.resolve);
+}
+
 /**
- * Starts the scan, or, when a retry finds it RUNNING, goes on from the counts
- * of the results the last attempt stored: the retry probes everything again,
- * and a port stored before is counted once. `null` for a scan deleted since.
+ * Records the hosts and starts the scan, or, when a retry finds it RUNNING,
+ * goes on from the counts of the results the last attempt stored: the retry
+ * probes everything again, and a port stored before is counted once. Then
+ * says so, in the log and to subscribers. `null` for a scan deleted since.
  */
-async function begin(em: EntityManager, scan: Scan, total: number, now: Date): Promise<ProgressSource | null> {
+async function begin(deps: ScanJobDeps, em: EntityManager, scan: Scan, hosts: readonly ProbeHost[]): Promise<ProgressSource | null> {
+  const total = hosts.length * scan.ports.count;
+  await new ScanHostRepository(em).record(scan.id, hosts, deps.clock.now());
   const retry = scan.status === ScanStatus.RUNNING;
-  if (retry) scan.probesTotal = total;
-  else scan.start(now, total);
+  if (retry) scan.restart(total);
+  else scan.start(deps.clock.now(), total);
   await em.flush();
-  const progress = progressOf(scan);
-  if (!retry) return progress;
-  const counts = await new ScanRepository(em.fork()).recount(scan.id);
-  return counts && { ...progress, ...counts };
+  const counts = retry ? await new ScanRepository(em.fork()).recount(scan.id) : {};
+  if (!counts) return null;
+  const progress = { ...progressOf(scan), ...counts };
+  const started = { scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total };
+  deps.logger.info(retry ? { ...started, probesDone: progress.probesDone } : started, retry ? 'scan started again after its worker stopped' : 'scan started');
+  await publishScanUpdated(deps.events, scan);
+  return progress;
+}
+
+/**
+ * nmap reports a host's ports only once it is done with it; meanwhile its own
+ * estimate moves the percent. It is stored when progress is told, so at most
+ * as often, and never lowered.
+ */
+function estimateReporter(em: EntityManager, progress: ProgressSource, tell: () => boolean): OnProgress {
+  return (estimate) => {
+    if (estimate <= progress.probesEstimate) return;
+    progress.probesEstimate = estimate;
+    if (tell()) void new ScanRepository(em.fork()).raiseEstimate(progress.id, estimate).catch(() => {});
+  };
 }
 
 /**
@@ -176,10 +170,20 @@ async function writeBatch(em: EntityManager, scanId: string, batch: readonly Pro
     if (!(await scans.lockRunning(scanId))) return null;
     const { stored, added } = await new ScanResultRepository(tx).upsert(scanId, batch, now);
     const counts = await scans.addCounts(scanId, added, estimate);
-    const answered = new Set(batch.filter((result) => result.state !== 'FILTERED').map((result) => result.address));
-    const up = await new ScanHostRepository(tx).markUp(scanId, [...answered], now);
+    const up = await new ScanHostRepository(tx).markUp(scanId, answeredHosts(batch), now);
     return { stored, counts, up };
   });
+}
+
+/** A host that answered any probe is UP, a refusal (CLOSED) being an answer too; only silence (FILTERED) is none. */
+function answeredHosts(batch: readonly ProbeResult[]): string[] {
+  return [...new Set(batch.filter((result) => result.state !== 'FILTERED').map((result) => result.address))];
+}
+
+/** What a written batch tells subscribers: once written, so a subscriber that queries on receipt finds it. */
+async function announce(events: EventBus, scanId: string, { up, stored }: { up: HostChange[]; stored: StoredResult[] }, now: Date): Promise<void> {
+  await publishHostStates(events, scanId, up, now);
+  await publishPortsFound(events, scanId, stored, now);
 }
 
 const progressOf = ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt }: Scan): ProgressSource =>

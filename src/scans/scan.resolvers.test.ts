@@ -28,7 +28,7 @@ async function countQueries(query: string): Promise<number> {
 
 beforeAll(async () => {
   app = await createTestApp({}, { onQuery: (sql) => queries.push(sql) });
-  const service = app.context().services.scans;
+  const service = app.context().services.scanCommands;
   const results = new ScanResultRepository(app.orm.em.fork());
   // Seeded as a worker would leave them: results stored and counted.
   const scans = new ScanRepository(app.orm.em.fork());

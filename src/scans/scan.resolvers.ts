@@ -19,10 +19,10 @@ export const scanResolvers = {
       services.scans.list({ ...args, orderBy: orderBy && { field: ORDER_FIELDS[orderBy.field], direction: orderBy.direction } }),
   },
   Mutation: {
-    createScan: async (_, { input }, { services }) => ({ scan: await services.scans.create(input) }),
-    startScan: async (_, { input }, { services }) => ({ scan: await services.scans.start(scanIdOf(input.id)) }),
-    cancelScan: async (_, { input }, { services }) => ({ scan: await services.scans.cancel(scanIdOf(input.id)) }),
-    deleteScan: async (_, { input }, { services }) => ({ deletedScanId: toGlobalId('Scan', await services.scans.delete(scanIdOf(input.id))) }),
+    createScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.create(input) }),
+    startScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.start(scanIdOf(input.id)) }),
+    cancelScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.cancel(scanIdOf(input.id)) }),
+    deleteScan: async (_, { input }, { services }) => ({ deletedScanId: toGlobalId('Scan', await services.scanCommands.delete(scanIdOf(input.id))) }),
   },
   Subscription: {
     scanUpdated: {

@@ -14,7 +14,9 @@ import { ScanResultSchema } from './scan-result.entity.ts';
 import { Scan, ScanSchema } from './scan.entity.ts';
 import { createScanGivenUpHandler, createScanJob } from './scan.jobs.ts';
 import { scanResolvers } from './scan.resolvers.ts';
-import { ScanService } from './scan.service.ts';
+import { ScanCommands } from './scan.commands.ts';
+import { ScanLoaders } from './scan.loaders.ts';
+import { ScanQueries } from './scan.queries.ts';
 import type { ScanEventMessage, ScanProgressed, ScanUpdated } from './scan.topics.ts';
 
 declare module '../module.ts' {
@@ -27,7 +29,11 @@ declare module '../module.ts' {
     'scan.run': { scanId: string };
   }
   interface Services {
-    scans: ScanService;
+    /** Reads: a scan, pages of scans, and a scan's results, hosts, progress and summary. */
+    scans: ScanQueries;
+    /** Changes: create, start, cancel, delete. */
+    scanCommands: ScanCommands;
+    /** Subscriptions. */
     scanFeed: ScanFeed;
   }
 }
@@ -105,19 +111,16 @@ export const scansModule = {
   async start(runtime) {
     await recoverStrandedScans(runtime).catch((error: unknown) => runtime.logger.error({ err: error }, 'could not recover stranded scans'));
   },
-  services: (scope) => ({
-    scans: new ScanService({
-      em: scope.em,
-      viewer: scope.viewer,
-      audit: new AuditLog(scope),
-      events: scope.events,
-      jobs: scope.jobs,
-      scope: baselineOf(scope),
-      limits: scope.config.scans,
-      clock: scope.clock,
-      resolve: scope.resolve,
-      logger: scope.logger,
-    }),
-    scanFeed: new ScanFeed({ em: scope.em, viewer: scope.viewer, events: scope.events, clock: scope.clock }),
-  }),
+  services: (scope) => {
+    const { em, viewer, events, jobs, clock, resolve, logger } = scope;
+    // One set per request, shared: a mutation finds its scan in the cache a read of the same request filled.
+    const loaders = new ScanLoaders(em);
+    return {
+      scans: new ScanQueries({ em, viewer, clock, loaders }),
+      scanCommands: new ScanCommands({
+        em, viewer, audit: new AuditLog(scope), events, jobs, scope: baselineOf(scope), limits: scope.config.scans, clock, resolve, logger, loaders,
+      }),
+      scanFeed: new ScanFeed({ em, viewer, events, clock }),
+    };
+  },
 } satisfies AreaModule;

@@ -24,6 +24,8 @@ async function* connectScan(connect: Connect, plan: ScanPlan, options: ScanOptio
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort event fires once: a signal aborted before the scan began would otherwise go unheard.
+  if (signal?.aborted) stop.abort();
   const inFlight = new Set<() => void>();
   stop.signal.addEventListener('abort', () => {
     for (const cancel of inFlight) cancel();

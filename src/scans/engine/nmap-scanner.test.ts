@@ -5,11 +5,13 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loopbackNetwork } from '../../../test/helpers/loopback.ts';
 import { unusedPort } from '../../../test/helpers/ports.ts';
 import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { DomainError } from '../../errors.ts';
 import { PortSpec } from '../port-spec.ts';
 import { createNmapScanner } from './nmap-scanner.ts';
+import { scannerContract } from './scanner.contract.ts';
 import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ProbeHost, type ScanOptions } from './scanner.ts';
 
 const V4: ProbeHost = { address: '127.0.0.1', family: 4 };
@@ -84,6 +86,12 @@ describe.skipIf(!runPrivileged)('nmap UDP scan', () => {
     expect(results.every((r) => r.protocol === 'UDP')).toBe(true);
     expect(statesOf(results)).toEqual({ [answering]: 'OPEN', [silent]: 'FILTERED', [closed]: 'CLOSED' });
   });
+});
+
+// VERSION is nmap's connect scan (-sT) plus service probes: it needs no root, so it alone runs the contract wherever nmap is.
+describe.skipIf(!runNmap)('nmap VERSION scan under the contract', () => {
+  // Each run is an nmap process of its own, started and reaped.
+  scannerContract('nmap VERSION scan', () => ({ scanner: createNmapScanner('VERSION'), network: loopbackNetwork() }), { overheadMs: 1_000 });
 });
 
 describe.skipIf(!runNmap)('nmap VERSION scan', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
 import { Scan } from './scan.entity.ts';
@@ -13,9 +13,9 @@ beforeAll(async () => {
 
 afterAll(() => app.dispose());
 
-const scans = () => app.context().services.scans;
+const scans = () => app.context().services.scanCommands;
 
-describe('ScanService on PostgreSQL', () => {
+describe('ScanCommands on PostgreSQL', () => {
   it('stores a scan with canonical targets and ports, and reads it back from the database', async () => {
     const created = await scans().create({ targets: ['127.0.0.1', '127.0.0.1', '::1/128'], ports: '80,22-25,24' });
     createdIds.push(created.id);
@@ -50,27 +50,31 @@ describe('ScanService on PostgreSQL', () => {
     expect(await app.orm.em.fork().count(Scan)).toBe(before);
   });
 
-  it('batches lookups by ID into one query per request', async () => {
-    const queries: string[] = [];
-    const counted = await createTestApp({}, { onQuery: (sql) => queries.push(sql) });
-    try {
-      const ids = [];
-      for (let i = 0; i < 3; i++) ids.push((await counted.context().services.scans.create({ targets: ['127.0.0.1'] })).id);
-      queries.length = 0;
-      const service = counted.context().services.scans;
-      const found = await Promise.all([...ids, '00000000-0000-4000-8000-000000000000'].map((id) => service.get(id)));
-      expect(found.map((scan) => scan?.id ?? null)).toEqual([...ids, null]);
-      expect(queries.filter((sql) => /^select/i.test(sql))).toHaveLength(1);
-    } finally {
-      await counted.dispose();
-    }
-  });
-
   it('deletes a scan and reports NOT_FOUND for one that is gone', async () => {
     const scan = await scans().create({ targets: ['127.0.0.9'] });
     expect(await scans().delete(scan.id)).toBe(scan.id);
-    expect(await scans().get(scan.id)).toBeNull();
+    expect(await app.context().services.scans.get(scan.id)).toBeNull();
     await expect(scans().delete(scan.id)).rejects.toThrow(NotFoundError);
+  });
+
+  it('forgets a deleted scan for the rest of the request that deleted it', async () => {
+    const { services } = app.context();
+    const scan = await services.scanCommands.create({ targets: ['127.0.0.11'] });
+    expect((await services.scans.get(scan.id))?.id).toBe(scan.id);
+    await services.scanCommands.delete(scan.id);
+    expect(await services.scans.get(scan.id)).toBeNull();
+    await expect(services.scanCommands.cancel(scan.id)).rejects.toThrow(NotFoundError);
+  });
+
+  it("lets an ANALYST change its own scans only, another's being missing, and a VIEWER none", async () => {
+    const analyst = await app.seedUser('ANALYST');
+    const viewer = await app.seedUser('VIEWER');
+    const own = await app.context(analyst).services.scanCommands.create({ targets: ['127.0.0.12'] });
+    const others = await scans().create({ targets: ['127.0.0.13'] });
+    await expect(app.context(analyst).services.scanCommands.cancel(others.id)).rejects.toThrow(NotFoundError);
+    await expect(app.context(viewer).services.scanCommands.cancel(own.id)).rejects.toThrow(ForbiddenError);
+    await expect(app.context(viewer).services.scanCommands.create({ targets: ['127.0.0.1'] })).rejects.toThrow(ForbiddenError);
+    expect((await app.context(analyst).services.scanCommands.cancel(own.id)).status).toBe('CANCELLED');
   });
 
   it('deletes a PENDING scan as a deletion, never as a cancellation', async () => {
@@ -108,7 +112,7 @@ describe('hostname targets at creation', () => {
     (await named.orm.em.fork().find(AuditEvent, { action: 'SCAN_REFUSED' }, { orderBy: { id: 'asc' } })).map((event) => event.details);
 
   it('accepts a name whose every address is in scope, and stores the name', async () => {
-    const scan = await named.context().services.scans.create({ targets: ['DB.lab'] });
+    const scan = await named.context().services.scanCommands.create({ targets: ['DB.lab'] });
     expect(scan.targets.map(String)).toEqual(['db.lab']);
   });
 
@@ -119,7 +123,7 @@ describe('hostname targets at creation', () => {
     ['slow.lab', 'Hostname slow.lab did not resolve within 2 s', 'RESOLVE_TIMEOUT'],
   ])('refuses %s, stores nothing, and audits the refusal', async (name, message, reason) => {
     const before = await named.orm.em.fork().count(Scan);
-    const attempt = named.context().services.scans.create({ targets: ['127.0.0.1', name] });
+    const attempt = named.context().services.scanCommands.create({ targets: ['127.0.0.1', name] });
     await expect(attempt).rejects.toThrow(message);
     await expect(attempt).rejects.toMatchObject({ field: 'targets' });
     expect(await named.orm.em.fork().count(Scan)).toBe(before);
@@ -127,7 +131,7 @@ describe('hostname targets at creation', () => {
   });
 
   it('audits an address in another notation too', async () => {
-    await expect(named.context().services.scans.create({ targets: ['0x08080808'] })).rejects.toThrow('IPv4 address 8.8.8.8 in another notation');
+    await expect(named.context().services.scanCommands.create({ targets: ['0x08080808'] })).rejects.toThrow('IPv4 address 8.8.8.8 in another notation');
     expect((await refusals()).at(-1)).toEqual({ via: 'session', target: '0x08080808', reason: 'NUMERIC_ADDRESS', stage: 'CREATE' });
   });
 });
