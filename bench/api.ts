@@ -19,7 +19,8 @@ const SCAN_COUNT = 500;
 const SEED_CONCURRENCY = 10;
 const STOP_TIMEOUT_MS = 30_000;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SCANS_QUERY = '{ scans(first: 50) { edges { cursor node { id targets ports scanType status createdAt updatedAt startedAt finishedAt error } } } }';
+const SCANS_QUERY =
+  '{ scans(first: 50) { edges { cursor node { id targets ports scanType status createdAt updatedAt startedAt finishedAt error } } } }';
 const BARE_QUERY = '{ __typename }';
 const CREATE_SCAN = 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }';
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }';
@@ -27,7 +28,17 @@ const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToke
 const ADMIN = { email: 'ops@scanops.local', password: 'load test password, long enough' };
 
 type Server = { url: string; stop(): Promise<void> };
-type Figures = { rps: number; p50: number; p95: number; p99: number; responses: number; non2xx: number; errors: number; timeouts: number; firstError?: string };
+type Figures = {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  responses: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  firstError?: string;
+};
 type GraphQLBody = { data?: Record<string, unknown> | null; errors?: unknown[] };
 
 /** Runs `node <script>` and resolves once it logs its URL (the `"graphql"` field, as `src/main.ts` logs it). */
@@ -85,10 +96,20 @@ async function admin(url: string, sql: string): Promise<void> {
 }
 
 /** POSTs like the load does, and fails on any HTTP or GraphQL error. */
-async function graphql(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+async function graphql(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as GraphQLBody;
-  if (!response.ok || body.errors || !body.data) throw new Error(`${url} answered ${response.status}: ${JSON.stringify(body).slice(0, 2000)}`);
+  if (!response.ok || body.errors || !body.data)
+    throw new Error(`${url} answered ${response.status}: ${JSON.stringify(body).slice(0, 2000)}`);
   return body.data;
 }
 
@@ -98,7 +119,9 @@ async function seed(url: string, headers: Record<string, string>): Promise<void>
   if (scans.totalCount > SCAN_COUNT) throw new Error(`the bench database holds ${scans.totalCount} scans, more than ${SCAN_COUNT}`);
   for (let next = scans.totalCount; next < SCAN_COUNT; next += SEED_CONCURRENCY) {
     const batch = Array.from({ length: Math.min(SEED_CONCURRENCY, SCAN_COUNT - next) }, (_, i) => next + i);
-    await Promise.all(batch.map((n) => graphql(url, CREATE_SCAN, { input: { targets: ['127.0.0.1'], ports: `1-${1000 + (n % 25)}` } }, headers)));
+    await Promise.all(
+      batch.map((n) => graphql(url, CREATE_SCAN, { input: { targets: ['127.0.0.1'], ports: `1-${1000 + (n % 25)}` } }, headers)),
+    );
   }
 }
 
@@ -128,21 +151,34 @@ async function measure(url: string, query: string, headers: Record<string, strin
   const ms = (percentile: number) => latency.percentile(percentile) / 1000;
   return {
     rps: Math.round(result.requests.average),
-    p50: ms(50), p95: ms(95), p99: ms(99),
-    responses: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.mismatches, timeouts: result.timeouts, firstError,
+    p50: ms(50),
+    p95: ms(95),
+    p99: ms(99),
+    responses: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.mismatches,
+    timeouts: result.timeouts,
+    firstError,
   };
 }
 
 function report(name: string, f: Figures): string {
-  return `${name.padEnd(8)} ${String(f.rps).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p95 ${f.p95.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms  `
-    + `(${f.responses} responses, ${f.non2xx} non-2xx, ${f.errors} errors, ${f.timeouts} timeouts)${f.firstError ? `; first error: ${f.firstError}` : ''}\n`;
+  return (
+    `${name.padEnd(8)} ${String(f.rps).padStart(7)} req/s  p50 ${f.p50.toFixed(2)} ms  p95 ${f.p95.toFixed(2)} ms  p99 ${f.p99.toFixed(2)} ms  ` +
+    `(${f.responses} responses, ${f.non2xx} non-2xx, ${f.errors} errors, ${f.timeouts} timeouts)${f.firstError ? `; first error: ${f.firstError}` : ''}\n`
+  );
 }
 
 async function main(): Promise<void> {
   const database = await benchDatabase();
   const servers: Server[] = [];
   try {
-    const scanops = await start('ScanOps', 'src/main.ts', { LOG_LEVEL: 'info', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...database.env });
+    const scanops = await start('ScanOps', 'src/main.ts', {
+      LOG_LEVEL: 'info',
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ...database.env,
+    });
     servers.push(scanops);
     const bare = await start('bare yoga', 'bench/bare-server.ts', {});
     servers.push(bare);

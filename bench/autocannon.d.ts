@@ -32,7 +32,8 @@ declare module 'autocannon' {
     response: [client: unknown, statusCode: number, bytes: number, responseTime: number];
     /** A connection error or timeout. */
     reqError: [error: Error];
-  }> & PromiseLike<Result>;
+  }> &
+    PromiseLike<Result>;
 
   function autocannon(options: Options): Instance;
   export default autocannon;

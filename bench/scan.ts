@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { createConnectScanner } from '../src/scans/engine/connect-scanner.ts';
 import { DEFAULT_SCAN_OPTIONS, PortState, type ScanPlan } from '../src/scans/engine/scanner.ts';
 import { PortSpec } from '../src/scans/port-spec.ts';
@@ -25,7 +25,9 @@ function enterNamespace(): void {
   });
   if (child.error || child.status !== 0) {
     const why = child.error?.message ?? `exit ${child.status ?? child.signal}`;
-    process.stderr.write(`scan-bench: the run under \`unshare -n\` failed (${why}); unshare needs root or CAP_SYS_ADMIN, and the host loopback is never scanned instead\n`);
+    process.stderr.write(
+      `scan-bench: the run under \`unshare -n\` failed (${why}); unshare needs root or CAP_SYS_ADMIN, and the host loopback is never scanned instead\n`,
+    );
     process.exit(1);
   }
 }
@@ -58,7 +60,9 @@ async function nmapScan(): Promise<Run> {
   const started = performance.now();
   const child = spawn('nmap', NMAP_ARGS, { stdio: ['ignore', 'pipe', 'inherit'] });
   let xml = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { xml += chunk; });
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    xml += chunk;
+  });
   const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
   const seconds = (performance.now() - started) / 1_000;
   if (code !== 0) throw new Error(`nmap exited with ${code}`);
@@ -91,8 +95,9 @@ async function bench(): Promise<void> {
       line(`round ${round}/${ROUNDS}: ${timings.join(', ')}`);
     }
 
-    const mismatches = [...ours.map((run, i) => ['scanops', i, run] as const), ...theirs.map((run, i) => ['nmap', i, run] as const)]
-      .filter(([, , run]) => !same(run.open, expected));
+    const mismatches = [...ours.map((run, i) => ['scanops', i, run] as const), ...theirs.map((run, i) => ['nmap', i, run] as const)].filter(
+      ([, , run]) => !same(run.open, expected),
+    );
     const scanopsS = median(ours);
     const nmapS = nmap ? median(theirs) : undefined;
     line(`${LISTENERS} listeners on ${ADDRESS} in a private netns: ${expected.join(',')}`);
@@ -103,7 +108,9 @@ async function bench(): Promise<void> {
     line(`open ports: ${mismatches.length === 0 ? 'identical, exactly the listeners' : 'NOT identical'}`);
     const ratio = nmapS === undefined ? 'none' : (scanopsS / nmapS).toFixed(2);
     const found = ours.at(-1)?.open.length ?? 0;
-    line(`scan-bench: scanops_s=${scanopsS.toFixed(2)} nmap_s=${nmapS?.toFixed(2) ?? 'none'} ratio=${ratio} identical=${mismatches.length === 0 ? 'yes' : 'no'} open=${found}`);
+    line(
+      `scan-bench: scanops_s=${scanopsS.toFixed(2)} nmap_s=${nmapS?.toFixed(2) ?? 'none'} ratio=${ratio} identical=${mismatches.length === 0 ? 'yes' : 'no'} open=${found}`,
+    );
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }

@@ -4,17 +4,16 @@ import { composeGrants, type Grants, type Viewer } from './access/viewer.ts';
 import type { Config } from './config.ts';
 import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
 import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';
+import { modules } from './modules.ts';
 import { Scope } from './net/scope.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
-import { openDatabase, type Orm } from './platform/db.ts';
+import { type Orm, openDatabase } from './platform/db.ts';
 import { createResolver, type Resolve } from './platform/dns.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { createEventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
-import { modules } from './modules.ts';
 import { Authenticator } from './users/authenticator.ts';
-
 
 /** Every area's entities and migrations, for the database. */
 export const entities = modules.flatMap((module) => module.entities ?? []);
@@ -56,7 +55,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger });
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPostgresPort,
+      fallbackDir: config.embeddedPostgresFallbackDir,
+      logger,
+    });
     url = embedded.url;
   }
   let orm: Orm;
@@ -126,7 +130,9 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     },
     async close() {
       for (const module of [...started].reverse()) {
-        await module.stop?.(runtime).catch((error: unknown) => logger.error({ err: error, module: module.name }, 'area did not stop cleanly'));
+        await module
+          .stop?.(runtime)
+          .catch((error: unknown) => logger.error({ err: error, module: module.name }, 'area did not stop cleanly'));
       }
       await jobs.stop();
       await events.close();

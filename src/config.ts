@@ -14,9 +14,15 @@ const schema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).refine((port) => port !== 5432, {
-    message: 'must not be 5432, which a system PostgreSQL may hold',
-  }).default(54329),
+  EMBEDDED_POSTGRES_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .refine((port) => port !== 5432, {
+      message: 'must not be 5432, which a system PostgreSQL may hold',
+    })
+    .default(54329),
   EMBEDDED_POSTGRES_FALLBACK_DIR: z.string().min(1).default('/var/lib/scanops'),
   SCAN_ALLOWED_TARGETS: z.string().default('127.0.0.0/8,::1/128'),
   SCAN_MAX_HOSTS: z.coerce.number().int().min(1).max(16_777_216).default(65_536),
@@ -124,7 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwtSecret: values.JWT_SECRET,
       accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: values.REFRESH_TOKEN_TTL_DAYS,
-      bootstrapAdmin: values.ADMIN_EMAIL && values.ADMIN_PASSWORD ? { email: values.ADMIN_EMAIL, password: values.ADMIN_PASSWORD } : undefined,
+      bootstrapAdmin:
+        values.ADMIN_EMAIL && values.ADMIN_PASSWORD ? { email: values.ADMIN_EMAIL, password: values.ADMIN_PASSWORD } : undefined,
       loginMaxFailuresPerEmail: values.LOGIN_MAX_FAILURES_PER_EMAIL,
       loginMaxFailuresPerIp: values.LOGIN_MAX_FAILURES_PER_IP,
       loginFailureWindowSeconds: values.LOGIN_FAILURE_WINDOW_SECONDS,
@@ -137,7 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       trustedProxyHops: values.TRUST_PROXY_HOPS,
     },
     scans: {
-      allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',').map((cidr) => cidr.trim()).filter(Boolean),
+      allowedTargets: values.SCAN_ALLOWED_TARGETS.split(',')
+        .map((cidr) => cidr.trim())
+        .filter(Boolean),
       maxHosts: values.SCAN_MAX_HOSTS,
       maxTargets: values.SCAN_MAX_TARGETS,
     },

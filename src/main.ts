@@ -37,10 +37,14 @@ async function main(): Promise<void> {
     },
     `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH}${config.graphql.graphiql ? ' (GraphiQL in a browser)' : ''}`,
   );
-  const login = 'log in with `mutation { login(input: { email: "…", password: "…" }) { accessToken refreshToken } }` and send `Authorization: Bearer <accessToken>`';
-  if (users.state === 'created') app.logger.info({ admin: users.email }, `Created the first admin, ${users.email}, from ADMIN_EMAIL: ${login}`);
+  const login =
+    'log in with `mutation { login(input: { email: "…", password: "…" }) { accessToken refreshToken } }` and send `Authorization: Bearer <accessToken>`';
+  if (users.state === 'created')
+    app.logger.info({ admin: users.email }, `Created the first admin, ${users.email}, from ADMIN_EMAIL: ${login}`);
   else if (users.state === 'empty') {
-    app.logger.warn('No user exists yet, so nobody can log in. Create the first admin: `npm run user -- create --email you@example.com --role ADMIN` (password on stdin), or start once with ADMIN_EMAIL and ADMIN_PASSWORD set.');
+    app.logger.warn(
+      'No user exists yet, so nobody can log in. Create the first admin: `npm run user -- create --email you@example.com --role ADMIN` (password on stdin), or start once with ADMIN_EMAIL and ADMIN_PASSWORD set.',
+    );
   } else app.logger.info({ users: users.users }, `To use the API, ${login}`);
 
   let stopping = false;
@@ -63,6 +67,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // The logger may not exist yet (bad config): stderr is the one sure channel.
-  process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(`${error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error))}\n`);
   process.exit(1);
 });

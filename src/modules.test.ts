@@ -1,4 +1,4 @@
-import { GraphQLEnumType, GraphQLObjectType } from 'graphql';
+import { type GraphQLEnumType, GraphQLObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { composeGrants } from './access/viewer.ts';
 import { buildSchema } from './graphql/schema.ts';
@@ -7,7 +7,8 @@ import { modules } from './modules.ts';
 /** What the areas declare must agree with the contract in schema/, area by area, without a central list. */
 describe('the area modules', () => {
   const schema = buildSchema(modules);
-  const declared = <T>(pick: (module: (typeof modules)[number]) => readonly T[] | undefined) => modules.flatMap((module) => pick(module) ?? []);
+  const declared = <T>(pick: (module: (typeof modules)[number]) => readonly T[] | undefined) =>
+    modules.flatMap((module) => pick(module) ?? []);
 
   it('have distinct names', () => {
     const names = modules.map((module) => module.name);
@@ -23,7 +24,9 @@ describe('the area modules', () => {
 
   it('give a node lookup for every type of the schema that implements Node, and for no other', () => {
     const nodeTypes = Object.values(schema.getTypeMap())
-      .filter((type): type is GraphQLObjectType => type instanceof GraphQLObjectType && type.getInterfaces().some((face) => face.name === 'Node'))
+      .filter(
+        (type): type is GraphQLObjectType => type instanceof GraphQLObjectType && type.getInterfaces().some((face) => face.name === 'Node'),
+      )
       .map((type) => type.name);
     expect(declared((module) => Object.keys(module.nodes ?? {})).sort()).toEqual(nodeTypes.sort());
   });

@@ -1,15 +1,15 @@
 import { parseArgs } from 'node:util';
+import { ROLES, type Role } from './access/role.ts';
+import { Viewer } from './access/viewer.ts';
+import { entities, migrations } from './app.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DomainError, InvalidInputError } from './errors.ts';
-import { entities, migrations } from './app.ts';
+import { systemClock } from './platform/clock.ts';
 import { openDatabase } from './platform/db.ts';
 import { startEmbeddedPostgres } from './platform/embedded-postgres.ts';
 import { createLogger } from './platform/logger.ts';
-import { systemClock } from './platform/clock.ts';
-import { ROLES, type Role } from './access/role.ts';
 import { createUserRecord } from './users/user.service.ts';
-import { Viewer } from './access/viewer.ts';
 
 const USAGE = `Usage: npm run user -- create --email <email> --role <${ROLES.join('|')}> [--name <name>]
 The password is read from USER_PASSWORD, or else from the first line of stdin
@@ -31,16 +31,26 @@ async function main(): Promise<void> {
   const password = process.env.USER_PASSWORD ?? (await firstLineOfStdin());
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, false);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({
-    dataDir: config.dataDir, port: config.embeddedPostgresPort, fallbackDir: config.embeddedPostgresFallbackDir, logger,
-  });
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        port: config.embeddedPostgresPort,
+        fallbackDir: config.embeddedPostgresFallbackDir,
+        logger,
+      });
   const url = config.databaseUrl ?? embedded?.url ?? '';
   const orm = await openDatabase({ url, logger, entities, migrations, poolSize: 2 });
   try {
     const em = orm.em.fork();
     const user = await createUserRecord(em, { email: values.email, name: values.name, role, password }, systemClock.now());
     const audit = new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: systemClock });
-    await audit.record({ action: 'USER_CREATED', target: { type: 'User', id: user.id }, actor: { id: null, email: null }, details: { email: user.email, role: user.role, via: 'cli' } });
+    await audit.record({
+      action: 'USER_CREATED',
+      target: { type: 'User', id: user.id },
+      actor: { id: null, email: null },
+      details: { email: user.email, role: user.role, via: 'cli' },
+    });
     process.stdout.write(`Created ${user.role} ${user.email}.\n`);
   } finally {
     await orm.close();
@@ -59,7 +69,12 @@ async function firstLineOfStdin(): Promise<string> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof InvalidInputError ? `${error.field}: ${error.message}` : error instanceof DomainError || error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error);
+  const message =
+    error instanceof InvalidInputError
+      ? `${error.field}: ${error.message}`
+      : error instanceof DomainError || error instanceof ConfigError
+        ? error.message
+        : ((error as Error)?.stack ?? String(error));
   process.stderr.write(`${message}\n`);
   process.exitCode = 1;
 });

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import { ROLES, type Role } from './role.ts';
 import { isUuid } from '../platform/uuid.ts';
+import { ROLES, type Role } from './role.ts';
 
 export const ISSUER = 'scanops';
 export const AUDIENCE = 'scanops-api';
@@ -60,7 +60,8 @@ export class AccessTokens {
       }
       return { userId: sub, role: role as Role, sessionId: sid, tokenId: jti as string, expiresAt: new Date((exp ?? 0) * 1000) };
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
+      if (error instanceof errors.JWTExpired)
+        throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
       throw new UnauthenticatedError('The access token is invalid.');
     }
   }

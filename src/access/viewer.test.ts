@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.ts';
-import type { Role } from './role.ts';
 import { modules } from '../modules.ts';
+import type { Role } from './role.ts';
 import { composeGrants, type Identity, Viewer } from './viewer.ts';
 
 const grants = composeGrants(modules.map((module) => module.grants));
@@ -25,7 +25,7 @@ describe('Viewer', () => {
     expect(() => viewer.assertOn('scan:write', 'scan:read', 'someone', 'Scan not found.')).toThrow(ForbiddenError);
   });
 
-  it('lets an ANALYST act on its own scans only; another\'s is missing, not forbidden', () => {
+  it("lets an ANALYST act on its own scans only; another's is missing, not forbidden", () => {
     const analyst = as('ANALYST');
     expect(analyst.mayAccess('scan:read', 'me')).toBe(true);
     expect(analyst.mayAccess('scan:read', 'someone')).toBe(false);
@@ -36,7 +36,7 @@ describe('Viewer', () => {
     expect(() => analyst.assert('audit:read')).toThrow(ForbiddenError);
   });
 
-  it('lets an ADMIN do everything, on anyone\'s objects', () => {
+  it("lets an ADMIN do everything, on anyone's objects", () => {
     const admin = as('ADMIN');
     for (const permission of ['scan:write', 'user:manage', 'token:manage', 'scope:manage', 'audit:read'] as const) {
       expect(admin.mayAccess(permission, 'someone')).toBe(true);

@@ -27,19 +27,27 @@ const AuditEventSchema = defineEntity({
     details: p.json<Record<string, unknown>>(),
   },
   // Failed logins and lockouts are counted per email and per address (login limits).
-  indexes: [{ properties: ['action', 'at'] }, { properties: ['actorId'] }, { properties: ['action', 'actorEmail', 'at'] }, { properties: ['action', 'ip', 'at'] }],
+  indexes: [
+    { properties: ['action', 'at'] },
+    { properties: ['actorId'] },
+    { properties: ['action', 'actorEmail', 'at'] },
+    { properties: ['action', 'ip', 'at'] },
+  ],
   // The trail only appends: the database itself refuses to change or remove an entry.
-  triggers: [{
-    name: 'audit_events_append_only',
-    timing: 'before',
-    events: ['update', 'delete'],
-    forEach: 'row',
-    body: `raise exception 'audit_events only appends: % refused', tg_op using errcode = 'insufficient_privilege';`,
-  }],
+  triggers: [
+    {
+      name: 'audit_events_append_only',
+      timing: 'before',
+      events: ['update', 'delete'],
+      forEach: 'row',
+      body: `raise exception 'audit_events only appends: % refused', tg_op using errcode = 'insufficient_privilege';`,
+    },
+  ],
 });
 
 /** One security-relevant act: who, when, from where, on what. Written, never updated. */
 export class AuditEvent extends AuditEventSchema.class {}
 
 AuditEventSchema.setClass(AuditEvent);
+
 export { AuditEventSchema };

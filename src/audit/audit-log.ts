@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Viewer } from '../access/viewer.ts';
 import type { Clock } from '../platform/clock.ts';
 import { Keyset } from '../platform/keyset.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
-import type { Viewer } from '../access/viewer.ts';
 import { type AuditAction, AuditEvent } from './audit-event.entity.ts';
 
 /** Entries in the order written; a cursor is `[id]`. */
@@ -53,8 +53,8 @@ export class AuditLog {
     return em.insert(AuditEvent, {
       at: this.#clock.now(),
       action,
-      actorId: actor ? actor.id : identity?.userId ?? null,
-      actorEmail: actor ? actor.email : identity?.email ?? null,
+      actorId: actor ? actor.id : (identity?.userId ?? null),
+      actorEmail: actor ? actor.email : (identity?.email ?? null),
       ip: this.#ip,
       targetId: target && `${target.type}:${target.id}`,
       details: identity && !actor ? { via: identity.via, ...details } : details,

@@ -1,7 +1,7 @@
 import type { AreaModule } from '../module.ts';
+import { auditResolvers } from './audit.resolvers.ts';
 import { AuditEvent, AuditEventSchema } from './audit-event.entity.ts';
 import { AuditLog } from './audit-log.ts';
-import { auditResolvers } from './audit.resolvers.ts';
 import { AuditActionsOpen } from './migrations/20261201000000-audit-actions-open.ts';
 import { AuditAppendOnly } from './migrations/20261201100000-audit-append-only.ts';
 

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { clientAddress } from './client-address.ts';
 
 const request = (peer: string, forwarded?: string) =>
-  ({ socket: { remoteAddress: peer }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as unknown as IncomingMessage;
+  ({
+    socket: { remoteAddress: peer },
+    headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
+  }) as unknown as IncomingMessage;
 
 describe('clientAddress', () => {
   it('is the TCP peer when no proxy is trusted, whatever X-Forwarded-For claims', () => {

@@ -2,9 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
-import {
-  ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError,
-} from '../errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { internalError, toCodedError } from './errors.ts';
 import { createGraphQLServer, type GraphQLServer } from './server.ts';
 
@@ -15,7 +13,12 @@ let url: string;
 let token: string;
 
 beforeAll(async () => {
-  const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => { logs.push(JSON.parse(chunk.toString())); done(); } });
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      logs.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
   app = await createTestApp({}, { logger: pino({ level: 'error' }, sink) });
   token = await app.tokenFor();
   server = createGraphQLServer(app.server);
@@ -37,19 +40,25 @@ describe('unexpected errors', () => {
         headers: { 'content-type': 'application/json', 'x-request-id': 'req-broken-1', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: '{ scans { totalCount } }' }),
       });
-      const body = await response.json() as { errors: { message: string; extensions: Record<string, unknown> }[] };
-      expect(body.errors).toEqual([expect.objectContaining({
-        message: 'Unexpected error.',
-        path: ['scans'],
-        extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-broken-1' },
-      })]);
+      const body = (await response.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] };
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          message: 'Unexpected error.',
+          path: ['scans'],
+          extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-broken-1' },
+        }),
+      ]);
       expect(JSON.stringify(body)).not.toMatch(/scans_gone|relation|select/i);
       const logged = logs.find((entry) => entry.requestId === 'req-broken-1');
       expect(logged).toMatchObject({ msg: 'unexpected error', err: { stack: expect.stringMatching(/relation "scans" does not exist/) } });
     } finally {
       await app.orm.em.getConnection().execute('alter table scans_gone rename to scans');
     }
-    const healthy = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query: '{ scans { totalCount } }' }) });
+    const healthy = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ scans { totalCount } }' }),
+    });
     expect(await healthy.json()).toEqual({ data: { scans: { totalCount: 0 } } });
   });
 });
@@ -69,7 +78,10 @@ describe('toCodedError', () => {
   });
 
   it('masks an unexpected error down to its request id', () => {
-    expect(internalError('req-1').toJSON()).toEqual({ message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-1' } });
+    expect(internalError('req-1').toJSON()).toEqual({
+      message: 'Unexpected error.',
+      extensions: { code: 'INTERNAL_SERVER_ERROR', requestId: 'req-1' },
+    });
     expect(internalError(undefined).extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
   });
 });

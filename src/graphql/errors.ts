@@ -1,8 +1,6 @@
 import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
-import {
-  ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError,
-} from '../errors.ts';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
 
 /** The one place that knows error codes: each domain error class and its `extensions.code`. */
@@ -73,15 +71,23 @@ type Result = { errors?: readonly GraphQLError[]; data?: unknown };
  *   not coerce, an unknown operation name): `BAD_USER_INPUT`.
  */
 export function useErrorCodes(logger: Logger): Plugin<ErrorContext> {
-  const mapErrors = (context: ErrorContext) => ({ result, setResult }: { result: Result; setResult: (r: never) => void }) => {
-    if (!result.errors?.length) return;
-    const requestError = !('data' in result);
-    const errors = result.errors.map((error) =>
-      requestError && !error.extensions.code
-        ? new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } })
-        : toClientError(error, context, logger));
-    setResult({ ...result, errors } as never);
-  };
+  const mapErrors =
+    (context: ErrorContext) =>
+    ({ result, setResult }: { result: Result; setResult: (r: never) => void }) => {
+      if (!result.errors?.length) return;
+      const requestError = !('data' in result);
+      const errors = result.errors.map((error) =>
+        requestError && !error.extensions.code
+          ? new GraphQLError(error.message, {
+              nodes: error.nodes,
+              source: error.source,
+              positions: error.positions,
+              extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+            })
+          : toClientError(error, context, logger),
+      );
+      setResult({ ...result, errors } as never);
+    };
   return {
     onResultProcess({ result }) {
       // yoga marks parse and validation errors "spec" so that `application/json` clients get 200; we want 400 for all.

@@ -12,9 +12,14 @@ describe('global IDs', () => {
   });
 
   it.each([
-    '', 'garbage', '%%%', Buffer.from('Scan:').toString('base64url'), Buffer.from(':abc').toString('base64url'),
+    '',
+    'garbage',
+    '%%%',
+    Buffer.from('Scan:').toString('base64url'),
+    Buffer.from(':abc').toString('base64url'),
     Buffer.from(`Scan:${uuid}'; drop table scans; --`).toString('base64url'),
-    `${toGlobalId('Scan', uuid)}!`, `${toGlobalId('Scan', uuid)}==`,
+    `${toGlobalId('Scan', uuid)}!`,
+    `${toGlobalId('Scan', uuid)}==`,
   ])('rejects %j', (raw) => {
     expect(fromGlobalId(raw)).toBeUndefined();
   });

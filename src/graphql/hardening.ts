@@ -68,12 +68,18 @@ function useArmorCodes(): Plugin {
 export function withLimitCode(error: GraphQLError): GraphQLError {
   const code = ARMOR_CODES.find(([pattern]) => pattern.test(error.message))?.[1];
   if (!code) return error;
-  const message = code === 'FORBIDDEN'
-    ? 'A GET or form request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.'
-    : error.message.replace(/^Syntax Error: /, '');
+  const message =
+    code === 'FORBIDDEN'
+      ? 'A GET or form request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.'
+      : error.message.replace(/^Syntax Error: /, '');
   // A refused document is a client error (400), like any invalid one; yoga drops `http` from the response.
   const http = { status: code === 'FORBIDDEN' ? 403 : 400 };
-  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code, http } });
+  return new GraphQLError(message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code, http },
+  });
 }
 
 /**

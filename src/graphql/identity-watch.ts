@@ -1,10 +1,9 @@
 import type { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
+import type { Authenticate, Identity, IdentityRevoked } from '../access/viewer.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
-import type { IdentityRevoked } from '../access/viewer.ts';
 import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { Authenticate, Identity } from '../access/viewer.ts';
 import { toCodedError } from './errors.ts';
 
 /** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
@@ -46,9 +45,11 @@ export class IdentityWatch {
     };
     // Without this feed revocations would reach open streams only at their next event: never let it die.
     const keepFollowing = (): void => {
-      void follow().catch((error: unknown) => logger.error({ err: error }, 'lost the identityRevoked feed; following it again')).finally(() => {
-        if (!stopped) setTimeout(keepFollowing, 1_000).unref();
-      });
+      void follow()
+        .catch((error: unknown) => logger.error({ err: error }, 'lost the identityRevoked feed; following it again'))
+        .finally(() => {
+          if (!stopped) setTimeout(keepFollowing, 1_000).unref();
+        });
     };
     keepFollowing();
   }

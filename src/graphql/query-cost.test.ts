@@ -4,14 +4,15 @@ import { MAX_QUERY_COST, queryCost } from './query-cost.ts';
 import { loadTypeDefs } from './schema.ts';
 
 const schema = buildSchema(loadTypeDefs().join('\n'));
-const costOf = (query: string, variables?: Record<string, unknown>, operationName?: string) => queryCost(schema, parse(query), operationName, variables);
+const costOf = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
+  queryCost(schema, parse(query), operationName, variables);
 
 const DASHBOARD = `{ scans(first: 100) { nodes { id status createdAt summary { open closed filtered total }
   results(first: 10) { totalCount nodes { port state address protocol service } } } } }`;
 const BOMB = 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }';
 
 describe('queryCost', () => {
-  it('lets the dashboard\'s page of 100 scans with their first 10 results through, with room to spare', () => {
+  it("lets the dashboard's page of 100 scans with their first 10 results through, with room to spare", () => {
     const cost = costOf(DASHBOARD);
     // 100 × (scans + nodes + 3 scalars + summary and its 4 + 10 × (results + totalCount + nodes and its 5)).
     expect(cost).toBe(100 * (1 + 1 + 3 + 5 + 10 * (1 + 1 + 6)));

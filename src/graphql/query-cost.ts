@@ -1,6 +1,17 @@
 import {
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, getNamedType, GraphQLError, type GraphQLNamedType, type GraphQLSchema,
-  isInterfaceType, isObjectType, Kind, type OperationDefinitionNode, type SelectionSetNode, type ValueNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  GraphQLError,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  getNamedType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../platform/pagination.ts';
@@ -19,15 +30,25 @@ export const MAX_QUERY_COST = 25_000;
  * default. graphql-armor's cost rule reads only literal `first`s, so
  * `first: $n` (or none) would pass as a page of one.
  */
-export function queryCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Readonly<Record<string, unknown>> | null | undefined): number {
+export function queryCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): number {
   const operation = document.definitions.find(
-    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
+    (definition): definition is OperationDefinitionNode =>
+      definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
   );
   if (!operation) return 0;
   const fragments = new Map(
-    document.definitions.filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+    document.definitions
+      .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
+      .map((fragment) => [fragment.name.value, fragment]),
   );
-  const defaults = new Map(operation.variableDefinitions?.map((definition) => [definition.variable.name.value, definition.defaultValue]) ?? []);
+  const defaults = new Map(
+    operation.variableDefinitions?.map((definition) => [definition.variable.name.value, definition.defaultValue]) ?? [],
+  );
   const pageSize = (field: FieldNode): number => {
     let size = 1;
     for (const argument of field.arguments ?? []) {
@@ -49,7 +70,11 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
         if (selection.name.value.startsWith('__')) continue;
         const definition = isObjectType(type) || isInterfaceType(type) ? type.getFields()[selection.name.value] : undefined;
         const pages = definition?.args.some((arg) => arg.name === 'first' || arg.name === 'last') ?? false;
-        const size = pages ? (selection.arguments?.some((a) => a.name.value === 'first' || a.name.value === 'last') ? pageSize(selection) : DEFAULT_PAGE_SIZE) : 1;
+        const size = pages
+          ? selection.arguments?.some((a) => a.name.value === 'first' || a.name.value === 'last')
+            ? pageSize(selection)
+            : DEFAULT_PAGE_SIZE
+          : 1;
         const below = selection.selectionSet ? cost(selection.selectionSet, definition && getNamedType(definition.type), seen) : 0;
         total += size * (1 + below);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -60,7 +85,9 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
         // A cycle is refused by validation before this runs; `seen` only keeps this walk finite.
         if (!fragment || seen.has(name) || spread.has(name)) continue;
         spread.add(name);
-        const known = fragmentCosts.get(name) ?? cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name]));
+        const known =
+          fragmentCosts.get(name) ??
+          cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name]));
         fragmentCosts.set(name, known);
         total += known;
       }
@@ -71,7 +98,11 @@ export function queryCost(schema: GraphQLSchema, document: DocumentNode, operati
 }
 
 /** An integer argument's value; `undefined` when it is not one (coercion will refuse it). */
-function intOf(value: ValueNode, variables: Readonly<Record<string, unknown>>, defaults: Map<string, ValueNode | undefined>): number | undefined {
+function intOf(
+  value: ValueNode,
+  variables: Readonly<Record<string, unknown>>,
+  defaults: Map<string, ValueNode | undefined>,
+): number | undefined {
   if (value.kind === Kind.INT) return Number(value.value);
   if (value.kind !== Kind.VARIABLE) return undefined;
   const name = value.name.value;
@@ -82,13 +113,21 @@ function intOf(value: ValueNode, variables: Readonly<Record<string, unknown>>, d
 
 /** Refuses, before it runs, an operation that costs more than `MAX_QUERY_COST`, with `QUERY_TOO_COMPLEX`. */
 export function useQueryCost(max = MAX_QUERY_COST): Plugin {
-  const check = ({ args, setResultAndStopExecution }: { args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown }; setResultAndStopExecution: (result: never) => void }) => {
+  const check = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown };
+    setResultAndStopExecution: (result: never) => void;
+  }) => {
     const cost = queryCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
     if (cost <= max) return;
     setResultAndStopExecution({
-      errors: [new GraphQLError(`Query cost ${cost} exceeds the limit of ${max}: ask for smaller pages, or fewer nested lists.`, {
-        extensions: { code: 'QUERY_TOO_COMPLEX', cost, maxCost: max, http: { status: 400 } },
-      })],
+      errors: [
+        new GraphQLError(`Query cost ${cost} exceeds the limit of ${max}: ask for smaller pages, or fewer nested lists.`, {
+          extensions: { code: 'QUERY_TOO_COMPLEX', cost, maxCost: max, http: { status: 400 } },
+        }),
+      ],
     } as never);
   };
   return { onExecute: check, onSubscribe: check };

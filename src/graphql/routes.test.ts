@@ -47,7 +47,11 @@ describe('area routes', () => {
 
   it('leave every other request to GraphQL', async () => {
     expect((await fetch(`${base}/things/42`, { method: 'DELETE' })).status).toBe(404);
-    const graphql = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    const graphql = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
     expect(await graphql.json()).toEqual({ data: { __typename: 'Query' } });
   });
 

@@ -11,7 +11,7 @@ import { useErrorCodes } from './errors.ts';
 import { limitBody, useHardening } from './hardening.ts';
 import { IdentityWatch } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
-import { serveGraphQLOverWebSocket, type ServerContext } from './ws.ts';
+import { type ServerContext, serveGraphQLOverWebSocket } from './ws.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -59,7 +59,8 @@ function useIdentityGuard(watch: IdentityWatch): Plugin<GraphQLContext> {
       const { viewer } = args.contextValue;
       return {
         onSubscribeResult({ result, setResult }) {
-          if (viewer.isAuthenticated && isAsyncIterable(result)) setResult(watch.guard(result, viewer.identity, (error) => ({ errors: [error] })));
+          if (viewer.isAuthenticated && isAsyncIterable(result))
+            setResult(watch.guard(result, viewer.identity, (error) => ({ errors: [error] })));
         },
       };
     },
@@ -81,11 +82,13 @@ function withRoutes({ modules, runtime, logger }: GraphQLServerDeps, next: Liste
     for (const route of routes) {
       const match = route.method === request.method ? route.path.exec(path) : null;
       if (!match) continue;
-      void Promise.resolve().then(() => route.handle(request, response, { ...match.groups }, runtime)).catch((error: unknown) => {
-        logger.error({ err: error, path, method: request.method }, 'unexpected error');
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' }).end('Unexpected error.');
-        else response.destroy();
-      });
+      void Promise.resolve()
+        .then(() => route.handle(request, response, { ...match.groups }, runtime))
+        .catch((error: unknown) => {
+          logger.error({ err: error, path, method: request.method }, 'unexpected error');
+          if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' }).end('Unexpected error.');
+          else response.destroy();
+        });
       return;
     }
     next(request, response);

@@ -5,8 +5,8 @@ import type { Disposable, OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { Viewer } from '../access/viewer.ts';
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import { clientAddress } from './client-address.ts';
 import type { GraphQLContext, GraphQLServerDeps } from './context.ts';
 import { internalError, toCodedError } from './errors.ts';
@@ -56,7 +56,16 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
     const code = error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated;
     if (state.socket.readyState === state.socket.OPEN) {
       const userId = state.viewer?.isAuthenticated ? state.viewer.userId : undefined;
-      app.logger.info({ socketId: state.socketId, code, reason: error.message, userId, ip: clientAddress(state.request, app.config.graphql.trustedProxyHops) }, 'socket closed: credentials refused');
+      app.logger.info(
+        {
+          socketId: state.socketId,
+          code,
+          reason: error.message,
+          userId,
+          ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
+        },
+        'socket closed: credentials refused',
+      );
     }
     state.socket.close(code, code === WS_CLOSE.forbidden ? 'Forbidden' : 'Unauthorized');
   };
@@ -112,7 +121,14 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
   const prepare = async (state: SocketState, params: SubscribePayload): Promise<ExecutionArgs | GraphQLError[]> => {
     const viewer = await operationViewer(state, params.extensions);
     if (!viewer.isAuthenticated) {
-      return [toCodedError(viewer.failure ?? new UnauthenticatedError('Log in first: send a token in `connectionParams.authorization` or in the operation\'s `extensions.headers.authorization`.'))];
+      return [
+        toCodedError(
+          viewer.failure ??
+            new UnauthenticatedError(
+              "Log in first: send a token in `connectionParams.authorization` or in the operation's `extensions.headers.authorization`.",
+            ),
+        ),
+      ];
     }
     clearTimeout(state.graceTimer);
     const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

@@ -21,12 +21,24 @@ describe('inetAton', () => {
     expect(inetAton(text)).toBe(address);
   });
 
-  it.each(['0x', '08.1.1.1', '1.2.3.4.5', '4294967296', '1.16777216', '1.2.65536', '256.1.1.1', '1..1', '.1', 'example.com', '1e3', '-1', '+1', ' 1'])(
-    'reads no address in %j',
-    (text) => {
-      expect(inetAton(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '0x',
+    '08.1.1.1',
+    '1.2.3.4.5',
+    '4294967296',
+    '1.16777216',
+    '1.2.65536',
+    '256.1.1.1',
+    '1..1',
+    '.1',
+    'example.com',
+    '1e3',
+    '-1',
+    '+1',
+    ' 1',
+  ])('reads no address in %j', (text) => {
+    expect(inetAton(text)).toBeUndefined();
+  });
 
   // Only strings that are addresses to the C library are looked up: it parses them itself and sends nothing.
   it('agrees with getaddrinfo on a thousand generated numeric forms', async () => {
@@ -35,7 +47,13 @@ describe('inetAton', () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed % below;
     };
-    const spell = (value: number) => [() => value.toString(10), () => `0${value.toString(8)}`, () => `0x${value.toString(16)}`, () => `0X${value.toString(16).toUpperCase()}`][random(4)]!();
+    const spell = (value: number) =>
+      [
+        () => value.toString(10),
+        () => `0${value.toString(8)}`,
+        () => `0x${value.toString(16)}`,
+        () => `0X${value.toString(16).toUpperCase()}`,
+      ][random(4)]!();
     const forms: string[] = [];
     for (let i = 0; i < 1_000; i++) {
       const value = (random(2 ** 16) * 2 ** 16 + random(2 ** 16)) >>> 0;

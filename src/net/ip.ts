@@ -59,7 +59,9 @@ const INET_ATON_PART = /^(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
 export function inetAton(text: string): string | undefined {
   const parts = text.split('.');
   if (parts.length > 4 || !parts.every((part) => INET_ATON_PART.test(part))) return undefined;
-  const values = parts.map((part) => (/^0[xX]/.test(part) ? BigInt(part) : part.length > 1 && part.startsWith('0') ? BigInt(`0o${part.slice(1)}`) : BigInt(part)));
+  const values = parts.map((part) =>
+    /^0[xX]/.test(part) ? BigInt(part) : part.length > 1 && part.startsWith('0') ? BigInt(`0o${part.slice(1)}`) : BigInt(part),
+  );
   const last = values.pop() ?? 0n;
   // Leading parts are one byte each; the last fills the bytes that remain.
   if (values.some((value) => value > 0xffn) || last >= 1n << BigInt(8 * (4 - values.length))) return undefined;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { Target } from './target.ts';
 import { OutOfScopeError, Scope } from './scope.ts';
+import { Target } from './target.ts';
 
 const loopback = Scope.fromCidrs(['127.0.0.0/8', '::1/128']);
 const allows = (scope: Scope, raw: string) => scope.allows(Target.parse(raw));
@@ -14,7 +14,17 @@ describe('Scope', () => {
   });
 
   it('refuses a target outside every scope, or only partly inside one', () => {
-    for (const raw of ['10.0.0.1', '128.0.0.1', '126.255.255.255', '127.0.0.0/7', '0.0.0.0/0', '::2', '::/0', '::ffff:127.0.0.1', '192.168.1.0/24']) {
+    for (const raw of [
+      '10.0.0.1',
+      '128.0.0.1',
+      '126.255.255.255',
+      '127.0.0.0/7',
+      '0.0.0.0/0',
+      '::2',
+      '::/0',
+      '::ffff:127.0.0.1',
+      '192.168.1.0/24',
+    ]) {
       expect(allows(loopback, raw), raw).toBe(false);
     }
   });

@@ -1,5 +1,5 @@
-import { type Target, TargetRefusedError } from './target.ts';
 import { Network } from './network.ts';
+import { type Target, TargetRefusedError } from './target.ts';
 
 /**
  * The networks scans may touch. Anything outside is refused before a packet is
@@ -41,4 +41,3 @@ export class OutOfScopeError extends TargetRefusedError {
     super(field, via ?? target.toString(), 'OUT_OF_SCOPE', `${what} outside the allowed scope (${allowed}); refusing to scan it.`);
   }
 }
-

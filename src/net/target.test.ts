@@ -28,9 +28,27 @@ describe('Target', () => {
   });
 
   it.each([
-    '', '   ', '300.1.1.1', '1.2.3', '127.0.0.1/33', '127.0.0.1/-1', '127.0.0.1/', '127.0.0.1/8/8', '/8', '::1/129',
-    '01.2.3.4', 'fe80::1%eth0', '-bad.example', 'bad-.example', 'under_score.example', 'a..b', `${'a'.repeat(64)}.example`,
-    `${'a.'.repeat(127)}a`, 'http://127.0.0.1', '127.0.0.1:80', 'host name',
+    '',
+    '   ',
+    '300.1.1.1',
+    '1.2.3',
+    '127.0.0.1/33',
+    '127.0.0.1/-1',
+    '127.0.0.1/',
+    '127.0.0.1/8/8',
+    '/8',
+    '::1/129',
+    '01.2.3.4',
+    'fe80::1%eth0',
+    '-bad.example',
+    'bad-.example',
+    'under_score.example',
+    'a..b',
+    `${'a'.repeat(64)}.example`,
+    `${'a.'.repeat(127)}a`,
+    'http://127.0.0.1',
+    '127.0.0.1:80',
+    'host name',
   ])('refuses %j naming the targets field', (raw) => {
     expect(() => Target.parse(raw)).toThrow(InvalidInputError);
     try {

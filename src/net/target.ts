@@ -104,5 +104,10 @@ export class Target {
 function refuseNumericForm(text: string, field: string): void {
   const address = inetAton(text.replace(/\.$/, ''));
   if (address === undefined) return;
-  throw new TargetRefusedError(field, text, 'NUMERIC_ADDRESS', `"${text}" is the IPv4 address ${address} in another notation; write it in dotted form, as ${address}.`);
+  throw new TargetRefusedError(
+    field,
+    text,
+    'NUMERIC_ADDRESS',
+    `"${text}" is the IPv4 address ${address} in another notation; write it in dotted form, as ${address}.`,
+  );
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
-import { openDatabase, type Orm } from './db.ts';
-import { createLogger } from './logger.ts';
 import { entities, migrations } from '../app.ts';
+import { type Orm, openDatabase } from './db.ts';
+import { createLogger } from './logger.ts';
 
 let database: TestDatabase;
 let orm: Orm;
@@ -18,14 +18,37 @@ afterAll(async () => {
 });
 
 const columns = async (table: string) => {
-  const rows = await orm.em.getConnection().execute<{ column_name: string }[]>(
-    'select column_name from information_schema.columns where table_name = ? order by ordinal_position', [table]);
+  const rows = await orm.em
+    .getConnection()
+    .execute<{ column_name: string }[]>(
+      'select column_name from information_schema.columns where table_name = ? order by ordinal_position',
+      [table],
+    );
   return rows.map((row) => row.column_name);
 };
 
 describe('migrations', () => {
   it('apply to an empty database on open, and match the entities', async () => {
-    expect(await columns('scans')).toEqual(['id', 'targets', 'ports', 'scan_type', 'status', 'created_at', 'updated_at', 'started_at', 'finished_at', 'error', 'options', 'probes_total', 'probes_done', 'open_ports', 'owner_id', 'closed_ports', 'filtered_ports', 'probes_estimate']);
+    expect(await columns('scans')).toEqual([
+      'id',
+      'targets',
+      'ports',
+      'scan_type',
+      'status',
+      'created_at',
+      'updated_at',
+      'started_at',
+      'finished_at',
+      'error',
+      'options',
+      'probes_total',
+      'probes_done',
+      'open_ports',
+      'owner_id',
+      'closed_ports',
+      'filtered_ports',
+      'probes_estimate',
+    ]);
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');
   });
@@ -41,7 +64,17 @@ describe('migrations', () => {
     expect(await columns('scans')).toEqual([]);
     await orm.migrator.up();
     expect(await columns('scans')).toHaveLength(18);
-    expect(await columns('users')).toEqual(['id', 'email', 'name', 'role', 'active', 'password_hash', 'created_at', 'updated_at', 'last_login_at']);
+    expect(await columns('users')).toEqual([
+      'id',
+      'email',
+      'name',
+      'role',
+      'active',
+      'password_hash',
+      'created_at',
+      'updated_at',
+      'last_login_at',
+    ]);
     expect(await columns('audit_events')).toHaveLength(8);
     expect(await columns('scan_results')).toHaveLength(10);
     expect(await columns('scan_hosts')).toEqual(['id', 'scan_id', 'address', 'hostname', 'state', 'changed_at']);
@@ -50,16 +83,19 @@ describe('migrations', () => {
   it('let the audit log only append', async () => {
     const connection = orm.em.getConnection();
     await connection.execute(`insert into audit_events (at, action, details) values (now(), 'LOGOUT', '{}')`);
-    await expect(connection.execute(`update audit_events set action = 'LOGIN_SUCCEEDED'`)).rejects.toThrow(/audit_events only appends: UPDATE refused/);
+    await expect(connection.execute(`update audit_events set action = 'LOGIN_SUCCEEDED'`)).rejects.toThrow(
+      /audit_events only appends: UPDATE refused/,
+    );
     await expect(connection.execute('delete from audit_events')).rejects.toThrow(/audit_events only appends: DELETE refused/);
     expect(await connection.execute(`select action from audit_events`)).toEqual([{ action: 'LOGOUT' }]);
   });
 
-  const insertScan = (targets: string, counts: { done: number; open: number; closed: number; estimate: number }) => orm.em.getConnection().execute(
-    `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports, closed_ports, filtered_ports, probes_estimate)
+  const insertScan = (targets: string, counts: { done: number; open: number; closed: number; estimate: number }) =>
+    orm.em.getConnection().execute(
+      `insert into scans (id, targets, ports, scan_type, status, created_at, updated_at, options, probes_total, probes_done, open_ports, closed_ports, filtered_ports, probes_estimate)
      values (gen_random_uuid(), ?, '80', 'CONNECT', 'PENDING', now(), now(), '{}', 10, ?, ?, ?, 0, ?)`,
-    [targets, counts.done, counts.open, counts.closed, counts.estimate],
-  );
+      [targets, counts.done, counts.open, counts.closed, counts.estimate],
+    );
 
   it('let the database refuse a scan without targets', async () => {
     await expect(insertScan('{}', { done: 0, open: 0, closed: 0, estimate: 0 })).rejects.toThrow(/scans_targets_check/);

@@ -1,7 +1,7 @@
+import { stripVTControlCharacters as plain } from 'node:util';
 import { DefaultLogger, type LogContext, type LoggerOptions } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { stripVTControlCharacters as plain } from 'node:util';
 import pg from 'pg';
 import type { Logger } from './logger.ts';
 
@@ -50,7 +50,12 @@ export function ormConfig({ url, logger, entities, migrations, onQuery, poolSize
     clientUrl: url,
     entities: [...entities] as never[],
     extensions: [Migrator],
-    migrations: { migrationsList: [...migrations].sort((a, b) => a.name.localeCompare(b.name)) as never[], transactional: true, allOrNothing: true, snapshot: false },
+    migrations: {
+      migrationsList: [...migrations].sort((a, b) => a.name.localeCompare(b.name)) as never[],
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+    },
     pool: { max: poolSize },
     debug: onQuery ? ['query'] : false,
     colors: false,

@@ -11,10 +11,12 @@ function heldLookups() {
     stats.started++;
     stats.running++;
     stats.most = Math.max(stats.most, stats.running);
-    return new Promise((resolve) => pending.push(() => {
-      stats.running--;
-      resolve(LOOPBACK);
-    }));
+    return new Promise((resolve) =>
+      pending.push(() => {
+        stats.running--;
+        resolve(LOOPBACK);
+      }),
+    );
   };
   return { lookup, stats, answerAll: () => pending.splice(0).forEach((answer) => answer()) };
 }

@@ -66,7 +66,9 @@ export function createResolver({ lookup: resolve = systemLookup, timeoutMs = 2_0
   return async (hostname) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new LookupTimeoutError(hostname, timeoutMs)), timeoutMs);
-    const expired = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }));
+    const expired = new Promise<never>((_, reject) =>
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+    );
     // The race's loser must not surface as an unhandled rejection.
     expired.catch(() => {});
     try {

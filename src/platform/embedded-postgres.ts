@@ -72,9 +72,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     actualPort = running;
     const owner = Number(await readFile(ownerFile, 'utf8').catch(() => '0'));
     owns = !isAlive(owner);
-    logger.info({ pgdata, port: running, owner: owns ? process.pid : owner }, owns
-      ? 'adopted an embedded PostgreSQL left running by a process that is gone'
-      : 'using the embedded PostgreSQL another ScanOps process runs');
+    logger.info(
+      { pgdata, port: running, owner: owns ? process.pid : owner },
+      owns
+        ? 'adopted an embedded PostgreSQL left running by a process that is gone'
+        : 'using the embedded PostgreSQL another ScanOps process runs',
+    );
   }
   if (owns) await writeFile(ownerFile, String(process.pid));
 
@@ -128,7 +131,10 @@ async function postgresUser(logger: Logger): Promise<RunAs> {
 /** Creates the cluster on first use and returns the password of its superuser. */
 async function initialise(binaries: Binaries, pgdata: string, dataDir: string, runAs: RunAs, logger: Logger): Promise<string> {
   const passwordFile = path.join(dataDir, 'postgres.password');
-  const initialised = await stat(path.join(pgdata, 'PG_VERSION')).then(() => true, () => false);
+  const initialised = await stat(path.join(pgdata, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   if (initialised) return (await readFile(passwordFile, 'utf8')).trim();
 
   // `dataDir` itself, unless the cluster was moved out of the server's user's reach.
@@ -148,8 +154,12 @@ async function initialise(binaries: Binaries, pgdata: string, dataDir: string, r
   logger.info({ pgdata }, 'creating the embedded PostgreSQL cluster (first start)');
   try {
     await execAs(binaries.initdb, runAs, [
-      `--pgdata=${pgdata}`, `--username=${USER}`, `--pwfile=${initPasswordFile}`,
-      '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C',
+      `--pgdata=${pgdata}`,
+      `--username=${USER}`,
+      `--pwfile=${initPasswordFile}`,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C',
     ]);
   } finally {
     await rm(initPasswordFile, { force: true });
@@ -159,14 +169,23 @@ async function initialise(binaries: Binaries, pgdata: string, dataDir: string, r
 
 /** The port of a server already running on `pgdata`, or `undefined`. A stale lock file counts as not running. */
 async function runningPort(binaries: Binaries, pgdata: string, runAs: RunAs): Promise<number | undefined> {
-  const status = await pgCtl(binaries, runAs, ['status', '-D', pgdata]).then(() => true, () => false);
+  const status = await pgCtl(binaries, runAs, ['status', '-D', pgdata]).then(
+    () => true,
+    () => false,
+  );
   if (!status) return undefined;
   // postmaster.pid: pid, data dir, start time, port, ...
   const lines = (await readFile(path.join(pgdata, 'postmaster.pid'), 'utf8')).split('\n');
   return Number(lines[3]);
 }
 
-async function startServer(binaries: Binaries, pgdata: string, { port, portSetting }: { port: number; portSetting: string }, runAs: RunAs, logger: Logger): Promise<void> {
+async function startServer(
+  binaries: Binaries,
+  pgdata: string,
+  { port, portSetting }: { port: number; portSetting: string },
+  runAs: RunAs,
+  logger: Logger,
+): Promise<void> {
   const logFile = path.join(pgdata, 'server.log');
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
   try {
@@ -174,8 +193,10 @@ async function startServer(binaries: Binaries, pgdata: string, { port, portSetti
   } catch (error) {
     // The likeliest failure on a newcomer's machine (another clone's server, a second checkout): say what to set.
     if (await portTaken(port)) {
-      throw new Error(`Embedded PostgreSQL cannot listen on 127.0.0.1:${port}: another program uses that port (\`ss -ltnp 'sport = :${port}'\` shows which). `
-        + `Set ${portSetting} to a free port, or DATABASE_URL to use another PostgreSQL server.`);
+      throw new Error(
+        `Embedded PostgreSQL cannot listen on 127.0.0.1:${port}: another program uses that port (\`ss -ltnp 'sport = :${port}'\` shows which). ` +
+          `Set ${portSetting} to a free port, or DATABASE_URL to use another PostgreSQL server.`,
+      );
     }
     const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join('\n');
     throw new Error(`Embedded PostgreSQL did not start on 127.0.0.1:${port} (${String(error)}).\n${tail}`);
@@ -216,11 +237,20 @@ function execAs(file: string, runAs: RunAs, args: string[]): Promise<void> {
     const child = spawn(file, args, { ...runAs, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EACCES'
-      ? new Error(`Cannot run ${file}${runAs ? ' as the user "postgres" (PostgreSQL refuses root)' : ''}: permission denied. `
-        + 'That user must be able to enter every folder above it, and its filesystem must not be mounted noexec; or set DATABASE_URL to use another PostgreSQL server.', { cause: error })
-      : error));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} exited ${code}: ${stderr.trim()}`))));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EACCES'
+          ? new Error(
+              `Cannot run ${file}${runAs ? ' as the user "postgres" (PostgreSQL refuses root)' : ''}: permission denied. ` +
+                'That user must be able to enter every folder above it, and its filesystem must not be mounted noexec; or set DATABASE_URL to use another PostgreSQL server.',
+              { cause: error },
+            )
+          : error,
+      ),
+    );
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} ${args[0]} exited ${code}: ${stderr.trim()}`)),
+    );
   });
 }
 

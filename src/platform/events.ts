@@ -56,7 +56,10 @@ export function createEventBus<T>({ redisUrl, logger, maxPendingPublishes }: Eve
       if (unreachable || closing) return;
       unreachable = true;
       const reason = error.code ?? error.message;
-      logger.error({ redis, reason }, `Redis unreachable at ${redis} (${reason}); retrying with backoff. Until it answers, no events arrive from other processes, and ours wait to be sent`);
+      logger.error(
+        { redis, reason },
+        `Redis unreachable at ${redis} (${reason}); retrying with backoff. Until it answers, no events arrive from other processes, and ours wait to be sent`,
+      );
     });
     client.on('ready', () => {
       if (!unreachable || !clients.every((c) => c.status === 'ready')) return;
@@ -71,7 +74,8 @@ export function createEventBus<T>({ redisUrl, logger, maxPendingPublishes }: Eve
     onDropped(topic, reason) {
       if (!closing) logger.warn({ redis, topic, reason }, `Events are being dropped until Redis answers: ${reason}`);
     },
-    onSubscribeFailed: (topic, error) => logger.warn({ redis, topic, err: error }, 'Redis refused a SUBSCRIBE; it is tried again on reconnection'),
+    onSubscribeFailed: (topic, error) =>
+      logger.warn({ redis, topic, err: error }, 'Redis refused a SUBSCRIBE; it is tried again on reconnection'),
   });
   return {
     bus: createPubSub<TopicsOf<T>>({ eventTarget }),
@@ -79,7 +83,9 @@ export function createEventBus<T>({ redisUrl, logger, maxPendingPublishes }: Eve
       closing = true;
       // QUIT waits for the replies still due; a connection that is not ready has
       // none coming, and its QUIT would sit in the offline queue.
-      await Promise.all(clients.map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())));
+      await Promise.all(
+        clients.map((client) => (client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : client.disconnect())),
+      );
     },
   };
 }

@@ -69,7 +69,12 @@ export async function createJobRunner<J>({ url, logger, queues }: JobQueueOption
   const optionsOf = (name: string) => {
     const def = defs.get(name);
     if (!def) throw new Error(`No job queue "${name}" was declared.`);
-    return { retryLimit: def.retryLimit ?? 2, retryDelay: def.retryDelay ?? 1, heartbeatSeconds: def.heartbeatSeconds ?? 10, expireInSeconds: def.expireInSeconds ?? 3_600 };
+    return {
+      retryLimit: def.retryLimit ?? 2,
+      retryDelay: def.retryDelay ?? 1,
+      heartbeatSeconds: def.heartbeatSeconds ?? 10,
+      expireInSeconds: def.expireInSeconds ?? 3_600,
+    };
   };
   const ensured = new Map<string, Promise<void>>();
   const stopping = new AbortController();
@@ -112,17 +117,24 @@ export async function createJobRunner<J>({ url, logger, queues }: JobQueueOption
       await ensureQueue(name);
       await boss.work(deadLetterOf(name), { batchSize: 1, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
         if (!job) return;
-        await handler(job.data as J[typeof name], { reason: reasonOf(job.sourceOutput), attempts: (job.sourceRetryCount ?? optionsOf(name).retryLimit) + 1 });
+        await handler(job.data as J[typeof name], {
+          reason: reasonOf(job.sourceOutput),
+          attempts: (job.sourceRetryCount ?? optionsOf(name).retryLimit) + 1,
+        });
       });
     },
     async work(name, concurrency, handler) {
       await ensureQueue(name);
       const { retryLimit } = optionsOf(name);
-      await boss.work<J[typeof name]>(name, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1, includeMetadata: true }, async ([job]) => {
-        if (!job) return;
-        const attempt = job.retryCount;
-        await handler(job.data, { attempt, lastAttempt: attempt >= retryLimit, signal: stopping.signal });
-      });
+      await boss.work<J[typeof name]>(
+        name,
+        { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 1, includeMetadata: true },
+        async ([job]) => {
+          if (!job) return;
+          const attempt = job.retryCount;
+          await handler(job.data, { attempt, lastAttempt: attempt >= retryLimit, signal: stopping.signal });
+        },
+      );
     },
     async stop() {
       stopping.abort();

@@ -4,7 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.ts';
 import { InvalidInputError } from '../errors.ts';
-import { openDatabase, type Orm } from './db.ts';
+import { type Orm, openDatabase } from './db.ts';
 import { Keyset } from './keyset.ts';
 import { createLogger } from './logger.ts';
 import { type Connection, encodeCursor, type PageArgs, parsePage } from './pagination.ts';
@@ -34,8 +34,21 @@ const EntrySchema = defineEntity({
 class Entry extends EntrySchema.class {}
 EntrySchema.setClass(Entry);
 
-const BY_CREATION = new Keyset({ entity: Note, keys: [['createdAt', 'time'], ['id', 'uuid']] });
-const TAGGED = new Keyset({ entity: Note, keys: [['createdAt', 'time'], ['id', 'uuid']], tag: 'createdAt' });
+const BY_CREATION = new Keyset({
+  entity: Note,
+  keys: [
+    ['createdAt', 'time'],
+    ['id', 'uuid'],
+  ],
+});
+const TAGGED = new Keyset({
+  entity: Note,
+  keys: [
+    ['createdAt', 'time'],
+    ['id', 'uuid'],
+  ],
+  tag: 'createdAt',
+});
 const BY_ID = new Keyset({ entity: Entry, keys: [['id', 'serial']] });
 
 let database: TestDatabase;
@@ -45,7 +58,13 @@ const queries: string[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  orm = await openDatabase({ url: database.url, logger: createLogger('silent', false), entities: [NoteSchema, EntrySchema], migrations: [], onQuery: (sql) => queries.push(sql) });
+  orm = await openDatabase({
+    url: database.url,
+    logger: createLogger('silent', false),
+    entities: [NoteSchema, EntrySchema],
+    migrations: [],
+    onQuery: (sql) => queries.push(sql),
+  });
   await orm.schema.create();
 });
 
@@ -76,7 +95,10 @@ const inOrder = (notes: readonly Note[]) =>
 const ids = <T extends { id: string }>(connection: Connection<T>) => connection.edges.map((edge) => edge.node.id);
 
 /** Every page forward from the start, `size` at a time. */
-async function walkForward(read: (args: PageArgs) => Promise<Connection<{ id: string }>>, size: number): Promise<Connection<{ id: string }>[]> {
+async function walkForward(
+  read: (args: PageArgs) => Promise<Connection<{ id: string }>>,
+  size: number,
+): Promise<Connection<{ id: string }>[]> {
   const pages: Connection<{ id: string }>[] = [];
   let after: string | null = null;
   do {
@@ -93,7 +115,12 @@ describe('Keyset on PostgreSQL', () => {
     const expected = inOrder(notes);
     const pages = await walkForward((args) => BY_CREATION.entities(em, {}, parsePage(args)), 2);
     expect(pages.flatMap(ids)).toEqual(expected);
-    expect(pages.map((page) => [page.pageInfo.hasPreviousPage, page.pageInfo.hasNextPage])).toEqual([[false, true], [true, true], [true, true], [true, false]]);
+    expect(pages.map((page) => [page.pageInfo.hasPreviousPage, page.pageInfo.hasNextPage])).toEqual([
+      [false, true],
+      [true, true],
+      [true, true],
+      [true, false],
+    ]);
 
     const backward: string[][] = [];
     let before: string | null = null;
@@ -172,23 +199,36 @@ describe('Keyset on PostgreSQL', () => {
     };
     expect(await read({ where: () => ({ list: 'a' }) })).toEqual({ size: 2, total: 5, next: true });
     expect(await read({ sql: { sql: 'kind = ?', params: ['x'] } })).toEqual({ size: 2, total: 4, next: true });
-    expect(await read({ where: () => ({ list: 'a' }), sql: { sql: 'kind = ?', params: ['y'] } })).toEqual({ size: 2, total: 2, next: false });
+    expect(await read({ where: () => ({ list: 'a' }), sql: { sql: 'kind = ?', params: ['y'] } })).toEqual({
+      size: 2,
+      total: 2,
+      next: false,
+    });
     const after = (await BY_CREATION.entities(em, { where: () => ({ list: 'a' }) }, parsePage({ first: 4 }))).pageInfo.endCursor;
-    const rest = await BY_CREATION.rows(em, { where: () => ({ list: 'a' }), sql: { sql: 'kind in (?, ?)', params: ['x', 'y'] } }, parsePage({ first: 4, after }), ['kind']);
+    const rest = await BY_CREATION.rows(
+      em,
+      { where: () => ({ list: 'a' }), sql: { sql: 'kind in (?, ?)', params: ['x', 'y'] } },
+      parsePage({ first: 4, after }),
+      ['kind'],
+    );
     expect(rest.edges.map((edge) => edge.node.kind)).toEqual(['y']);
   });
 
   it('reads one page in one query, and counts only when asked', async () => {
     await addNotes([0, 1, 2]);
     queries.length = 0;
-    const page = await BY_CREATION.entities(em, {}, parsePage({ first: 2, after: encodeCursor([new Date(T0).toISOString(), randomUUID()]) }));
+    const page = await BY_CREATION.entities(
+      em,
+      {},
+      parsePage({ first: 2, after: encodeCursor([new Date(T0).toISOString(), randomUUID()]) }),
+    );
     expect(queries).toHaveLength(1);
     expect(await page.totalCount()).toBe(3);
     await page.totalCount();
     expect(queries).toHaveLength(2);
   });
 
-  it('keeps the cursor formats: [time, id], [id], and a tagged order\'s [tag, time, id] as in the README', async () => {
+  it("keeps the cursor formats: [time, id], [id], and a tagged order's [tag, time, id] as in the README", async () => {
     const [note] = await addNotes([0]);
     const page = await BY_CREATION.entities(em, {}, parsePage({ first: 1 }));
     expect(page.edges[0]!.cursor).toBe(encodeCursor([note!.createdAt.toISOString(), note!.id]));
@@ -209,16 +249,29 @@ describe('Keyset on PostgreSQL', () => {
     ['a time that is no time', BY_CREATION, ['yesterday', randomUUID()], 'Not a cursor of this list.'],
     ['an id that is no UUID', BY_CREATION, [new Date(T0).toISOString(), 'x'], 'Not a cursor of this list.'],
     ['a number where text is due', BY_CREATION, [T0, randomUUID()], 'Not a cursor of this list.'],
-    ['a cursor of another order', TAGGED, ['updatedAt', new Date(T0).toISOString(), randomUUID()], 'is not a cursor of this list in this order.'],
-    ['an untagged cursor in a tagged order', TAGGED, [new Date(T0).toISOString(), randomUUID()], 'is not a cursor of this list in this order.'],
+    [
+      'a cursor of another order',
+      TAGGED,
+      ['updatedAt', new Date(T0).toISOString(), randomUUID()],
+      'is not a cursor of this list in this order.',
+    ],
+    [
+      'an untagged cursor in a tagged order',
+      TAGGED,
+      [new Date(T0).toISOString(), randomUUID()],
+      'is not a cursor of this list in this order.',
+    ],
     ['a UUID where a serial is due', BY_ID, [randomUUID()], 'Not a cursor of this list.'],
     ['a serial as a number', BY_ID, [12], 'Not a cursor of this list.'],
     // These reached PostgreSQL once, which refused them: an unexpected error instead of a bad cursor.
     ['a serial beyond bigint', BY_ID, ['9223372036854775808'], 'Not a cursor of this list.'],
-    ['a time beyond PostgreSQL\'s', BY_CREATION, ['+275760-09-13T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
-    ['a time before PostgreSQL\'s', BY_CREATION, ['-271821-04-20T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
+    ["a time beyond PostgreSQL's", BY_CREATION, ['+275760-09-13T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
+    ["a time before PostgreSQL's", BY_CREATION, ['-271821-04-20T00:00:00.000Z', randomUUID()], 'Not a cursor of this list.'],
   ] as const)('refuses %s, naming the field', async (_, keyset, values, message) => {
-    for (const [args, field] of [[{ first: 1, after: encodeCursor(values) }, 'after'], [{ last: 1, before: encodeCursor(values) }, 'before']] as const) {
+    for (const [args, field] of [
+      [{ first: 1, after: encodeCursor(values) }, 'after'],
+      [{ last: 1, before: encodeCursor(values) }, 'before'],
+    ] as const) {
       const error = await (keyset as Keyset<Note>).entities(em, {}, parsePage(args)).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(InvalidInputError);
       expect(error).toMatchObject({ field, message: message.startsWith('is') ? `\`${field}\` ${message}` : message });
@@ -227,18 +280,28 @@ describe('Keyset on PostgreSQL', () => {
 });
 
 describe('Keyset first pages', () => {
-  it('reads the first page of every partition in one query, as entities or plain rows, the same as each one\'s own page', async () => {
+  it("reads the first page of every partition in one query, as entities or plain rows, the same as each one's own page", async () => {
     await addNotes([4, 1, 1, 2, 0], { list: 'a', kind: 'x' });
     await addNotes([2, 1], { list: 'b', kind: 'x' });
     await addNotes([9], { list: 'b', kind: 'y' });
     await addNotes([3], { list: 'c', kind: 'y' });
-    const query = { where: () => ({ list: { $in: ['a', 'b', 'c', 'd'] } }), sql: { sql: 'kind = ?', params: ['x'] }, partitionBy: ['list'] as const, size: 2 };
+    const query = {
+      where: () => ({ list: { $in: ['a', 'b', 'c', 'd'] } }),
+      sql: { sql: 'kind = ?', params: ['x'] },
+      partitionBy: ['list'] as const,
+      size: 2,
+    };
     queries.length = 0;
     const entities = await BY_CREATION.firstPages(em, query);
     expect(queries).toHaveLength(1);
     const rows = await BY_CREATION.firstPages(orm.em.fork(), query, ['kind']);
-    expect(entities.map((page) => [page.partition, page.total])).toEqual([[['a'], 5], [['b'], 2]]);
-    expect(rows.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)])).toEqual(entities.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)]));
+    expect(entities.map((page) => [page.partition, page.total])).toEqual([
+      [['a'], 5],
+      [['b'], 2],
+    ]);
+    expect(rows.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)])).toEqual(
+      entities.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)]),
+    );
     expect(entities[0]!.rows[0]).toBeInstanceOf(Note);
     expect(rows[0]!.rows[0]).not.toBeInstanceOf(Note);
     expect(rows[0]!.rows[0]!.createdAt).toBeInstanceOf(Date);
@@ -252,7 +315,7 @@ describe('Keyset first pages', () => {
     }
   });
 
-  it('orders a descending list\'s first pages newest first', async () => {
+  it("orders a descending list's first pages newest first", async () => {
     const writer = orm.em.fork();
     for (const list of ['a', 'b', 'a', 'a', 'b']) writer.create(Entry, { list });
     await writer.flush();

@@ -72,7 +72,12 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
   }
 
   /** A page of plain rows with `fields` (the keys are added), in one query, read as committed. */
-  async rows<const F extends keyof T & string>(em: EntityManager, query: KeysetQuery<T>, page: Page, fields: readonly F[]): Promise<Connection<PlainRow<T, F | K>>> {
+  async rows<const F extends keyof T & string>(
+    em: EntityManager,
+    query: KeysetQuery<T>,
+    page: Page,
+    fields: readonly F[],
+  ): Promise<Connection<PlainRow<T, F | K>>> {
     const rows = await this.#pageQuery(em, query, page, this.#withKeys(fields)).execute<PlainRow<T, F | K>[]>('all');
     return this.connection(rows, page, () => this.count(em, query));
   }
@@ -89,7 +94,11 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
    * of `fields`. Partitions without rows are absent.
    */
   async firstPages(em: EntityManager, query: FirstPagesQuery<T>): Promise<FirstPage<T>[]>;
-  async firstPages<const F extends keyof T & string>(em: EntityManager, query: FirstPagesQuery<T>, fields: readonly F[]): Promise<FirstPage<PlainRow<T, F | K>>[]>;
+  async firstPages<const F extends keyof T & string>(
+    em: EntityManager,
+    query: FirstPagesQuery<T>,
+    fields: readonly F[],
+  ): Promise<FirstPage<PlainRow<T, F | K>>[]>;
   async firstPages(em: EntityManager, query: FirstPagesQuery<T>, fields?: readonly string[]): Promise<FirstPage<unknown>[]> {
     const meta = em.getMetadata().get(this.#entity);
     const partitionColumns = query.partitionBy.map((property) => this.#column(em, property));
@@ -98,11 +107,13 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     const order = this.#keys.map(([property]) => `${this.#column(em, property)} ${sort}`).join(', ');
     // The partition's columns too: the outer query sorts by them.
     const selected = fields ? this.#withKeys([...fields, ...query.partitionBy] as (keyof T & string)[]) : ['*'];
-    const inner = this.#filtered(em, query).select([
-      ...selected,
-      raw(`row_number() over (partition by ${partition} order by ${order}) as keyset_position`),
-      raw(`count(*) over (partition by ${partition}) as keyset_total`),
-    ] as never).toQuery();
+    const inner = this.#filtered(em, query)
+      .select([
+        ...selected,
+        raw(`row_number() over (partition by ${partition} order by ${order}) as keyset_position`),
+        raw(`count(*) over (partition by ${partition}) as keyset_total`),
+      ] as never)
+      .toQuery();
     const found = await em.execute<Record<string, unknown>[]>(
       `select * from (${inner.sql}) as ranked where keyset_position <= ? order by ${partition}, ${order}`,
       [...inner.params, query.size + 1],
@@ -169,10 +180,15 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
   #readCursor(cursor: readonly unknown[], field: 'after' | 'before'): unknown[] {
     const tagged = this.#tag !== undefined;
     const values = tagged ? cursor.slice(1) : cursor;
-    const fits = (!tagged || cursor[0] === this.#tag) && values.length === this.#keys.length
-      && this.#keys.every(([, type], at) => fitsKey(type, values[at]));
+    const fits =
+      (!tagged || cursor[0] === this.#tag) &&
+      values.length === this.#keys.length &&
+      this.#keys.every(([, type], at) => fitsKey(type, values[at]));
     if (!fits) {
-      throw new InvalidInputError(field, tagged ? `\`${field}\` is not a cursor of this list in this order.` : 'Not a cursor of this list.');
+      throw new InvalidInputError(
+        field,
+        tagged ? `\`${field}\` is not a cursor of this list in this order.` : 'Not a cursor of this list.',
+      );
     }
     return this.#keys.map(([, type], at) => (type === 'time' ? new Date(values[at] as string) : values[at]));
   }

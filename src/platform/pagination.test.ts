@@ -9,7 +9,11 @@ describe('parsePage', () => {
 
   it('reads cursors and directions', () => {
     const cursor = encodeCursor(['createdAt', '2026-11-23T10:00:00.000Z', 'x']);
-    expect(parsePage({ first: 5, after: cursor })).toEqual({ direction: 'forward', size: 5, cursor: ['createdAt', '2026-11-23T10:00:00.000Z', 'x'] });
+    expect(parsePage({ first: 5, after: cursor })).toEqual({
+      direction: 'forward',
+      size: 5,
+      cursor: ['createdAt', '2026-11-23T10:00:00.000Z', 'x'],
+    });
     expect(parsePage({ last: 0, before: cursor }).direction).toBe('backward');
     expect(parsePage({ before: cursor })).toMatchObject({ direction: 'backward', size: 20 });
   });
@@ -49,7 +53,12 @@ describe('toConnection', () => {
   it('uses the extra row only to tell that a next page exists', async () => {
     const connection = toConnection([1, 2, 3], { direction: 'forward', size: 2, cursor: undefined }, cursorOf, count);
     expect(connection.edges.map((e) => e.node)).toEqual([1, 2]);
-    expect(connection.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: false, startCursor: encodeCursor([1]), endCursor: encodeCursor([2]) });
+    expect(connection.pageInfo).toEqual({
+      hasNextPage: true,
+      hasPreviousPage: false,
+      startCursor: encodeCursor([1]),
+      endCursor: encodeCursor([2]),
+    });
     expect(await connection.totalCount()).toBe(42);
   });
 

@@ -34,15 +34,18 @@ export function listen<T>(subscription: AsyncIterable<T>, stopped: Promise<unkno
     }
   };
   void pump().catch(() => {});
-  void stopped.then(() => {
-    ended = true;
-    wake?.();
-    return source.return?.();
-  }).catch(() => {});
+  void stopped
+    .then(() => {
+      ended = true;
+      wake?.();
+      return source.return?.();
+    })
+    .catch(() => {});
   return {
     async *[Symbol.asyncIterator]() {
       for (;;) {
-        if (overflowed) throw new RateLimitedError(`This subscriber fell ${limit} events behind; subscribe again: the replay sends what it missed.`, 0);
+        if (overflowed)
+          throw new RateLimitedError(`This subscriber fell ${limit} events behind; subscribe again: the replay sends what it missed.`, 0);
         while (queue.length > 0) yield queue.shift()!;
         if (ended) return;
         await new Promise<void>((resolve) => {

@@ -37,8 +37,14 @@ describe('parseWith', () => {
   });
 
   it('reports a value of the wrong type with the same message', () => {
-    expect(refusal(() => parseWith(limits, { size: 'big', name: 'a' }, 'options'))).toMatchObject({ field: 'options.size', message: 'size must be an integer' });
-    expect(refusal(() => parseWith(limits, { size: 1.5, name: 'a' }, 'options'))).toMatchObject({ field: 'options.size', message: 'size must be an integer' });
+    expect(refusal(() => parseWith(limits, { size: 'big', name: 'a' }, 'options'))).toMatchObject({
+      field: 'options.size',
+      message: 'size must be an integer',
+    });
+    expect(refusal(() => parseWith(limits, { size: 1.5, name: 'a' }, 'options'))).toMatchObject({
+      field: 'options.size',
+      message: 'size must be an integer',
+    });
   });
 
   it('reports only the first issue, in the order of the shape', () => {
@@ -47,8 +53,14 @@ describe('parseWith', () => {
   });
 
   it('names nested fields and array items by their path', () => {
-    expect(refusal(() => parseWith(limits, { size: 1, name: 'a', inner: { depth: 'x' } }, 'input'))).toMatchObject({ field: 'input.inner.depth', message: 'depth must be an integer' });
-    expect(refusal(() => parseWith(limits, { size: 1, name: 'a', tags: ['a', 'b', 3] }, 'input'))).toMatchObject({ field: 'input.tags.2', message: 'each tag must be text' });
+    expect(refusal(() => parseWith(limits, { size: 1, name: 'a', inner: { depth: 'x' } }, 'input'))).toMatchObject({
+      field: 'input.inner.depth',
+      message: 'depth must be an integer',
+    });
+    expect(refusal(() => parseWith(limits, { size: 1, name: 'a', tags: ['a', 'b', 3] }, 'input'))).toMatchObject({
+      field: 'input.tags.2',
+      message: 'each tag must be text',
+    });
   });
 
   it('names the path alone without a prefix', () => {
@@ -57,7 +69,10 @@ describe('parseWith', () => {
 
   it('names the prefix itself when the input as a whole is refused', () => {
     expect(refusal(() => parseWith(limits, null, 'options')).field).toBe('options');
-    expect(refusal(() => parseWith(z.email({ error: 'Give an email address.' }), 'nope', 'email'))).toMatchObject({ field: 'email', message: 'Give an email address.' });
+    expect(refusal(() => parseWith(z.email({ error: 'Give an email address.' }), 'nope', 'email'))).toMatchObject({
+      field: 'email',
+      message: 'Give an email address.',
+    });
   });
 
   it("keeps zod's own message where the schema gives none", () => {

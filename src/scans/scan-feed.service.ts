@@ -1,18 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { filter, map, pipe, Repeater } from 'graphql-yoga';
+import type { Viewer } from '../access/viewer.ts';
 import { NotFoundError } from '../errors.ts';
-import { listen } from '../platform/subscription-buffer.ts';
-import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../module.ts';
+import type { Clock } from '../platform/clock.ts';
+import { listen } from '../platform/subscription-buffer.ts';
+import { Scan } from './scan.entity.ts';
+import type { ScanEvent as ScanEventView } from './scan.mappers.ts';
 import type { ScanEventMessage } from './scan.topics.ts';
 import { hostView } from './scan-host.entity.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';
-import type { ScanEvent as ScanEventView } from './scan.mappers.ts';
-import { Scan } from './scan.entity.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { isFinished } from './scan-status.ts';
-import type { Viewer } from '../access/viewer.ts';
 
 export type ScanFeedDeps = { em: EntityManager; viewer: Viewer; events: EventBus; clock: Clock };
 
@@ -97,13 +97,20 @@ export class ScanFeed {
       };
 
       // The status leads, unless it is the last word: then it ends the replay, as it would have ended the live feed.
-      const status: ScanEventView = { type: 'ScanStatusChanged', scanId, at: scan.updatedAt, status: scan.status, error: scan.error ?? null, scan };
+      const status: ScanEventView = {
+        type: 'ScanStatusChanged',
+        scanId,
+        at: scan.updatedAt,
+        status: scan.status,
+        error: scan.error ?? null,
+        scan,
+      };
       if (!isFinished(scan.status)) await send(status);
       for (const host of await new ScanHostRepository(em).findChanged(scanId)) {
         await send({ type: 'HostStateChanged', scanId, at: host.changedAt, host: hostView(host) });
       }
       const results = new ScanResultRepository(em);
-      for (let after = '0'; ;) {
+      for (let after = '0'; ; ) {
         const page = await results.openAfter(scanId, after, CATCH_UP_PAGE);
         for (const result of page) await send({ type: 'PortFound', scanId, at: result.foundAt, result });
         if (page.length < CATCH_UP_PAGE) break;

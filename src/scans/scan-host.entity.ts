@@ -31,5 +31,10 @@ ScanHostSchema.setClass(ScanHost);
 /** What the API shows of a host: from a row, or carried by an event. */
 export type ScanHostView = { scanId: string; address: string; hostname: string | null; state: HostState };
 
-export const hostView = (host: ScanHost): ScanHostView => ({ scanId: host.scan.id, address: host.address, hostname: host.hostname ?? null, state: host.state });
+export const hostView = (host: ScanHost): ScanHostView => ({
+  scanId: host.scan.id,
+  address: host.address,
+  hostname: host.hostname ?? null,
+  state: host.state,
+});
 export { ScanHostSchema };

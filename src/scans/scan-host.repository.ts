@@ -31,10 +31,17 @@ export class ScanHostRepository {
   /** Records what a scan probes, once: a retried job finds its hosts there and keeps their states. */
   async record(scanId: string, hosts: readonly Probed[], now: Date): Promise<void> {
     for (let at = 0; at < hosts.length; at += INSERT_CHUNK) {
-      await this.em.createQueryBuilder(ScanHost)
-        .insert(hosts.slice(at, at + INSERT_CHUNK).map((host) => ({
-          scan: scanId, address: host.address, hostname: host.hostname ?? null, state: 'UNKNOWN' as const, changedAt: now,
-        })))
+      await this.em
+        .createQueryBuilder(ScanHost)
+        .insert(
+          hosts.slice(at, at + INSERT_CHUNK).map((host) => ({
+            scan: scanId,
+            address: host.address,
+            hostname: host.hostname ?? null,
+            state: 'UNKNOWN' as const,
+            changedAt: now,
+          })),
+        )
         .onConflict(['scan', 'address'])
         .ignore()
         .execute('run');

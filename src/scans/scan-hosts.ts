@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../errors.ts';
-import { LookupTimeoutError, type Resolve } from '../platform/dns.ts';
-import type { Scope } from '../net/scope.ts';
-import type { ProbeHost } from './engine/scanner.ts';
 import { fromBigInt, toBigInt } from '../net/ip.ts';
+import type { Scope } from '../net/scope.ts';
 import { Target, TargetRefusedError } from '../net/target.ts';
+import { LookupTimeoutError, type Resolve } from '../platform/dns.ts';
+import type { ProbeHost } from './engine/scanner.ts';
 
 /**
  * The addresses `name` resolves to, each checked against the scope, since a
@@ -13,7 +13,12 @@ import { Target, TargetRefusedError } from '../net/target.ts';
 export async function resolveInScope(name: string, scope: Scope, resolve: Resolve, field = 'targets'): Promise<Target[]> {
   const found = await resolve(name).catch((error: unknown) => {
     if (error instanceof LookupTimeoutError) {
-      throw new TargetRefusedError(field, name, 'RESOLVE_TIMEOUT', `Hostname ${name} did not resolve within ${error.timeoutMs / 1000} s; give its address, or try again.`);
+      throw new TargetRefusedError(
+        field,
+        name,
+        'RESOLVE_TIMEOUT',
+        `Hostname ${name} did not resolve within ${error.timeoutMs / 1000} s; give its address, or try again.`,
+      );
     }
     throw new TargetRefusedError(field, name, 'UNRESOLVED', `Hostname ${name} does not resolve.`);
   });

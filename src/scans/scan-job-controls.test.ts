@@ -7,7 +7,13 @@ describe('progressThrottle', () => {
     let t = 1_000;
     const told: number[] = [];
     const tell = progressThrottle((now) => told.push(now.getTime()), 100, { now: () => new Date(t) });
-    return { tell, told, at: (ms: number) => { t = ms; } };
+    return {
+      tell,
+      told,
+      at: (ms: number) => {
+        t = ms;
+      },
+    };
   };
 
   it('tells the first progress at once', () => {
@@ -74,7 +80,14 @@ describe('watchCancellation', () => {
 
   it('asks no more once stopped, or once aborted', async () => {
     let asked = 0;
-    const stopped = watchCancellation(async () => { asked++; return false; }, new AbortController().signal, 5);
+    const stopped = watchCancellation(
+      async () => {
+        asked++;
+        return false;
+      },
+      new AbortController().signal,
+      5,
+    );
     await sleep(30);
     stopped.stop();
     const before = asked;
@@ -83,7 +96,14 @@ describe('watchCancellation', () => {
     expect(asked).toBe(before);
 
     let askedAfterAbort = 0;
-    const aborted = watchCancellation(async () => { askedAfterAbort++; return false; }, new AbortController().signal, 5);
+    const aborted = watchCancellation(
+      async () => {
+        askedAfterAbort++;
+        return false;
+      },
+      new AbortController().signal,
+      5,
+    );
     aborted.abort();
     await sleep(30);
     expect(askedAfterAbort).toBe(0);
@@ -93,15 +113,19 @@ describe('watchCancellation', () => {
     let asked = 0;
     let open = 0;
     let most = 0;
-    const watch = watchCancellation(async () => {
-      asked++;
-      open++;
-      most = Math.max(most, open);
-      await sleep(25);
-      open--;
-      if (asked === 1) throw new Error('database away');
-      return asked >= 3;
-    }, new AbortController().signal, 5);
+    const watch = watchCancellation(
+      async () => {
+        asked++;
+        open++;
+        most = Math.max(most, open);
+        await sleep(25);
+        open--;
+        if (asked === 1) throw new Error('database away');
+        return asked >= 3;
+      },
+      new AbortController().signal,
+      5,
+    );
     for (let waited = 0; !watch.signal.aborted && waited < 2_000; waited += 10) await sleep(10);
     expect(watch.signal.aborted).toBe(true);
     expect(asked).toBe(3);

@@ -39,11 +39,16 @@ export function watchCancellation(isCancelled: () => Promise<boolean>, workerSto
   const timer = setInterval(() => {
     if (asking) return;
     asking = true;
-    void isCancelled().then((cancelled) => {
-      if (cancelled) own.abort();
-    }, () => {}).finally(() => {
-      asking = false;
-    });
+    void isCancelled()
+      .then(
+        (cancelled) => {
+          if (cancelled) own.abort();
+        },
+        () => {},
+      )
+      .finally(() => {
+        asking = false;
+      });
   }, everyMs);
   const stop = () => clearInterval(timer);
   signal.addEventListener('abort', stop, { once: true });

@@ -28,7 +28,9 @@ describe('ScanOptions.parse', () => {
   });
 
   it('leaves a null option to the engine, as an omitted one', () => {
-    expect(ScanOptions.parse({ timeoutMs: null, concurrency: 10, retries: null, maxRate: null, bannerGrab: null }).toJSON()).toEqual({ concurrency: 10 });
+    expect(ScanOptions.parse({ timeoutMs: null, concurrency: 10, retries: null, maxRate: null, bannerGrab: null }).toJSON()).toEqual({
+      concurrency: 10,
+    });
   });
 
   it('keeps every option given within its bounds', () => {
@@ -73,7 +75,11 @@ describe('ScanOptions.parse', () => {
 
 describe('ScanOptions', () => {
   it("hands an engine the options given over the engine's defaults", () => {
-    expect(ScanOptions.parse({ timeoutMs: 300, bannerGrab: true }).forEngine()).toEqual({ ...DEFAULT_SCAN_OPTIONS, timeoutMs: 300, bannerGrab: true });
+    expect(ScanOptions.parse({ timeoutMs: 300, bannerGrab: true }).forEngine()).toEqual({
+      ...DEFAULT_SCAN_OPTIONS,
+      timeoutMs: 300,
+      bannerGrab: true,
+    });
     expect(ScanOptions.of({}).forEngine()).toEqual(DEFAULT_SCAN_OPTIONS);
   });
 

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import type { ScanStatus } from './scan-status.ts';
 import { type ProgressSource, progressEvent, progressView } from './scan-progress.ts';
+import type { ScanStatus } from './scan-status.ts';
 
 const started = new Date('2026-11-25T10:00:00.000Z');
 const at = (ms: number) => new Date(started.getTime() + ms);
 
 function scan(fields: Partial<ProgressSource> & { status: ScanStatus }): ProgressSource {
-  return { id: 'scan', probesTotal: 1_000, probesDone: 0, openPorts: 0, probesEstimate: 0, startedAt: started, finishedAt: null, ...fields };
+  return {
+    id: 'scan',
+    probesTotal: 1_000,
+    probesDone: 0,
+    openPorts: 0,
+    probesEstimate: 0,
+    startedAt: started,
+    finishedAt: null,
+    ...fields,
+  };
 }
 const view = (source: ProgressSource, now: Date) => progressView(progressEvent(source, now));
 
@@ -40,7 +49,12 @@ describe('progress', () => {
 
   it('reads 0 before a scan has probes to send', () => {
     expect(view(scan({ status: 'PENDING', probesTotal: 0, startedAt: null }), at(0))).toEqual({
-      probesTotal: 0, probesDone: 0, openPorts: 0, percent: 0, rate: 0, etaSeconds: null,
+      probesTotal: 0,
+      probesDone: 0,
+      openPorts: 0,
+      percent: 0,
+      rate: 0,
+      etaSeconds: null,
     });
   });
 

@@ -1,9 +1,12 @@
-import type { ScanProgressed } from './scan.topics.ts';
 import type { Scan } from './scan.entity.ts';
+import type { ScanProgressed } from './scan.topics.ts';
 import { isFinished } from './scan-status.ts';
 
 /** What progress is told from: a scan as stored, or the worker's latest word on one. */
-export type ProgressSource = Pick<Scan, 'id' | 'status' | 'probesTotal' | 'probesDone' | 'openPorts' | 'probesEstimate' | 'startedAt' | 'finishedAt'>;
+export type ProgressSource = Pick<
+  Scan,
+  'id' | 'status' | 'probesTotal' | 'probesDone' | 'openPorts' | 'probesEstimate' | 'startedAt' | 'finishedAt'
+>;
 
 /** A scan's progress as the API shows it, from the entity or from a progress event alike. */
 export type ScanProgressView = {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { recoverStrandedScans } from './scan-recovery.ts';
 import { Scan } from './scan.entity.ts';
+import { recoverStrandedScans } from './scan-recovery.ts';
 
 let app: TestApp;
 

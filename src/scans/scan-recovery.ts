@@ -1,10 +1,9 @@
+import type { EventBus, JobQueue } from '../module.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Orm } from '../platform/db.ts';
-import type { EventBus } from '../module.ts';
-import type { JobQueue } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import { publishScanUpdated } from './scan.events.ts';
 import { Scan } from './scan.entity.ts';
+import { publishScanUpdated } from './scan.events.ts';
 import { ScanStatus } from './scan-status.ts';
 
 export type RecoveryDeps = { orm: Orm; jobs: JobQueue; events: EventBus; clock: Clock; logger: Logger };
@@ -23,7 +22,11 @@ const BATCH = 1_000;
 export async function recoverStrandedScans(deps: RecoveryDeps, settleMs = SETTLE_MS): Promise<{ requeued: number; failed: number }> {
   const em = deps.orm.em.fork();
   const before = new Date(deps.clock.now().getTime() - settleMs);
-  const candidates = await em.find(Scan, { status: { $in: [ScanStatus.QUEUED, ScanStatus.RUNNING] }, updatedAt: { $lte: before } }, { limit: BATCH, orderBy: { updatedAt: 'asc' } });
+  const candidates = await em.find(
+    Scan,
+    { status: { $in: [ScanStatus.QUEUED, ScanStatus.RUNNING] }, updatedAt: { $lte: before } },
+    { limit: BATCH, orderBy: { updatedAt: 'asc' } },
+  );
   let requeued = 0;
   let failed = 0;
   for (const scan of candidates) {

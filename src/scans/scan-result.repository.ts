@@ -2,8 +2,8 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { Keyset, type KeysetFilter } from '../platform/keyset.ts';
 import type { Connection, Page } from '../platform/pagination.ts';
 import type { PortState, ProbeResult, Protocol } from './engine/scanner.ts';
-import { ScanResult } from './scan-result.entity.ts';
 import type { PortCounts } from './scan.entity.ts';
+import { ScanResult } from './scan-result.entity.ts';
 
 export type ScanResultFilter = { state?: readonly PortState[] | null; protocol?: readonly Protocol[] | null };
 
@@ -60,24 +60,33 @@ export class ScanResultRepository {
   /** One multi-row insert of rows not stored yet (`new`), or an update of those stored whose finding changed (`changed`). */
   private write(scanId: string, batch: readonly ProbeResult[], now: Date, rows: 'new' | 'changed'): Promise<StoredResult[]> {
     if (batch.length === 0) return Promise.resolve([]);
-    const insert = this.em.createQueryBuilder(ScanResult)
-      .insert(batch.map((result) => ({
-        scan: scanId,
-        address: result.address,
-        protocol: result.protocol,
-        port: result.port,
-        state: result.state,
-        banner: result.banner ?? null,
-        service: result.service ?? null,
-        version: result.version ?? null,
-        foundAt: now,
-      })))
+    const insert = this.em
+      .createQueryBuilder(ScanResult)
+      .insert(
+        batch.map((result) => ({
+          scan: scanId,
+          address: result.address,
+          protocol: result.protocol,
+          port: result.port,
+          state: result.state,
+          banner: result.banner ?? null,
+          service: result.service ?? null,
+          version: result.version ?? null,
+          foundAt: now,
+        })),
+      )
       .onConflict(['scan', 'address', 'protocol', 'port']);
-    const written = rows === 'new'
-      ? insert.ignore()
-      : insert.merge(['state', 'banner', 'service', 'version', 'foundAt'])
-        .where('(scan_results.state, scan_results.banner, scan_results.version) is distinct from (excluded.state, excluded.banner, excluded.version)');
-    return written.returning(['address', 'port', 'protocol', 'state', 'banner', 'service', 'version']).execute<StoredResult[]>('all', false);
+    const written =
+      rows === 'new'
+        ? insert.ignore()
+        : insert
+            .merge(['state', 'banner', 'service', 'version', 'foundAt'])
+            .where(
+              '(scan_results.state, scan_results.banner, scan_results.version) is distinct from (excluded.state, excluded.banner, excluded.version)',
+            );
+    return written
+      .returning(['address', 'port', 'protocol', 'state', 'banner', 'service', 'version'])
+      .execute<StoredResult[]>('all', false);
   }
 
   /** The states stored for the ports of `batch`, by `resultKey`. */
@@ -114,11 +123,23 @@ export class ScanResultRepository {
    * their first open ports needs, at a cost that does not grow with the list.
    * Owners of one call are all scans or all hosts; keys are `ownerKey`.
    */
-  async firstPages(owners: readonly ResultOwner[], filter: ScanResultFilter, size: number): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
+  async firstPages(
+    owners: readonly ResultOwner[],
+    filter: ScanResultFilter,
+    size: number,
+  ): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
     const byHost = owners.some((owner) => owner.address !== undefined);
-    const found = await BY_ID.firstPages(this.em, { ...this.filter(owners, filter), partitionBy: byHost ? ['scan', 'address'] : ['scan'], size });
+    const found = await BY_ID.firstPages(this.em, {
+      ...this.filter(owners, filter),
+      partitionBy: byHost ? ['scan', 'address'] : ['scan'],
+      size,
+    });
     const pages = new Map<string, { rows: ScanResult[]; total: number }>(owners.map((owner) => [ownerKey(owner), { rows: [], total: 0 }]));
-    for (const { partition: [scanId, address], rows, total } of found) {
+    for (const {
+      partition: [scanId, address],
+      rows,
+      total,
+    } of found) {
       pages.set(ownerKey({ scanId: String(scanId), address: byHost ? String(address) : undefined }), { rows, total });
     }
     return pages;
@@ -141,7 +162,10 @@ export class ScanResultRepository {
     };
     if (!byHost) return { where };
     // Hosts as (scan, address) pairs, which the unique index on (scan_id, address, …) finds.
-    const pairs = { sql: `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`, params: owners.flatMap((owner) => [owner.scanId, owner.address ?? '']) };
+    const pairs = {
+      sql: `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`,
+      params: owners.flatMap((owner) => [owner.scanId, owner.address ?? '']),
+    };
     return { where, sql: pairs };
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
+import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { Scan } from './scan.entity.ts';
 
 let app: TestApp;
@@ -96,14 +96,17 @@ describe('hostname targets at creation', () => {
   };
 
   beforeAll(async () => {
-    named = await createTestApp({}, {
-      lookup: (name) => {
-        const answer = zone[name];
-        if (answer === 'never') return new Promise(() => {});
-        if (!answer) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
-        return Promise.resolve(answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    named = await createTestApp(
+      {},
+      {
+        lookup: (name) => {
+          const answer = zone[name];
+          if (answer === 'never') return new Promise(() => {});
+          if (!answer) return Promise.reject(Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }));
+          return Promise.resolve(answer.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+        },
       },
-    });
+    );
   });
 
   afterAll(() => named?.dispose());
@@ -131,7 +134,9 @@ describe('hostname targets at creation', () => {
   });
 
   it('audits an address in another notation too', async () => {
-    await expect(named.context().services.scanCommands.create({ targets: ['0x08080808'] })).rejects.toThrow('IPv4 address 8.8.8.8 in another notation');
+    await expect(named.context().services.scanCommands.create({ targets: ['0x08080808'] })).rejects.toThrow(
+      'IPv4 address 8.8.8.8 in another notation',
+    );
     expect((await refusals()).at(-1)).toEqual({ via: 'session', target: '0x08080808', reason: 'NUMERIC_ADDRESS', stage: 'CREATE' });
   });
 });

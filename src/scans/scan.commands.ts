@@ -96,7 +96,11 @@ export class ScanCommands {
     const owner = this.em.getReference(User, this.viewer.userId);
     const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
-    await this.audit.record({ action: 'SCAN_CREATED', target: { type: 'Scan', id: scan.id }, details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType } });
+    await this.audit.record({
+      action: 'SCAN_CREATED',
+      target: { type: 'Scan', id: scan.id },
+      details: { targets: scan.targets.map(String), ports: scan.ports.toString(), scanType: scan.scanType },
+    });
     await publishScanUpdated(this.events, scan);
     return input.start ? this.enqueue(scan) : scan;
   }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../errors.ts';
+import { Target } from '../net/target.ts';
 import { PortSpec } from './port-spec.ts';
 import { Scan } from './scan.entity.ts';
 import { canTransition, isFinished, SCAN_STATUSES, type ScanStatus } from './scan-status.ts';
-import { Target } from '../net/target.ts';
 
 const t0 = new Date('2026-11-23T10:00:00.000Z');
 const t1 = new Date('2026-11-23T10:00:05.000Z');
@@ -12,11 +12,18 @@ const newScan = () => Scan.create({ targets: [Target.parse('127.0.0.1')], ports:
 describe('scan status rules', () => {
   it('allows exactly the documented transitions', () => {
     const legal = SCAN_STATUSES.flatMap((from) => SCAN_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}->${to}`));
-    expect(legal.sort()).toEqual([
-      'PENDING->CANCELLED', 'PENDING->QUEUED',
-      'QUEUED->CANCELLED', 'QUEUED->FAILED', 'QUEUED->RUNNING',
-      'RUNNING->CANCELLED', 'RUNNING->COMPLETED', 'RUNNING->FAILED',
-    ].sort());
+    expect(legal.sort()).toEqual(
+      [
+        'PENDING->CANCELLED',
+        'PENDING->QUEUED',
+        'QUEUED->CANCELLED',
+        'QUEUED->FAILED',
+        'QUEUED->RUNNING',
+        'RUNNING->CANCELLED',
+        'RUNNING->COMPLETED',
+        'RUNNING->FAILED',
+      ].sort(),
+    );
   });
 
   it('treats COMPLETED, FAILED and CANCELLED as final', () => {
@@ -64,14 +71,29 @@ describe('Scan', () => {
     scan.start(t0, 100);
     scan.countResults({ OPEN: 1, CLOSED: 9, FILTERED: 0 });
     scan.restart(120);
-    expect(scan).toMatchObject({ status: 'RUNNING', probesTotal: 120, probesDone: 10, openPorts: 1, startedAt: t0, updatedAt: t0, finishedAt: null });
+    expect(scan).toMatchObject({
+      status: 'RUNNING',
+      probesTotal: 120,
+      probesDone: 10,
+      openPorts: 1,
+      startedAt: t0,
+      updatedAt: t0,
+      finishedAt: null,
+    });
   });
 
   it.each([
     ['PENDING', (s: Scan) => s],
     ['QUEUED', (s: Scan) => s.queue(t0)],
     ['CANCELLED', (s: Scan) => s.cancel(t0)],
-    ['COMPLETED', (s: Scan) => { s.queue(t0); s.start(t0, 1); s.complete(t0); }],
+    [
+      'COMPLETED',
+      (s: Scan) => {
+        s.queue(t0);
+        s.start(t0, 1);
+        s.complete(t0);
+      },
+    ],
   ])('refuses to start a %s scan again and changes nothing', (status, reach) => {
     const scan = newScan();
     reach(scan);

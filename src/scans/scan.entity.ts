@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ConflictError } from '../errors.ts';
-import type { PortState } from './engine/scanner.ts';
-import { PortSpec } from './port-spec.ts';
-import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
-import { PortSpecType } from './port-spec.column.ts';
-import type { ScanSettings } from './scan-options.ts';
 import { Target } from '../net/target.ts';
 import { User } from '../users/user.entity.ts';
+import type { PortState } from './engine/scanner.ts';
+import { PortSpecType } from './port-spec.column.ts';
+import type { PortSpec } from './port-spec.ts';
+import type { ScanSettings } from './scan-options.ts';
+import { canTransition, SCAN_STATUSES, SCAN_TYPES, ScanStatus, type ScanType } from './scan-status.ts';
 
 const ScanSchema = defineEntity({
   name: 'Scan',
@@ -16,7 +16,10 @@ const ScanSchema = defineEntity({
     id: p.uuid().primary(),
     /** Who created it; `null` for scans from before users existed, which only ADMIN and VIEWER see. */
     owner: () => p.manyToOne(User).nullable().deleteRule('set null'),
-    targets: p.array((text) => Target.parse(text), (target: Target) => target.toString()),
+    targets: p.array(
+      (text) => Target.parse(text),
+      (target: Target) => target.toString(),
+    ),
     ports: p.type(PortSpecType),
     scanType: p.enum(SCAN_TYPES),
     status: p.enum(SCAN_STATUSES),
@@ -176,4 +179,5 @@ export class Scan extends ScanSchema.class {
 }
 
 ScanSchema.setClass(Scan);
+
 export { ScanSchema };

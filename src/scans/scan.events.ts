@@ -1,6 +1,6 @@
 import type { EventBus } from '../module.ts';
-import type { HostStateChangedMessage, PortFoundMessage } from './scan.topics.ts';
 import type { Scan } from './scan.entity.ts';
+import type { HostStateChangedMessage, PortFoundMessage } from './scan.topics.ts';
 
 /**
  * Tells subscribers a scan was created or changed state, on both the global
@@ -10,17 +10,37 @@ export async function publishScanUpdated(events: EventBus, scan: Scan): Promise<
   const at = scan.updatedAt.toISOString();
   await Promise.all([
     events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at }),
-    events.publish('scanEvents', scan.id, { type: 'ScanStatusChanged', scanId: scan.id, status: scan.status, error: scan.error ?? null, at }),
+    events.publish('scanEvents', scan.id, {
+      type: 'ScanStatusChanged',
+      scanId: scan.id,
+      status: scan.status,
+      error: scan.error ?? null,
+      at,
+    }),
   ]);
 }
 
 /** OPEN ports, once written: a subscriber that queries on receipt finds them. */
-export async function publishPortsFound(events: EventBus, scanId: string, results: readonly PortFoundMessage['result'][], at: Date): Promise<void> {
-  await Promise.all(results
-    .filter((result) => result.state === 'OPEN')
-    .map((result) => events.publish('scanEvents', scanId, { type: 'PortFound', scanId, result, at: at.toISOString() })));
+export async function publishPortsFound(
+  events: EventBus,
+  scanId: string,
+  results: readonly PortFoundMessage['result'][],
+  at: Date,
+): Promise<void> {
+  await Promise.all(
+    results
+      .filter((result) => result.state === 'OPEN')
+      .map((result) => events.publish('scanEvents', scanId, { type: 'PortFound', scanId, result, at: at.toISOString() })),
+  );
 }
 
-export async function publishHostStates(events: EventBus, scanId: string, hosts: readonly HostStateChangedMessage['host'][], at: Date): Promise<void> {
-  await Promise.all(hosts.map((host) => events.publish('scanEvents', scanId, { type: 'HostStateChanged', scanId, host, at: at.toISOString() })));
+export async function publishHostStates(
+  events: EventBus,
+  scanId: string,
+  hosts: readonly HostStateChangedMessage['host'][],
+  at: Date,
+): Promise<void> {
+  await Promise.all(
+    hosts.map((host) => events.publish('scanEvents', scanId, { type: 'HostStateChanged', scanId, host, at: at.toISOString() })),
+  );
 }

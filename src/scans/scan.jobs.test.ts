@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
+import { Scope } from '../net/scope.ts';
 import { FakeNetwork, fakeScanner, scriptedScanner } from './engine/fake-scanner.ts';
 import { DEFAULT_SCAN_OPTIONS, type PortState, type ProbeResult, type Scanner } from './engine/scanner.ts';
 import type { CreateScanInput } from './scan.commands.ts';
@@ -8,7 +9,6 @@ import { Scan } from './scan.entity.ts';
 import { createScanJob } from './scan.jobs.ts';
 import { progressEvent, progressView, summaryView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
-import { Scope } from '../net/scope.ts';
 
 let app: TestApp;
 
@@ -24,7 +24,16 @@ const probes = (from: number, to: number, open: readonly number[] = []) =>
 
 /** A job run as a worker runs it, with `scanner` as its only engine (CONNECT). */
 function runJob(scanId: string, scanner: Scanner, { lastAttempt = true, signal = new AbortController().signal } = {}) {
-  const job = createScanJob({ orm: app.orm, events: app.events, scope: Scope.fromCidrs(app.config.scans.allowedTargets), clock: app.clock, logger: app.logger, resolve: app.resolve, maxHosts: 256, scanners: { CONNECT: scanner } });
+  const job = createScanJob({
+    orm: app.orm,
+    events: app.events,
+    scope: Scope.fromCidrs(app.config.scans.allowedTargets),
+    clock: app.clock,
+    logger: app.logger,
+    resolve: app.resolve,
+    maxHosts: 256,
+    scanners: { CONNECT: scanner },
+  });
   return job({ scanId }, { attempt: 1, lastAttempt, signal });
 }
 
@@ -62,12 +71,15 @@ describe('a scan job keeps progress and stored results together', () => {
   it('counts each batch in the commit that stores it', async () => {
     const id = await queued('1-30');
     const seen: number[] = [];
-    await runJob(id, scriptedScanner(async function* () {
-      for (const batch of [probes(1, 10, [2]), probes(11, 20), probes(21, 30, [22, 23])]) {
-        yield batch;
-        seen.push((await expectAgreement(id)).progress.probesDone);
-      }
-    }));
+    await runJob(
+      id,
+      scriptedScanner(async function* () {
+        for (const batch of [probes(1, 10, [2]), probes(11, 20), probes(21, 30, [22, 23])]) {
+          yield batch;
+          seen.push((await expectAgreement(id)).progress.probesDone);
+        }
+      }),
+    );
     expect(seen).toEqual([10, 20, 30]);
     const done = await expectAgreement(id);
     expect(done.scan.status).toBe('COMPLETED');
@@ -77,11 +89,14 @@ describe('a scan job keeps progress and stored results together', () => {
   it('drops a batch the worker had ready when the scan was cancelled', async () => {
     const id = await queued('1-20');
     let cancelled: Scan | undefined;
-    await runJob(id, scriptedScanner(async function* () {
-      yield probes(1, 10, [5]);
-      cancelled = await app.context().services.scanCommands.cancel(id);
-      yield probes(11, 20, [15]);
-    }));
+    await runJob(
+      id,
+      scriptedScanner(async function* () {
+        yield probes(1, 10, [5]);
+        cancelled = await app.context().services.scanCommands.cancel(id);
+        yield probes(11, 20, [15]);
+      }),
+    );
     const after = await expectAgreement(id);
     expect(after.scan.status).toBe('CANCELLED');
     expect(after.summary).toEqual({ open: 1, closed: 9, filtered: 0, total: 10 });
@@ -102,7 +117,10 @@ describe('a scan job keeps progress and stored results together', () => {
       await worker.query('select 1 from scans where id = $1 for update', [id]);
       const cancel = app.context().services.scanCommands.cancel(id);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await worker.query(`insert into scan_results (scan_id, address, protocol, port, state, found_at) values ($1, '127.0.0.1', 'TCP', 1, 'OPEN', now()), ($1, '127.0.0.1', 'TCP', 2, 'CLOSED', now())`, [id]);
+      await worker.query(
+        `insert into scan_results (scan_id, address, protocol, port, state, found_at) values ($1, '127.0.0.1', 'TCP', 1, 'OPEN', now()), ($1, '127.0.0.1', 'TCP', 2, 'CLOSED', now())`,
+        [id],
+      );
       await worker.query('update scans set probes_done = 2, open_ports = 1, closed_ports = 1, probes_estimate = 2 where id = $1', [id]);
       await worker.query('commit');
       const cancelled = await cancel;
@@ -117,20 +135,29 @@ describe('a scan job keeps progress and stored results together', () => {
 
   it('goes on from the stored counts on retry, moving a port that changed state', async () => {
     const id = await queued('1-20');
-    await expect(runJob(id, scriptedScanner(async function* () {
-      yield probes(1, 10, [3]);
-      throw new Error('the worker lost its network');
-    }), { lastAttempt: false })).rejects.toThrow('the worker lost its network');
+    await expect(
+      runJob(
+        id,
+        scriptedScanner(async function* () {
+          yield probes(1, 10, [3]);
+          throw new Error('the worker lost its network');
+        }),
+        { lastAttempt: false },
+      ),
+    ).rejects.toThrow('the worker lost its network');
     expect((await expectAgreement(id)).scan).toMatchObject({ status: 'RUNNING', probesDone: 10, openPorts: 1 });
 
     const during: number[] = [];
-    await runJob(id, scriptedScanner(async function* () {
-      during.push((await expectAgreement(id)).progress.probesDone);
-      // Port 3 closed since, port 4 opened: probed again, they move between the counts.
-      yield probes(1, 10, [4]);
-      during.push((await expectAgreement(id)).progress.probesDone);
-      yield probes(11, 20, [12]);
-    }));
+    await runJob(
+      id,
+      scriptedScanner(async function* () {
+        during.push((await expectAgreement(id)).progress.probesDone);
+        // Port 3 closed since, port 4 opened: probed again, they move between the counts.
+        yield probes(1, 10, [4]);
+        during.push((await expectAgreement(id)).progress.probesDone);
+        yield probes(11, 20, [12]);
+      }),
+    );
     expect(during).toEqual([10, 10]);
     const done = await expectAgreement(id);
     expect(done.scan.status).toBe('COMPLETED');
@@ -140,22 +167,25 @@ describe('a scan job keeps progress and stored results together', () => {
   it('lets an engine estimate move the percent, never the counts', async () => {
     const id = await queued('1-1000');
     const percents: number[] = [];
-    await runJob(id, scriptedScanner(async function* ({ onProgress }) {
-      // Past the first progress event, so the estimate is written at once.
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      onProgress(999);
-      for (let waited = 0; (await readBoth(id)).scan.probesEstimate !== 999 && waited < 2_000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const before = await expectAgreement(id);
-      expect(before.progress.probesDone).toBe(0);
-      percents.push(before.progress.percent);
-      // nmap could say it is done before it hands the results over: still not 100.
-      onProgress(1_000);
-      yield probes(1, 999);
-      percents.push((await expectAgreement(id)).progress.percent);
-      yield probes(1_000, 1_000);
-    }));
+    await runJob(
+      id,
+      scriptedScanner(async function* ({ onProgress }) {
+        // Past the first progress event, so the estimate is written at once.
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        onProgress(999);
+        for (let waited = 0; (await readBoth(id)).scan.probesEstimate !== 999 && waited < 2_000; waited += 20) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const before = await expectAgreement(id);
+        expect(before.progress.probesDone).toBe(0);
+        percents.push(before.progress.percent);
+        // nmap could say it is done before it hands the results over: still not 100.
+        onProgress(1_000);
+        yield probes(1, 999);
+        percents.push((await expectAgreement(id)).progress.percent);
+        yield probes(1_000, 1_000);
+      }),
+    );
     expect(percents).toEqual([99.9, 99.9]);
     expect((await expectAgreement(id)).progress).toMatchObject({ probesDone: 1_000, percent: 100 });
   });
@@ -177,8 +207,11 @@ describe('a scan job drives its engine', () => {
     const scanner = fakeScanner(new FakeNetwork());
     await runJob(id, scanner);
     expect(scanner.scans).toHaveLength(1);
-    const [{ plan, options }] = scanner.scans as [typeof scanner.scans[0]];
-    expect(plan.hosts.map((host) => [host.address, host.family])).toEqual([['127.0.0.1', 4], ['::1', 6]]);
+    const [{ plan, options }] = scanner.scans as [(typeof scanner.scans)[0]];
+    expect(plan.hosts.map((host) => [host.address, host.family])).toEqual([
+      ['127.0.0.1', 4],
+      ['::1', 6],
+    ]);
     expect(plan.ports.toString()).toBe('1-3');
     expect(options).toEqual({ ...DEFAULT_SCAN_OPTIONS, timeoutMs: 300, concurrency: 7 });
     expect((await expectAgreement(id)).scan).toMatchObject({ status: 'COMPLETED', probesTotal: 6, probesDone: 6 });
@@ -191,7 +224,10 @@ describe('a scan job drives its engine', () => {
     for (const port of [1, 2, 3]) network.silent('127.0.0.2', port);
     await runJob(id, fakeScanner(network));
     const hosts = await app.context().services.scans.hosts(id, {});
-    expect(hosts.edges.map(({ node }) => [node.address, node.state])).toEqual([['127.0.0.1', 'UP'], ['127.0.0.2', 'DOWN']]);
+    expect(hosts.edges.map(({ node }) => [node.address, node.state])).toEqual([
+      ['127.0.0.1', 'UP'],
+      ['127.0.0.2', 'DOWN'],
+    ]);
     expect((await expectAgreement(id)).summary).toEqual({ open: 1, closed: 2, filtered: 3, total: 6 });
   });
 

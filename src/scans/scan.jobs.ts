@@ -1,27 +1,27 @@
 import { type EntityManager, LockMode } from '@mikro-orm/postgresql';
+import { Viewer } from '../access/viewer.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { DomainError } from '../errors.ts';
-import type { Clock } from '../platform/clock.ts';
-import type { Resolve } from '../platform/dns.ts';
-import type { Orm } from '../platform/db.ts';
-import type { JobFailure, JobHandler } from '../platform/jobs.ts';
 import type { EventBus, Jobs } from '../module.ts';
-import type { Logger } from '../platform/logger.ts';
 import type { Scope } from '../net/scope.ts';
+import { TargetRefusedError } from '../net/target.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { Orm } from '../platform/db.ts';
+import type { Resolve } from '../platform/dns.ts';
+import type { JobFailure, JobHandler } from '../platform/jobs.ts';
+import type { Logger } from '../platform/logger.ts';
 import { currentScope } from '../scope/scope.service.ts';
 import type { OnProgress, ProbeHost, ProbeResult, Scanner } from './engine/scanner.ts';
-import { ScanResultRepository, type StoredResult } from './scan-result.repository.ts';
+import { Scan } from './scan.entity.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
+import { ScanRepository } from './scan.repository.ts';
 import { type HostChange, ScanHostRepository } from './scan-host.repository.ts';
+import { resolveHosts } from './scan-hosts.ts';
 import { progressThrottle, watchCancellation } from './scan-job-controls.ts';
 import { ScanOptions } from './scan-options.ts';
-import { progressEvent, type ProgressSource } from './scan-progress.ts';
-import { resolveHosts } from './scan-hosts.ts';
-import { Scan } from './scan.entity.ts';
-import { ScanRepository } from './scan.repository.ts';
+import { type ProgressSource, progressEvent } from './scan-progress.ts';
+import { ScanResultRepository, type StoredResult } from './scan-result.repository.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
-import { TargetRefusedError } from '../net/target.ts';
-import { Viewer } from '../access/viewer.ts';
 
 export type ScanJobDeps = {
   orm: Orm;
@@ -67,10 +67,19 @@ export function createScanJob(deps: ScanJobDeps): JobHandler<Jobs['scan.run']> {
 }
 
 /** A target refused at start, for the audit log: the worker is the one who refused, so no actor. */
-async function recordRefusal(deps: Pick<ScanJobDeps, 'clock' | 'logger'>, em: EntityManager, scanId: string, error: TargetRefusedError): Promise<void> {
+async function recordRefusal(
+  deps: Pick<ScanJobDeps, 'clock' | 'logger'>,
+  em: EntityManager,
+  scanId: string,
+  error: TargetRefusedError,
+): Promise<void> {
   const details = { target: error.target, reason: error.reason, stage: 'START' };
   deps.logger.warn({ scanId, ...details }, 'scan target refused');
-  await new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: deps.clock }).record({ action: 'SCAN_REFUSED', target: { type: 'Scan', id: scanId }, details });
+  await new AuditLog({ em, viewer: Viewer.anonymous(), ip: null, clock: deps.clock }).record({
+    action: 'SCAN_REFUSED',
+    target: { type: 'Scan', id: scanId },
+    details,
+  });
 }
 
 /**
@@ -80,7 +89,9 @@ async function recordRefusal(deps: Pick<ScanJobDeps, 'clock' | 'logger'>, em: En
 export function createScanGivenUpHandler(deps: Pick<ScanJobDeps, 'orm' | 'events' | 'clock' | 'logger'>) {
   return async ({ scanId }: { scanId: string }, { reason, attempts }: JobFailure): Promise<void> => {
     const why = reason === 'job heartbeat timeout' ? 'its worker stopped responding' : reason;
-    await finish(deps, deps.orm.em.fork(), scanId, (scan, now) => scan.fail(now, `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}.`));
+    await finish(deps, deps.orm.em.fork(), scanId, (scan, now) =>
+      scan.fail(now, `Gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${why}.`),
+    );
   };
 }
 
@@ -91,11 +102,20 @@ async function run(deps: ScanJobDeps, em: EntityManager, scan: Scan, workerStopp
   // What the worker last committed: progress events never tell counts that are not stored yet.
   const progress = await begin(deps, em, scan, hosts);
   if (!progress) return;
-  const tell = progressThrottle((now) => void deps.events.publish('scanProgress', scan.id, progressEvent(progress, now)), PROGRESS_EVERY_MS, deps.clock);
+  const tell = progressThrottle(
+    (now) => void deps.events.publish('scanProgress', scan.id, progressEvent(progress, now)),
+    PROGRESS_EVERY_MS,
+    deps.clock,
+  );
   tell(true);
   const cancellation = watchCancellation(() => new ScanRepository(em.fork()).isCancelled(scan.id), workerStopping, CANCEL_POLL_MS);
   try {
-    const batches = scanner.scan({ hosts, ports: scan.ports }, ScanOptions.of(scan.options).forEngine(), cancellation.signal, estimateReporter(em, progress, tell));
+    const batches = scanner.scan(
+      { hosts, ports: scan.ports },
+      ScanOptions.of(scan.options).forEngine(),
+      cancellation.signal,
+      estimateReporter(em, progress, tell),
+    );
     for await (const batch of batches) {
       const now = deps.clock.now();
       const written = await writeBatch(em.fork(), scan.id, batch, progress.probesEstimate, now);
@@ -140,7 +160,10 @@ async function begin(deps: ScanJobDeps, em: EntityManager, scan: Scan, hosts: re
   if (!counts) return null;
   const progress = { ...progressOf(scan), ...counts };
   const started = { scanId: scan.id, scanType: scan.scanType, hosts: hosts.length, probesTotal: total };
-  deps.logger.info(retry ? { ...started, probesDone: progress.probesDone } : started, retry ? 'scan started again after its worker stopped' : 'scan started');
+  deps.logger.info(
+    retry ? { ...started, probesDone: progress.probesDone } : started,
+    retry ? 'scan started again after its worker stopped' : 'scan started',
+  );
   await publishScanUpdated(deps.events, scan);
   return progress;
 }
@@ -181,13 +204,26 @@ function answeredHosts(batch: readonly ProbeResult[]): string[] {
 }
 
 /** What a written batch tells subscribers: once written, so a subscriber that queries on receipt finds it. */
-async function announce(events: EventBus, scanId: string, { up, stored }: { up: HostChange[]; stored: StoredResult[] }, now: Date): Promise<void> {
+async function announce(
+  events: EventBus,
+  scanId: string,
+  { up, stored }: { up: HostChange[]; stored: StoredResult[] },
+  now: Date,
+): Promise<void> {
   await publishHostStates(events, scanId, up, now);
   await publishPortsFound(events, scanId, stored, now);
 }
 
-const progressOf = ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt }: Scan): ProgressSource =>
-  ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt });
+const progressOf = ({ id, status, probesTotal, probesDone, openPorts, probesEstimate, startedAt, finishedAt }: Scan): ProgressSource => ({
+  id,
+  status,
+  probesTotal,
+  probesDone,
+  openPorts,
+  probesEstimate,
+  startedAt,
+  finishedAt,
+});
 
 /**
  * Applies a final transition to a fresh copy, unless someone (a cancel)
@@ -195,7 +231,12 @@ const progressOf = ({ id, status, probesTotal, probesDone, openPorts, probesEsti
  * scan's silent hosts are DOWN, in the same commit as the status, so that
  * whoever sees COMPLETED sees them too.
  */
-async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock' | 'logger'>, em: EntityManager, scanId: string, end: (scan: Scan, now: Date) => unknown): Promise<void> {
+async function finish(
+  deps: Pick<ScanJobDeps, 'events' | 'clock' | 'logger'>,
+  em: EntityManager,
+  scanId: string,
+  end: (scan: Scan, now: Date) => unknown,
+): Promise<void> {
   const ended = await em.transactional(async (tx) => {
     // The row first, as each batch takes it: the count below is final.
     const scan = await tx.findOne(Scan, { id: scanId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -218,7 +259,15 @@ async function finish(deps: Pick<ScanJobDeps, 'events' | 'clock' | 'logger'>, em
 /** One line per ended scan: what an operator greps for. */
 function logEnd(logger: Logger, scan: Scan, now: Date): void {
   const durationMs = scan.startedAt ? now.getTime() - scan.startedAt.getTime() : 0;
-  const counts = { scanId: scan.id, scanType: scan.scanType, status: scan.status, probesDone: scan.probesDone, probesTotal: scan.probesTotal, openPorts: scan.openPorts, durationMs };
+  const counts = {
+    scanId: scan.id,
+    scanType: scan.scanType,
+    status: scan.status,
+    probesDone: scan.probesDone,
+    probesTotal: scan.probesTotal,
+    openPorts: scan.openPorts,
+    durationMs,
+  };
   if (scan.status === ScanStatus.FAILED) logger.warn({ ...counts, reason: scan.error }, 'scan failed');
   else logger.info(counts, 'scan finished');
 }

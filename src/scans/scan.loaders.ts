@@ -38,7 +38,11 @@ async function loadFirstResults(repository: ScanResultRepository, keys: readonly
   const pages = new Map<string, FirstResults>();
   for (const group of groups.values()) {
     const [{ filter, size }] = group as [FirstResultsKey];
-    const found = await repository.firstPages(group.map((key) => key.owner), filter, size);
+    const found = await repository.firstPages(
+      group.map((key) => key.owner),
+      filter,
+      size,
+    );
     for (const key of group) pages.set(resultsKey(key), found.get(ownerKey(key.owner)) ?? none());
   }
   return keys.map((key) => pages.get(resultsKey(key)) ?? none());

@@ -1,7 +1,7 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
+import type { Scan } from './scan.entity.ts';
 import type { ScanHostView } from './scan-host.entity.ts';
 import type { ScanResultView } from './scan-result.entity.ts';
-import type { Scan } from './scan.entity.ts';
 import type { ScanStatus } from './scan-status.ts';
 
 /**
@@ -22,5 +22,12 @@ export type ScanHostEdge = Edge<ScanHostView>;
 /** `scanId` is the local one; resolvers make it global. */
 export type PortFound = { type: 'PortFound'; scanId: string; at: Date; result: ScanResultView };
 export type HostStateChanged = { type: 'HostStateChanged'; scanId: string; at: Date; host: ScanHostView };
-export type ScanStatusChanged = { type: 'ScanStatusChanged'; scanId: string; at: Date; status: ScanStatus; error: string | null; scan: Scan };
+export type ScanStatusChanged = {
+  type: 'ScanStatusChanged';
+  scanId: string;
+  at: Date;
+  status: ScanStatus;
+  error: string | null;
+  scan: Scan;
+};
 export type ScanEvent = PortFound | HostStateChanged | ScanStatusChanged;

@@ -20,9 +20,16 @@ async function withResults(count: number, open: number) {
   const scan = await create(`1-${count}`);
   const em = app.orm.em.fork();
   await new ScanHostRepository(em).record(scan.id, [{ address: '127.0.0.1', family: 4 }], new Date());
-  await new ScanResultRepository(em).upsert(scan.id, Array.from({ length: count }, (_, n) => ({
-    address: '127.0.0.1', port: n + 1, protocol: 'TCP' as const, state: n < open ? 'OPEN' as const : 'CLOSED' as const,
-  })), new Date());
+  await new ScanResultRepository(em).upsert(
+    scan.id,
+    Array.from({ length: count }, (_, n) => ({
+      address: '127.0.0.1',
+      port: n + 1,
+      protocol: 'TCP' as const,
+      state: n < open ? ('OPEN' as const) : ('CLOSED' as const),
+    })),
+    new Date(),
+  );
   await new ScanRepository(em).recount(scan.id);
   return (await app.context().services.scans.get(scan.id))!;
 }

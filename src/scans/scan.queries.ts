@@ -57,11 +57,19 @@ export class ScanQueries {
    * A page of the results of a scan, or of one of its hosts. First pages, what
    * lists of scans (or hosts) ask for, are batched across the request into one query.
    */
-  async results(owner: ResultOwner, { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null }): Promise<Connection<ScanResult>> {
+  async results(
+    owner: ResultOwner,
+    { filter, ...pageArgs }: PageArgs & { filter?: ScanResultFilter | null },
+  ): Promise<Connection<ScanResult>> {
     const page = parsePage(pageArgs);
     if (page.cursor !== undefined || page.direction === 'backward') return this.resultRepository.findPage(owner, filter ?? {}, page);
     const { rows, total } = await this.loaders.firstResults.load({ owner, filter: filter ?? {}, size: page.size });
-    return toConnection(rows, page, (row) => [row.id], async () => total);
+    return toConnection(
+      rows,
+      page,
+      (row) => [row.id],
+      async () => total,
+    );
   }
 
   /** A page of the hosts a scan probes. */

@@ -14,8 +14,22 @@ export type ScanOrder = { field: 'createdAt' | 'updatedAt'; direction: 'ASC' | '
 
 /** The orders of the scans list; a cursor is `[field, ISO time, id]`, and one from another order is refused, not misread. */
 const ORDERS = {
-  createdAt: new Keyset({ entity: Scan, keys: [['createdAt', 'time'], ['id', 'uuid']], tag: 'createdAt' }),
-  updatedAt: new Keyset({ entity: Scan, keys: [['updatedAt', 'time'], ['id', 'uuid']], tag: 'updatedAt' }),
+  createdAt: new Keyset({
+    entity: Scan,
+    keys: [
+      ['createdAt', 'time'],
+      ['id', 'uuid'],
+    ],
+    tag: 'createdAt',
+  }),
+  updatedAt: new Keyset({
+    entity: Scan,
+    keys: [
+      ['updatedAt', 'time'],
+      ['id', 'uuid'],
+    ],
+    tag: 'updatedAt',
+  }),
 };
 
 /** A scan's counts as written. */
@@ -23,9 +37,12 @@ export type ScanCounts = Pick<Scan, 'probesDone' | 'openPorts' | 'closedPorts' |
 type CountsRow = { probes_done: number; open_ports: number; closed_ports: number; filtered_ports: number; probes_estimate: number };
 const COUNTS = 'probes_done, open_ports, closed_ports, filtered_ports, probes_estimate';
 const countsOf = (row: CountsRow): ScanCounts => ({
-  probesDone: row.probes_done, openPorts: row.open_ports, closedPorts: row.closed_ports, filteredPorts: row.filtered_ports, probesEstimate: row.probes_estimate,
+  probesDone: row.probes_done,
+  openPorts: row.open_ports,
+  closedPorts: row.closed_ports,
+  filteredPorts: row.filtered_ports,
+  probesEstimate: row.probes_estimate,
 });
-
 
 /** Named queries on scans; no rules, no authorization. */
 export class ScanRepository {
@@ -40,7 +57,11 @@ export class ScanRepository {
    * offset, so pages stay stable while scans are inserted. One query per page.
    */
   findPage(filter: ScanFilter, order: ScanOrder, page: Page): Promise<Connection<Scan>> {
-    return ORDERS[order.field].entities(this.em, { where: () => filterWhere(filter), order: order.direction === 'ASC' ? 'asc' : 'desc' }, page);
+    return ORDERS[order.field].entities(
+      this.em,
+      { where: () => filterWhere(filter), order: order.direction === 'ASC' ? 'asc' : 'desc' },
+      page,
+    );
   }
 
   async isCancelled(id: string): Promise<boolean> {
@@ -112,4 +133,3 @@ function filterWhere(filter: ScanFilter): FilterQuery<Scan> {
   if (filter.ownerId) where.owner = filter.ownerId;
   return where;
 }
-

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphQLServer, type GraphQLServer } from '../graphql/server.ts';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
-import { ScanResultRepository } from './scan-result.repository.ts';
+import { toGlobalId } from '../graphql/global-id.ts';
+import { createGraphQLServer, type GraphQLServer } from '../graphql/server.ts';
 import { ScanRepository } from './scan.repository.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';
-import { toGlobalId } from '../graphql/global-id.ts';
+import { ScanResultRepository } from './scan-result.repository.ts';
 
 const queries: string[] = [];
 let app: TestApp;
@@ -19,7 +19,7 @@ const ALL_FIELDS = 'id targets ports scanType status createdAt updatedAt started
 async function countQueries(query: string): Promise<number> {
   queries.length = 0;
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query }) });
-  const body = await response.json() as { errors?: unknown };
+  const body = (await response.json()) as { errors?: unknown };
   expect(body.errors).toBeUndefined();
   const [credential, ...rest] = queries;
   expect(credential).toMatch(/from "auth_sessions"/);
@@ -38,16 +38,32 @@ beforeAll(async () => {
   wideId = toGlobalId('Scan', wide.id);
   const hosts = Array.from({ length: 64 }, (_, n) => ({ address: `127.0.1.${n}`, family: 4 as const }));
   await new ScanHostRepository(app.orm.em.fork()).record(wide.id, hosts, new Date());
-  await results.upsert(wide.id, hosts.flatMap(({ address }, n) => Array.from({ length: 20 + (n % 5) }, (_, p) => ({
-    address, port: p + 1, protocol: 'TCP' as const, state: p < n % 5 ? 'OPEN' as const : 'CLOSED' as const,
-  }))), new Date());
+  await results.upsert(
+    wide.id,
+    hosts.flatMap(({ address }, n) =>
+      Array.from({ length: 20 + (n % 5) }, (_, p) => ({
+        address,
+        port: p + 1,
+        protocol: 'TCP' as const,
+        state: p < n % 5 ? ('OPEN' as const) : ('CLOSED' as const),
+      })),
+    ),
+    new Date(),
+  );
   await scans.recount(wide.id);
-  await new ScanHostRepository(app.orm.em.fork()).markUp(wide.id, hosts.filter((_, n) => n % 2 === 0).map((host) => host.address), new Date());
+  await new ScanHostRepository(app.orm.em.fork()).markUp(
+    wide.id,
+    hosts.filter((_, n) => n % 2 === 0).map((host) => host.address),
+    new Date(),
+  );
   for (let i = 0; i < 120; i++) {
     const scan = await service.create({ targets: ['127.0.0.1'], ports: `${i + 1}` });
     // Scan i found ports 1..(i % 15) open and 100 closed: 14 open at most, so the page of 10 is cut for some.
     const probes = Array.from({ length: 100 + (i % 15) }, (_, n) => ({
-      address: '127.0.0.1', port: n + 1, protocol: 'TCP' as const, state: n < i % 15 ? 'OPEN' as const : 'CLOSED' as const,
+      address: '127.0.0.1',
+      port: n + 1,
+      protocol: 'TCP' as const,
+      state: n < i % 15 ? ('OPEN' as const) : ('CLOSED' as const),
     }));
     await results.upsert(scan.id, probes, new Date());
     await scans.recount(scan.id);
@@ -81,8 +97,12 @@ describe('SQL per request', () => {
     expect(large).toBe(2);
 
     const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: nested(50) }) });
-    type Node = { ports: string; summary: { open: number; closed: number; total: number }; results: { totalCount: number; nodes: { port: number }[]; pageInfo: { hasNextPage: boolean } } };
-    const { data } = await response.json() as { data: { scans: { edges: { node: Node }[] } } };
+    type Node = {
+      ports: string;
+      summary: { open: number; closed: number; total: number };
+      results: { totalCount: number; nodes: { port: number }[]; pageInfo: { hasNextPage: boolean } };
+    };
+    const { data } = (await response.json()) as { data: { scans: { edges: { node: Node }[] } } };
     for (const { node } of data.scans.edges) {
       const i = Number(node.ports) - 1;
       const open = i % 15;
@@ -102,12 +122,14 @@ describe('SQL per request', () => {
     expect(large).toBe(4);
 
     type Host = { address: string; state: string; results: { totalCount: number; nodes: { port: number }[] } };
-    const { data } = await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: hosts(50) }) }))
-      .json() as { data: { scan: { hosts: { totalCount: number; nodes: Host[] } } } };
+    const { data } = (await (await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query: hosts(50) }) })).json()) as {
+      data: { scan: { hosts: { totalCount: number; nodes: Host[] } } };
+    };
     expect(data.scan.hosts.totalCount).toBe(64);
     data.scan.hosts.nodes.forEach((host, n) => {
       expect(host).toEqual({
-        address: `127.0.1.${n}`, state: n % 2 === 0 ? 'UP' : 'UNKNOWN',
+        address: `127.0.1.${n}`,
+        state: n % 2 === 0 ? 'UP' : 'UNKNOWN',
         results: { totalCount: n % 5, nodes: Array.from({ length: Math.min(n % 5, 3) }, (_, p) => ({ port: p + 1 })) },
       });
     });
@@ -115,9 +137,20 @@ describe('SQL per request', () => {
 
   it('filters and pages hosts', async () => {
     const page = async (args: string) => {
-      const response = await fetch(url, { method: 'POST', headers,
-        body: JSON.stringify({ query: `{ scan(id: "${wideId}") { hosts(${args}) { totalCount nodes { address } pageInfo { hasNextPage endCursor } } } }` }) });
-      return (await response.json() as { data: { scan: { hosts: { totalCount: number; nodes: { address: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } } } }).data.scan.hosts;
+      const response = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          query: `{ scan(id: "${wideId}") { hosts(${args}) { totalCount nodes { address } pageInfo { hasNextPage endCursor } } } }`,
+        }),
+      });
+      return (
+        (await response.json()) as {
+          data: {
+            scan: { hosts: { totalCount: number; nodes: { address: string }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+          };
+        }
+      ).data.scan.hosts;
     };
     const first = await page('first: 3, filter: { address: "127.0.1.8/29", state: [UP] }');
     expect(first.totalCount).toBe(4);
@@ -133,10 +166,18 @@ describe('SQL per request', () => {
   });
 
   it('batches many lookups by ID into one query', async () => {
-    const { edges } = (await (await fetch(url, {
-      method: 'POST', headers, body: JSON.stringify({ query: '{ scans(first: 10) { edges { node { id } } } }' }),
-    })).json() as { data: { scans: { edges: { node: { id: string } }[] } } }).data.scans;
-    const aliases = edges.map((edge, i) => `s${i}: scan(id: "${edge.node.id}") { ${ALL_FIELDS} } n${i}: node(id: "${edge.node.id}") { id }`).join('\n');
+    const { edges } = (
+      (await (
+        await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ query: '{ scans(first: 10) { edges { node { id } } } }' }),
+        })
+      ).json()) as { data: { scans: { edges: { node: { id: string } }[] } } }
+    ).data.scans;
+    const aliases = edges
+      .map((edge, i) => `s${i}: scan(id: "${edge.node.id}") { ${ALL_FIELDS} } n${i}: node(id: "${edge.node.id}") { id }`)
+      .join('\n');
     expect(await countQueries(`{ ${aliases} }`)).toBe(1);
   });
 });

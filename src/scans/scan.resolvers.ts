@@ -1,7 +1,7 @@
+import { map, pipe } from 'graphql-yoga';
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
 import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
-import { map, pipe } from 'graphql-yoga';
 import { wellKnownService } from './well-known-ports.ts';
 
 /**
@@ -22,17 +22,31 @@ export const scanResolvers = {
     createScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.create(input) }),
     startScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.start(scanIdOf(input.id)) }),
     cancelScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.cancel(scanIdOf(input.id)) }),
-    deleteScan: async (_, { input }, { services }) => ({ deletedScanId: toGlobalId('Scan', await services.scanCommands.delete(scanIdOf(input.id))) }),
+    deleteScan: async (_, { input }, { services }) => ({
+      deletedScanId: toGlobalId('Scan', await services.scanCommands.delete(scanIdOf(input.id))),
+    }),
   },
   Subscription: {
     scanUpdated: {
-      subscribe: (_, __, { services }) => pipe(services.scanFeed.watch(), map((scan) => ({ scanUpdated: scan }))),
+      subscribe: (_, __, { services }) =>
+        pipe(
+          services.scanFeed.watch(),
+          map((scan) => ({ scanUpdated: scan })),
+        ),
     },
     scanProgress: {
-      subscribe: (_, { scanId }, { services }) => pipe(services.scanFeed.watchProgress(scanIdOf(scanId)), map((progress) => ({ scanProgress: progress }))),
+      subscribe: (_, { scanId }, { services }) =>
+        pipe(
+          services.scanFeed.watchProgress(scanIdOf(scanId)),
+          map((progress) => ({ scanProgress: progress })),
+        ),
     },
     scanEvents: {
-      subscribe: (_, { scanId }, { services }) => pipe(services.scanFeed.watchEvents(scanIdOf(scanId)), map((event) => ({ scanEvents: event }))),
+      subscribe: (_, { scanId }, { services }) =>
+        pipe(
+          services.scanFeed.watchEvents(scanIdOf(scanId)),
+          map((event) => ({ scanEvents: event })),
+        ),
     },
   },
   Scan: {

@@ -26,7 +26,15 @@ export type ScanProgressed = {
 export type PortFoundMessage = {
   type: 'PortFound';
   scanId: string;
-  result: { address: string; port: number; protocol: Protocol; state: PortState; banner: string | null; service: string | null; version: string | null };
+  result: {
+    address: string;
+    port: number;
+    protocol: Protocol;
+    state: PortState;
+    banner: string | null;
+    service: string | null;
+    version: string | null;
+  };
   at: string;
 };
 

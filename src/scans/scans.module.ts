@@ -7,17 +7,17 @@ import { CreateScans } from './migrations/20261123000000-create-scans.ts';
 import { ScanExecution } from './migrations/20261123100000-scan-execution.ts';
 import { ScanHosts } from './migrations/20261123200000-scan-hosts.ts';
 import { ScanCounts } from './migrations/20261125000000-scan-counts.ts';
+import { ScanCommands } from './scan.commands.ts';
+import { Scan, ScanSchema } from './scan.entity.ts';
+import { createScanGivenUpHandler, createScanJob } from './scan.jobs.ts';
+import { ScanLoaders } from './scan.loaders.ts';
+import { ScanQueries } from './scan.queries.ts';
+import { scanResolvers } from './scan.resolvers.ts';
+import type { ScanEventMessage, ScanProgressed, ScanUpdated } from './scan.topics.ts';
 import { ScanFeed } from './scan-feed.service.ts';
 import { ScanHostSchema } from './scan-host.entity.ts';
 import { recoverStrandedScans } from './scan-recovery.ts';
 import { ScanResultSchema } from './scan-result.entity.ts';
-import { Scan, ScanSchema } from './scan.entity.ts';
-import { createScanGivenUpHandler, createScanJob } from './scan.jobs.ts';
-import { scanResolvers } from './scan.resolvers.ts';
-import { ScanCommands } from './scan.commands.ts';
-import { ScanLoaders } from './scan.loaders.ts';
-import { ScanQueries } from './scan.queries.ts';
-import type { ScanEventMessage, ScanProgressed, ScanUpdated } from './scan.topics.ts';
 
 declare module '../module.ts' {
   interface Topics {
@@ -118,7 +118,17 @@ export const scansModule = {
     return {
       scans: new ScanQueries({ em, viewer, clock, loaders }),
       scanCommands: new ScanCommands({
-        em, viewer, audit: new AuditLog(scope), events, jobs, scope: baselineOf(scope), limits: scope.config.scans, clock, resolve, logger, loaders,
+        em,
+        viewer,
+        audit: new AuditLog(scope),
+        events,
+        jobs,
+        scope: baselineOf(scope),
+        limits: scope.config.scans,
+        clock,
+        resolve,
+        logger,
+        loaders,
       }),
       scanFeed: new ScanFeed({ em, viewer, events, clock }),
     };

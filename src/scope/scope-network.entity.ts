@@ -30,4 +30,5 @@ export class ScopeNetwork extends ScopeNetworkSchema.class {
 }
 
 ScopeNetworkSchema.setClass(ScopeNetwork);
+
 export { ScopeNetworkSchema };

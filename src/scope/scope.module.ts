@@ -1,9 +1,9 @@
 import { AuditLog } from '../audit/audit-log.ts';
 import type { AreaModule } from '../module.ts';
 import { Scope } from '../net/scope.ts';
-import { ScopeNetwork, ScopeNetworkSchema } from './scope-network.entity.ts';
 import { scopeResolvers } from './scope.resolvers.ts';
 import { ScopeService } from './scope.service.ts';
+import { ScopeNetwork, ScopeNetworkSchema } from './scope-network.entity.ts';
 
 declare module '../module.ts' {
   interface Services {

@@ -1,18 +1,24 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { Network } from '../net/network.ts';
+import { Scope } from '../net/scope.ts';
 import type { Clock } from '../platform/clock.ts';
 import { Keyset } from '../platform/keyset.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { User } from '../users/user.entity.ts';
-import type { Viewer } from '../access/viewer.ts';
-import { Network } from '../net/network.ts';
-import { Scope } from '../net/scope.ts';
 import { ScopeNetwork } from './scope-network.entity.ts';
 
 /** Networks oldest first; a cursor is `[ISO time, id]`. */
-const BY_CREATION = new Keyset({ entity: ScopeNetwork, keys: [['createdAt', 'time'], ['id', 'uuid']] });
+const BY_CREATION = new Keyset({
+  entity: ScopeNetwork,
+  keys: [
+    ['createdAt', 'time'],
+    ['id', 'uuid'],
+  ],
+});
 
 /** The scope in force: the configured baseline plus every network an admin added. */
 export async function currentScope(em: EntityManager, baseline: Scope): Promise<Scope> {

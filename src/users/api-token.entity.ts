@@ -49,4 +49,5 @@ export class ApiToken extends ApiTokenSchema.class {
 }
 
 ApiTokenSchema.setClass(ApiToken);
+
 export { ApiTokenSchema };

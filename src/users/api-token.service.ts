@@ -1,24 +1,30 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type DataLoader from 'dataloader';
+import { outranksOrEquals, type Role } from '../access/role.ts';
+import type { Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
-import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../module.ts';
+import type { Clock } from '../platform/clock.ts';
 import { Keyset } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
-import { outranksOrEquals, type Role } from '../access/role.ts';
 import { newSecret, secretHash } from './secrets.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from '../access/viewer.ts';
 
 export type CreateApiTokenInput = { name: string; role?: Role | null; expiresAt?: Date | null };
 
 const NOT_FOUND = 'API token not found.';
 
 /** Tokens oldest first; a cursor is `[ISO time, id]`. */
-const BY_CREATION = new Keyset({ entity: ApiToken, keys: [['createdAt', 'time'], ['id', 'uuid']] });
+const BY_CREATION = new Keyset({
+  entity: ApiToken,
+  keys: [
+    ['createdAt', 'time'],
+    ['id', 'uuid'],
+  ],
+});
 
 /** API tokens: each user manages their own; ADMIN sees and revokes everyone's. */
 export class ApiTokenService {
@@ -29,7 +35,13 @@ export class ApiTokenService {
   readonly #clock: Clock;
   readonly #byId: DataLoader<string, ApiToken | null>;
 
-  constructor({ em, viewer, audit, events, clock }: { em: EntityManager; viewer: Viewer; audit: AuditLog; events: EventBus; clock: Clock }) {
+  constructor({
+    em,
+    viewer,
+    audit,
+    events,
+    clock,
+  }: { em: EntityManager; viewer: Viewer; audit: AuditLog; events: EventBus; clock: Clock }) {
     this.#em = em;
     this.#viewer = viewer;
     this.#audit = audit;
@@ -47,14 +59,27 @@ export class ApiTokenService {
     const label = name.trim();
     if (label.length === 0 || label.length > 100) throw new InvalidInputError('name', 'The name must have 1 to 100 characters.');
     const tokenRole = role ?? identity.role;
-    if (!outranksOrEquals(identity.role, tokenRole)) throw new InvalidInputError('role', `A token cannot have more power than you: your role is ${identity.role}.`);
+    if (!outranksOrEquals(identity.role, tokenRole))
+      throw new InvalidInputError('role', `A token cannot have more power than you: your role is ${identity.role}.`);
     const now = this.#clock.now();
     if (expiresAt && expiresAt <= now) throw new InvalidInputError('expiresAt', 'The expiry must be in the future.');
     const secret = newSecret('sops');
     const user = this.#em.getReference(User, identity.userId);
-    const token = ApiToken.create({ user, name: label, role: tokenRole, prefix: secret.slice(0, 12), tokenHash: secretHash(secret), expiresAt: expiresAt ?? null, now });
+    const token = ApiToken.create({
+      user,
+      name: label,
+      role: tokenRole,
+      prefix: secret.slice(0, 12),
+      tokenHash: secretHash(secret),
+      expiresAt: expiresAt ?? null,
+      now,
+    });
     await this.#em.persist(token).flush();
-    await this.#audit.record({ action: 'API_TOKEN_CREATED', target: { type: 'ApiToken', id: token.id }, details: { name: label, role: tokenRole } });
+    await this.#audit.record({
+      action: 'API_TOKEN_CREATED',
+      target: { type: 'ApiToken', id: token.id },
+      details: { name: label, role: tokenRole },
+    });
     return { token, secret };
   }
 
@@ -83,7 +108,12 @@ export class ApiTokenService {
     const now = this.#clock.now();
     token.revokedAt = now;
     await this.#em.flush();
-    await this.#events.publish('identityRevoked', { userId: token.user.id, apiTokenId: token.id, reason: 'REVOKED', at: now.toISOString() });
+    await this.#events.publish('identityRevoked', {
+      userId: token.user.id,
+      apiTokenId: token.id,
+      reason: 'REVOKED',
+      at: now.toISOString(),
+    });
     await this.#audit.record({ action: 'API_TOKEN_REVOKED', target: { type: 'ApiToken', id: token.id }, details: { name: token.name } });
     return token;
   }

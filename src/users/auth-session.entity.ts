@@ -76,4 +76,5 @@ export class RefreshToken extends RefreshTokenSchema.class {
 }
 
 RefreshTokenSchema.setClass(RefreshToken);
+
 export { AuthSessionSchema, RefreshTokenSchema };

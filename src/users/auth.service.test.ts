@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TEST_PASSWORD, type TestApp } from '../../test/helpers/app.ts';
-import { RateLimitedError, UnauthenticatedError } from '../errors.ts';
-import { AuditEvent } from '../audit/audit-event.entity.ts';
-import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { Viewer } from '../access/viewer.ts';
+import { AuditEvent } from '../audit/audit-event.entity.ts';
+import { RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 
 let app: TestApp;
 let email: string;
@@ -39,16 +39,21 @@ describe('AuthService on PostgreSQL', () => {
   });
 
   it('rate limits failed logins per email, then per address, across emails', async () => {
-    for (let i = 0; i < 2; i++) await expect(auth('10.0.0.1').login({ email, password: 'wrong password!!' })).rejects.toThrow(UnauthenticatedError);
-    const limited = await auth('10.0.0.1').login({ email, password: TEST_PASSWORD }).catch((error: unknown) => error);
+    for (let i = 0; i < 2; i++)
+      await expect(auth('10.0.0.1').login({ email, password: 'wrong password!!' })).rejects.toThrow(UnauthenticatedError);
+    const limited = await auth('10.0.0.1')
+      .login({ email, password: TEST_PASSWORD })
+      .catch((error: unknown) => error);
     expect(limited).toBeInstanceOf(RateLimitedError);
     expect((limited as RateLimitedError).retryAfterSeconds).toBeGreaterThan(890);
 
     // Another address guessing other emails: 4 failures in all from it, then it is stopped whatever the email.
-    for (let i = 0; i < 4; i++) await expect(auth('10.0.0.2').login({ email: `nobody${i}@example.test`, password: 'x' })).rejects.toThrow(UnauthenticatedError);
+    for (let i = 0; i < 4; i++)
+      await expect(auth('10.0.0.2').login({ email: `nobody${i}@example.test`, password: 'x' })).rejects.toThrow(UnauthenticatedError);
     await expect(auth('10.0.0.2').login({ email: 'someone.else@example.test', password: 'x' })).rejects.toThrow(RateLimitedError);
     // However many emails it tries during the lockout, the log holds it once.
-    for (let i = 0; i < 5; i++) await expect(auth('10.0.0.2').login({ email: `another${i}@example.test`, password: 'x' })).rejects.toThrow(RateLimitedError);
+    for (let i = 0; i < 5; i++)
+      await expect(auth('10.0.0.2').login({ email: `another${i}@example.test`, password: 'x' })).rejects.toThrow(RateLimitedError);
     expect(await app.orm.em.fork().count(AuditEvent, { action: 'LOGIN_RATE_LIMITED', ip: '10.0.0.2' })).toBe(1);
   });
 
@@ -71,7 +76,9 @@ describe('AuthService on PostgreSQL', () => {
 
   it('lets concurrent guesses no further than the limit, and records a lockout once', async () => {
     const target = (await app.seedUser('VIEWER')).identity.email;
-    const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => auth('10.0.0.9').login({ email: target, password: 'a guess, wrong' })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, () => auth('10.0.0.9').login({ email: target, password: 'a guess, wrong' })),
+    );
     const reasons = outcomes.map((outcome) => (outcome as PromiseRejectedResult).reason?.constructor.name);
     expect(reasons.filter((name) => name === 'UnauthenticatedError')).toHaveLength(2);
     expect(reasons.filter((name) => name === 'RateLimitedError')).toHaveLength(18);
@@ -80,7 +87,9 @@ describe('AuthService on PostgreSQL', () => {
   });
 
   it('keeps an absurdly long email out of the audit log beyond the longest real one', async () => {
-    await expect(auth('10.0.0.10').login({ email: `${'x'.repeat(90_000)}@example.test`, password: 'whatever' })).rejects.toThrow(UnauthenticatedError);
+    await expect(auth('10.0.0.10').login({ email: `${'x'.repeat(90_000)}@example.test`, password: 'whatever' })).rejects.toThrow(
+      UnauthenticatedError,
+    );
     const [event] = await app.orm.em.fork().find(AuditEvent, { ip: '10.0.0.10' });
     expect(event?.actorEmail).toHaveLength(255);
   });

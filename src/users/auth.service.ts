@@ -1,18 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AccessTokens } from '../access/access-tokens.ts';
+import type { Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import type { EventBus } from '../module.ts';
 import type { Clock } from '../platform/clock.ts';
 import { lockUntilCommit } from '../platform/db.ts';
-import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
-import type { AccessTokens } from '../access/access-tokens.ts';
 import { AuthSession, RefreshToken } from './auth-session.entity.ts';
 import { LoginAttempts } from './login-attempts.ts';
 import { assertStrongPassword, hashPassword, verifyPassword } from './password.ts';
 import { newSecret, secretHash } from './secrets.ts';
-import { MAX_EMAIL_LENGTH, normalizeEmail } from './user.service.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from '../access/viewer.ts';
+import { MAX_EMAIL_LENGTH, normalizeEmail } from './user.service.ts';
 
 export type LoginLimits = {
   refreshTokenTtlDays: number;
@@ -72,7 +72,9 @@ export class AuthService {
   /** A new session. Failures are rate limited per email and per client address, counted from the audit log. */
   async login({ email, password }: { email: string; password: string }): Promise<AuthPayload> {
     // NUL cannot be stored (nor match); longer than any email, it is kept short in the audit log, and bound to fail.
-    const normalized = normalizeEmail(email).replaceAll('\0', '\uFFFD').slice(0, MAX_EMAIL_LENGTH + 1);
+    const normalized = normalizeEmail(email)
+      .replaceAll('\0', '\uFFFD')
+      .slice(0, MAX_EMAIL_LENGTH + 1);
     const user = await this.#passwordAttempt(normalized, async () => {
       const found = await this.#em.findOne(User, { email: normalized }, { populate: ['passwordHash'] });
       const matches = await verifyPassword(found?.passwordHash ?? null, password);
@@ -102,8 +104,15 @@ export class AuthService {
     if (claimed === 0) {
       if (session.revokedAt === null) {
         await this.#revoke(session, 'A spent refresh token was presented again.');
-        await this.#audit.record({ action: 'REFRESH_TOKEN_REUSED', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
-        this.#logger.warn({ userId: session.user.id, sessionId: session.id, ip: this.#audit.ip }, 'spent refresh token presented again; session revoked');
+        await this.#audit.record({
+          action: 'REFRESH_TOKEN_REUSED',
+          actor: { id: session.user.id, email: session.user.email },
+          details: { sessionId: session.id },
+        });
+        this.#logger.warn(
+          { userId: session.user.id, sessionId: session.id, ip: this.#audit.ip },
+          'spent refresh token presented again; session revoked',
+        );
       }
       throw new UnauthenticatedError('The refresh token was already used: its session is revoked. Log in again.');
     }
@@ -115,7 +124,8 @@ export class AuthService {
   async logout(refreshToken?: string | null): Promise<void> {
     let session: AuthSession | null;
     if (refreshToken) {
-      session = (await this.#em.findOne(RefreshToken, { tokenHash: secretHash(refreshToken) }, { populate: ['session.user'] }))?.session ?? null;
+      session =
+        (await this.#em.findOne(RefreshToken, { tokenHash: secretHash(refreshToken) }, { populate: ['session.user'] }))?.session ?? null;
       if (!session) throw new UnauthenticatedError('The refresh token is invalid.');
     } else {
       const identity = this.#viewer.identity;
@@ -123,7 +133,11 @@ export class AuthService {
       session = await this.#em.findOneOrFail(AuthSession, { id: identity.credentialId }, { populate: ['user'] });
     }
     await this.#revoke(session, 'Logged out.');
-    await this.#audit.record({ action: 'LOGOUT', actor: { id: session.user.id, email: session.user.email }, details: { sessionId: session.id } });
+    await this.#audit.record({
+      action: 'LOGOUT',
+      actor: { id: session.user.id, email: session.user.email },
+      details: { sessionId: session.id },
+    });
   }
 
   /** A new password for the caller, who proves the current one; every other session of theirs ends. */
@@ -131,21 +145,33 @@ export class AuthService {
     const identity = this.#viewer.identity;
     if (identity.via !== 'session') throw new ConflictError('Change a password from a login session, not with an API token.');
     assertStrongPassword(newPassword, identity.email, 'newPassword');
-    const user = await this.#passwordAttempt(identity.email, async () => {
-      const found = await this.#em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
-      return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id };
-    }, 'changePassword');
+    const user = await this.#passwordAttempt(
+      identity.email,
+      async () => {
+        const found = await this.#em.findOneOrFail(User, { id: identity.userId }, { populate: ['passwordHash'] });
+        return (await verifyPassword(found.passwordHash, currentPassword)) ? found : { failedFor: found.id };
+      },
+      'changePassword',
+    );
     if (!user) throw new InvalidInputError('currentPassword', 'The current password is wrong.');
     const now = this.#clock.now();
     user.passwordHash = await hashPassword(newPassword);
     user.updatedAt = now;
     await this.#em.transactional(async (em) => {
       em.persist(user);
-      await em.nativeUpdate(AuthSession, { user: user.id, revokedAt: null, id: { $ne: identity.credentialId } }, { revokedAt: now, revokedReason: 'Password changed.' });
+      await em.nativeUpdate(
+        AuthSession,
+        { user: user.id, revokedAt: null, id: { $ne: identity.credentialId } },
+        { revokedAt: now, revokedReason: 'Password changed.' },
+      );
     });
     // Watchers re-check each of the user's identities: the other sessions' sockets close, this one's stays.
     await this.#events.publish('identityRevoked', { userId: user.id, reason: 'REVOKED', at: now.toISOString() });
-    await this.#audit.record({ action: 'USER_UPDATED', target: { type: 'User', id: user.id }, details: { password: 'changed', by: 'self' } });
+    await this.#audit.record({
+      action: 'USER_UPDATED',
+      target: { type: 'User', id: user.id },
+      details: { password: 'changed', by: 'self' },
+    });
     return user;
   }
 
@@ -155,14 +181,25 @@ export class AuthService {
     await this.#em.flush();
     const { user } = session;
     const access = await this.#tokens.sign(user.id, user.role, session.id);
-    return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, refreshTokenExpiresAt: session.expiresAt, user };
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken,
+      refreshTokenExpiresAt: session.expiresAt,
+      user,
+    };
   }
 
   async #revoke(session: AuthSession, reason: string): Promise<void> {
     const now = this.#clock.now();
     session.revoke(now, reason);
     await this.#em.flush();
-    await this.#events.publish('identityRevoked', { userId: session.user.id, sessionId: session.id, reason: 'REVOKED', at: now.toISOString() });
+    await this.#events.publish('identityRevoked', {
+      userId: session.user.id,
+      sessionId: session.id,
+      reason: 'REVOKED',
+      at: now.toISOString(),
+    });
   }
 
   /**

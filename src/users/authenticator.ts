@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AccessTokens } from '../access/access-tokens.ts';
+import { weakerOf } from '../access/role.ts';
+import { type Authenticate, type Grants, type Identity, Viewer } from '../access/viewer.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { AccessTokens } from '../access/access-tokens.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
-import { weakerOf } from '../access/role.ts';
 import { isApiTokenSecret, secretHash } from './secrets.ts';
 import type { User } from './user.entity.ts';
-import { type Authenticate, type Grants, type Identity, Viewer } from '../access/viewer.ts';
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,4096})$/i;
 /** `last_used_at` of an API token is written at most this often, not on every request. */
@@ -95,7 +95,14 @@ export class Authenticator implements Authenticate {
     if (!token?.isLive(this.#clock.now())) throw new UnauthenticatedError('The API token is unknown, expired or revoked.');
     const { user } = token;
     // A token never does more than its owner may do today.
-    return { userId: user.id, email: user.email, role: weakerOf(token.role, user.role), via: 'apiToken', credentialId: token.id, expiresAt: token.expiresAt ?? null };
+    return {
+      userId: user.id,
+      email: user.email,
+      role: weakerOf(token.role, user.role),
+      via: 'apiToken',
+      credentialId: token.id,
+      expiresAt: token.expiresAt ?? null,
+    };
   }
 }
 

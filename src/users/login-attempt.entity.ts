@@ -29,4 +29,5 @@ const LoginAttemptSchema = defineEntity({
 export class LoginAttempt extends LoginAttemptSchema.class {}
 
 LoginAttemptSchema.setClass(LoginAttempt);
+
 export { LoginAttemptSchema };

@@ -16,7 +16,8 @@ export function assertStrongPassword(password: string, email: string, field = 'p
   if ([...password].length < MIN_PASSWORD_LENGTH) {
     throw new InvalidInputError(field, `The password is too weak: use at least ${MIN_PASSWORD_LENGTH} characters.`);
   }
-  if (password.length > MAX_PASSWORD_LENGTH) throw new InvalidInputError(field, `The password is longer than ${MAX_PASSWORD_LENGTH} characters.`);
+  if (password.length > MAX_PASSWORD_LENGTH)
+    throw new InvalidInputError(field, `The password is longer than ${MAX_PASSWORD_LENGTH} characters.`);
   if (new Set(password).size < 4) throw new InvalidInputError(field, 'The password is too weak: it repeats too few characters.');
   // A local part of 1–3 characters would rule out most passwords, not just the ones built on it.
   const name = email.toLowerCase().split('@')[0] ?? '';

@@ -41,4 +41,5 @@ export class User extends UserSchema.class {
 }
 
 UserSchema.setClass(User);
+
 export { UserSchema };

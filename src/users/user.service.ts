@@ -1,22 +1,28 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type DataLoader from 'dataloader';
+import { ROLES, type Role } from '../access/role.ts';
+import type { Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
-import type { Clock } from '../platform/clock.ts';
 import type { EventBus } from '../module.ts';
+import type { Clock } from '../platform/clock.ts';
 import { Keyset } from '../platform/keyset.ts';
 import { byIdLoader } from '../platform/loaders.ts';
 import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { ApiToken } from './api-token.entity.ts';
 import { AuthSession } from './auth-session.entity.ts';
 import { assertStrongPassword, hashPassword } from './password.ts';
-import { ROLES, type Role } from '../access/role.ts';
 import { User } from './user.entity.ts';
-import type { Viewer } from '../access/viewer.ts';
 
 /** Users oldest first; a cursor is `[ISO time, id]`. */
-const BY_CREATION = new Keyset({ entity: User, keys: [['createdAt', 'time'], ['id', 'uuid']] });
+const BY_CREATION = new Keyset({
+  entity: User,
+  keys: [
+    ['createdAt', 'time'],
+    ['id', 'uuid'],
+  ],
+});
 
 /** RFC 5321's limit on a whole address. */
 export const MAX_EMAIL_LENGTH = 254;
@@ -105,7 +111,11 @@ export class UserService {
   async create(input: NewUserInput): Promise<User> {
     this.#assertManagesFromSession();
     const user = await createUserRecord(this.#em, input, this.#clock.now());
-    await this.#audit.record({ action: 'USER_CREATED', target: { type: 'User', id: user.id }, details: { email: user.email, role: user.role } });
+    await this.#audit.record({
+      action: 'USER_CREATED',
+      target: { type: 'User', id: user.id },
+      details: { email: user.email, role: user.role },
+    });
     return user;
   }
 
@@ -119,7 +129,8 @@ export class UserService {
     const user = await this.#em.findOne(User, { id });
     if (!user) throw new NotFoundError('User not found.');
     const self = user.id === this.#viewer.userId;
-    if (self && (active === false || (role && role !== user.role))) throw new ConflictError('You cannot deactivate or demote yourself; ask another admin.');
+    if (self && (active === false || (role && role !== user.role)))
+      throw new ConflictError('You cannot deactivate or demote yourself; ask another admin.');
     const changes: Record<string, unknown> = {};
     if (name != null && name !== user.name) user.name = changes.name = parseName(name);
     if (role != null && role !== user.role) {
@@ -143,14 +154,22 @@ export class UserService {
     await this.#em.transactional(async (em) => {
       em.persist(user);
       if (deactivated || password != null) {
-        await em.nativeUpdate(AuthSession, { user: user.id, revokedAt: null }, { revokedAt: now, revokedReason: deactivated ? 'User deactivated.' : 'Password changed.' });
+        await em.nativeUpdate(
+          AuthSession,
+          { user: user.id, revokedAt: null },
+          { revokedAt: now, revokedReason: deactivated ? 'User deactivated.' : 'Password changed.' },
+        );
         if (deactivated) await em.nativeUpdate(ApiToken, { user: user.id, revokedAt: null }, { revokedAt: now });
       }
     });
     this.#byId.clear(user.id);
     // Open streams re-check at once: a new role applies to them too.
     if (deactivated || password != null || changes.role) {
-      await this.#events.publish('identityRevoked', { userId: user.id, reason: deactivated ? 'DEACTIVATED' : 'REVOKED', at: now.toISOString() });
+      await this.#events.publish('identityRevoked', {
+        userId: user.id,
+        reason: deactivated ? 'DEACTIVATED' : 'REVOKED',
+        at: now.toISOString(),
+      });
     }
     await this.#audit.record({ action: 'USER_UPDATED', target: { type: 'User', id: user.id }, details: changes });
     return user;

@@ -2,8 +2,8 @@ import { AuditLog } from '../audit/audit-log.ts';
 import type { AreaModule } from '../module.ts';
 import { ApiToken, ApiTokenSchema } from './api-token.entity.ts';
 import { ApiTokenService } from './api-token.service.ts';
-import { AuthSessionSchema, RefreshTokenSchema } from './auth-session.entity.ts';
 import { AuthService } from './auth.service.ts';
+import { AuthSessionSchema, RefreshTokenSchema } from './auth-session.entity.ts';
 import { LoginAttemptSchema } from './login-attempt.entity.ts';
 import { UsersAuth } from './migrations/20261124000000-users-auth.ts';
 import { User, UserSchema } from './user.entity.ts';
@@ -59,13 +59,32 @@ export const usersModule = {
     ANALYST: { 'user:read': 'own', 'token:manage': 'own' },
     VIEWER: { 'user:read': 'own', 'token:manage': 'own' },
   },
-  auditActions: ['LOGIN_SUCCEEDED', 'LOGIN_FAILED', 'LOGIN_RATE_LIMITED', 'LOGOUT', 'REFRESH_TOKEN_REUSED', 'API_TOKEN_CREATED', 'API_TOKEN_REVOKED', 'USER_CREATED', 'USER_UPDATED'],
+  auditActions: [
+    'LOGIN_SUCCEEDED',
+    'LOGIN_FAILED',
+    'LOGIN_RATE_LIMITED',
+    'LOGOUT',
+    'REFRESH_TOKEN_REUSED',
+    'API_TOKEN_CREATED',
+    'API_TOKEN_REVOKED',
+    'USER_CREATED',
+    'USER_UPDATED',
+  ],
   services: (scope) => {
     const audit = new AuditLog(scope);
     const { em, viewer, events, clock } = scope;
     return {
       users: new UserService({ em, viewer, audit, events, clock }),
-      auth: new AuthService({ em, viewer, tokens: scope.accessTokens, audit, events, clock, limits: scope.config.auth, logger: scope.logger }),
+      auth: new AuthService({
+        em,
+        viewer,
+        tokens: scope.accessTokens,
+        audit,
+        events,
+        clock,
+        limits: scope.config.auth,
+        logger: scope.logger,
+      }),
       apiTokens: new ApiTokenService({ em, viewer, audit, events, clock }),
     };
   },

@@ -1,19 +1,26 @@
+import { type Client, createClient } from 'graphql-ws';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ADMIN_EMAIL, bearer, type ServerProcess, startServer, subscribe, TEST_PASSWORD } from '../helpers/server.ts';
 
 const LOGIN = `mutation($input: LoginInput!) {
   login(input: $input) { accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email role lastLoginAt } }
 }`;
-const REFRESH = 'mutation($input: RefreshAccessTokenInput!) { refreshAccessToken(input: $input) { accessToken refreshToken user { email } } }';
+const REFRESH =
+  'mutation($input: RefreshAccessTokenInput!) { refreshAccessToken(input: $input) { accessToken refreshToken user { email } } }';
 const LOGOUT = 'mutation($input: LogoutInput) { logout(input: $input) { loggedOut } }';
 const VIEWER = '{ viewer { id email role } }';
 const SCAN_UPDATED = 'subscription { scanUpdated { id ports } }';
 const CREATE = 'mutation($ports: String!) { createScan(input: { targets: ["127.0.0.1"], ports: $ports }) { scan { id } } }';
 
-type Login = { accessToken: string; accessTokenExpiresAt: string; refreshToken: string; refreshTokenExpiresAt: string; user: { id: string; email: string; role: string; lastLoginAt: string } };
+type Login = {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+  user: { id: string; email: string; role: string; lastLoginAt: string };
+};
 
 let server: ServerProcess;
 
@@ -64,7 +71,14 @@ describe('logging in', () => {
     const session = await login(ADMIN_EMAIL.toUpperCase());
     expect(decodeProtectedHeader(session.accessToken)).toEqual({ alg: 'HS256', typ: 'JWT' });
     const claims = decodeJwt(session.accessToken);
-    expect(claims).toMatchObject({ iss: 'scanops', aud: 'scanops-api', role: 'ADMIN', sub: expect.any(String), jti: expect.any(String), sid: expect.any(String) });
+    expect(claims).toMatchObject({
+      iss: 'scanops',
+      aud: 'scanops-api',
+      role: 'ADMIN',
+      sub: expect.any(String),
+      jti: expect.any(String),
+      sid: expect.any(String),
+    });
     expect(claims.exp! - claims.iat!).toBe(15 * 60);
     expect(new Date(session.accessTokenExpiresAt).getTime()).toBe(claims.exp! * 1000);
     expect(session.refreshToken).toMatch(/^sopr_[\w-]{43}$/);
@@ -75,7 +89,10 @@ describe('logging in', () => {
 
   it('answers a wrong password, an unknown email and a deactivated account with one and the same error', async () => {
     const analyst = await server.createUser('ANALYST');
-    const { body: deactivated } = await server.graphql('mutation($id: ID!) { updateUser(input: { id: $id, active: false }) { user { active } } }', { id: analyst.id });
+    const { body: deactivated } = await server.graphql(
+      'mutation($id: ID!) { updateUser(input: { id: $id, active: false }) { user { active } } }',
+      { id: analyst.id },
+    );
     expect(deactivated.errors).toBeUndefined();
     const attempts = [
       { email: ADMIN_EMAIL, password: 'not the password at all' },
@@ -96,14 +113,21 @@ describe('logging in', () => {
 
   it('refuses every other operation without a token, and says how to get one', async () => {
     const { body } = await server.graphql('{ scans { totalCount } }', {}, anonymous);
-    expect(body.errors?.[0]).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringContaining('Authorization: Bearer') });
+    expect(body.errors?.[0]).toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+      message: expect.stringContaining('Authorization: Bearer'),
+    });
   });
 });
 
 describe('refresh and logout', () => {
   it('rotates the refresh token on every use, and the new pair works', async () => {
     const first = await login(ADMIN_EMAIL);
-    const { body } = await server.graphql<{ refreshAccessToken: { accessToken: string; refreshToken: string } }>(REFRESH, { input: { refreshToken: first.refreshToken } }, anonymous);
+    const { body } = await server.graphql<{ refreshAccessToken: { accessToken: string; refreshToken: string } }>(
+      REFRESH,
+      { input: { refreshToken: first.refreshToken } },
+      anonymous,
+    );
     expect(body.errors).toBeUndefined();
     const second = body.data!.refreshAccessToken;
     expect(second.refreshToken).not.toBe(first.refreshToken);
@@ -154,7 +178,11 @@ describe('subscriptions', () => {
     const { client, closed } = socket({ authorization: `Bearer ${server.adminToken}` });
     let state = 'open';
     void closed.then(() => (state = 'closed'));
-    const costly = subscribe(client, 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }', { n: 100 });
+    const costly = subscribe(
+      client,
+      'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }',
+      { n: 100 },
+    );
     await expect(costly.next(1, 5_000)).rejects.toThrow(/QUERY_TOO_COMPLEX/);
     const deep = subscribe(client, `{ viewer { ${'apiTokens { nodes { user { '.repeat(4)}id${' } } }'.repeat(4)} } }`);
     await expect(deep.next(1, 5_000)).rejects.toThrow(/QUERY_TOO_DEEP/);
@@ -191,11 +219,14 @@ describe('subscriptions', () => {
     const { client } = socket();
     const results: unknown[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      client.subscribe({ query: VIEWER, extensions: { headers: bearer(analyst.token) } }, {
-        next: (value) => results.push(value),
-        error: reject,
-        complete: resolve,
-      });
+      client.subscribe(
+        { query: VIEWER, extensions: { headers: bearer(analyst.token) } },
+        {
+          next: (value) => results.push(value),
+          error: reject,
+          complete: resolve,
+        },
+      );
     });
     await done;
     expect(results).toEqual([{ data: { viewer: { id: analyst.id, email: analyst.email, role: 'ANALYST' } } }]);
@@ -226,22 +257,32 @@ describe('subscriptions', () => {
   it('ends a subscription whose own API token is revoked, with UNAUTHENTICATED, and delivers nothing after', async () => {
     const analyst = await server.createUser('ANALYST');
     const { body } = await server.graphql<{ createApiToken: { secret: string; apiToken: { id: string } } }>(
-      'mutation { createApiToken(input: { name: "watcher" }) { secret apiToken { id } } }', {}, analyst.headers);
+      'mutation { createApiToken(input: { name: "watcher" }) { secret apiToken { id } } }',
+      {},
+      analyst.headers,
+    );
     const { secret, apiToken } = body.data!.createApiToken;
     const { client } = socket();
     const events: unknown[] = [];
     const ended = new Promise<unknown[]>((resolve) => {
-      client.subscribe({ query: SCAN_UPDATED, extensions: { headers: bearer(secret) } }, {
-        next: (value) => events.push(value),
-        error: (error) => resolve([error]),
-        complete: () => resolve([]),
-      });
+      client.subscribe(
+        { query: SCAN_UPDATED, extensions: { headers: bearer(secret) } },
+        {
+          next: (value) => events.push(value),
+          error: (error) => resolve([error]),
+          complete: () => resolve([]),
+        },
+      );
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
     await server.graphql(CREATE, { ports: '7002' }, analyst.headers);
     await expect.poll(() => events.length).toBe(1);
 
-    await server.graphql('mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { revokedAt } } }', { id: apiToken.id }, analyst.headers);
+    await server.graphql(
+      'mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { revokedAt } } }',
+      { id: apiToken.id },
+      analyst.headers,
+    );
     await ended;
     await server.graphql(CREATE, { ports: '7003' }, analyst.headers);
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -263,7 +304,9 @@ describe('an access token that expires while its socket is open', () => {
   });
 
   it('closes the socket with 4401 when the token expires, so the client reconnects with a fresh one', async () => {
-    const { accessToken, accessTokenExpiresAt } = (await shortLived.graphql<{ login: Login }>(LOGIN, { input: { email: ADMIN_EMAIL, password: TEST_PASSWORD } }, anonymous)).body.data!.login;
+    const { accessToken, accessTokenExpiresAt } = (
+      await shortLived.graphql<{ login: Login }>(LOGIN, { input: { email: ADMIN_EMAIL, password: TEST_PASSWORD } }, anonymous)
+    ).body.data!.login;
     let closedAt = 0;
     const closed = new Promise<number>((resolve) => {
       const client = createClient({
@@ -272,7 +315,12 @@ describe('an access token that expires while its socket is open', () => {
         retryAttempts: 0,
         lazy: false,
         connectionParams: { authorization: `Bearer ${accessToken}` },
-        on: { closed: (event) => { closedAt = Date.now(); resolve((event as { code: number }).code); } },
+        on: {
+          closed: (event) => {
+            closedAt = Date.now();
+            resolve((event as { code: number }).code);
+          },
+        },
         onNonLazyError: () => {},
       });
       subscribe(client, SCAN_UPDATED);
@@ -284,19 +332,27 @@ describe('an access token that expires while its socket is open', () => {
   });
 });
 
-describe('changing one\'s password', () => {
+describe("changing one's password", () => {
   const CHANGE = 'mutation($input: ChangePasswordInput!) { changePassword(input: $input) { user { email } } }';
 
   it('needs the current password, ends the other sessions and keeps this one', async () => {
     const user = await server.createUser('VIEWER');
     const other = await login(user.email);
 
-    const wrong = await server.graphql(CHANGE, { input: { currentPassword: 'not my password!!', newPassword: 'a brand new passphrase' } }, user.headers);
+    const wrong = await server.graphql(
+      CHANGE,
+      { input: { currentPassword: 'not my password!!', newPassword: 'a brand new passphrase' } },
+      user.headers,
+    );
     expect(wrong.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'currentPassword' });
     const weak = await server.graphql(CHANGE, { input: { currentPassword: TEST_PASSWORD, newPassword: 'short' } }, user.headers);
     expect(weak.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'newPassword' });
 
-    const { body } = await server.graphql(CHANGE, { input: { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' } }, user.headers);
+    const { body } = await server.graphql(
+      CHANGE,
+      { input: { currentPassword: TEST_PASSWORD, newPassword: 'a brand new passphrase' } },
+      user.headers,
+    );
     expect(body).toEqual({ data: { changePassword: { user: { email: user.email } } } });
     expect(await viewerCode(user.token)).toBe('OK');
     expect(await viewerCode(other.accessToken)).toBe('UNAUTHENTICATED');
@@ -363,7 +419,10 @@ describe('operations per socket', () => {
     for (let i = 0; i < 120; i++) {
       // Valid, but names no operation of its document: it fails after it was accepted.
       await new Promise<void>((resolve) => {
-        client.subscribe({ query: 'query Real { viewer { id } }', operationName: 'Missing' }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
+        client.subscribe(
+          { query: 'query Real { viewer { id } }', operationName: 'Missing' },
+          { next: () => {}, error: () => resolve(), complete: () => resolve() },
+        );
       });
     }
     const fine = subscribe<{ viewer: { email: string } }>(client, VIEWER);

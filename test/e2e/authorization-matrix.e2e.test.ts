@@ -62,9 +62,15 @@ async function as<T>(user: TestUser, query: string, variables?: Record<string, u
 }
 
 const createScan = async (owner: TestUser, ports = '1') =>
-  (await as<{ scan: { id: string } }>(owner, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports } })).scan.id;
+  (await as<{ scan: { id: string } }>(owner, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports } }))
+    .scan.id;
 
-async function subscription(caller: Caller, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
+async function subscription(
+  caller: Caller,
+  query: string,
+  variables?: Record<string, unknown>,
+  poke?: () => Promise<unknown>,
+): Promise<Outcome> {
   const client = server.wsClient({ token: caller === 'anonymous' ? null : users[caller].token });
   try {
     return await firstOutcome(client, query, variables, poke);
@@ -115,17 +121,26 @@ const MATRIX: Record<string, Row> = {
   }),
   'Mutation.deleteScope': row({
     access: ADMIN_ONLY,
-    setup: async () => (await as<{ scope: { id: string } }>(users.ADMIN, mutation('createScope', 'CreateScopeInput', '{ scope { id } }'), { input: { cidr: freshCidr() } })).scope.id,
+    setup: async () =>
+      (
+        await as<{ scope: { id: string } }>(users.ADMIN, mutation('createScope', 'CreateScopeInput', '{ scope { id } }'), {
+          input: { cidr: freshCidr() },
+        })
+      ).scope.id,
     run: (caller, id: string) => http(caller, mutation('deleteScope', 'DeleteScopeInput', '{ deletedScopeId }'), { input: { id } }),
   }),
   'Mutation.login': row({
     access: OPEN,
-    run: (caller) => http(caller, mutation('login', 'LoginInput', '{ accessToken }'), { input: { email: userOf(caller).email, password: 'correct horse battery staple' } }),
+    run: (caller) =>
+      http(caller, mutation('login', 'LoginInput', '{ accessToken }'), {
+        input: { email: userOf(caller).email, password: 'correct horse battery staple' },
+      }),
   }),
   'Mutation.refreshAccessToken': row({
     access: OPEN,
     setup: async (caller) => (await server.login(userOf(caller).email)).refreshToken,
-    run: (caller, refreshToken: string) => http(caller, mutation('refreshAccessToken', 'RefreshAccessTokenInput', '{ accessToken }'), { input: { refreshToken } }),
+    run: (caller, refreshToken: string) =>
+      http(caller, mutation('refreshAccessToken', 'RefreshAccessTokenInput', '{ accessToken }'), { input: { refreshToken } }),
   }),
   'Mutation.logout': row({
     // The refresh token is a credential of its own, as for refreshAccessToken: a client whose access token
@@ -133,38 +148,56 @@ const MATRIX: Record<string, Row> = {
     access: OPEN,
     // A second session of the caller's, so that ending it leaves the token the other cases use working.
     setup: async (caller) => (await server.login(userOf(caller).email)).refreshToken,
-    run: (caller, refreshToken: string) => http(caller, 'mutation($input: LogoutInput) { logout(input: $input) { loggedOut } }', { input: { refreshToken } }),
+    run: (caller, refreshToken: string) =>
+      http(caller, 'mutation($input: LogoutInput) { logout(input: $input) { loggedOut } }', { input: { refreshToken } }),
   }),
   'Mutation.changePassword': row({
     access: SIGNED_IN,
     // A user of the caller's role made for this case: a new password ends the user's other sessions, which other cases use.
     setup: (caller) => (caller === 'anonymous' ? Promise.resolve(null) : server.createUser(caller)),
     run: async (caller, own: TestUser | null) => {
-      const { body } = await server.graphql(mutation('changePassword', 'ChangePasswordInput', '{ user { id } }'), {
-        input: { currentPassword: 'correct horse battery staple', newPassword: 'another horse, another staple' },
-      }, own?.headers ?? { authorization: '' });
-      return { data: body.data ? Object.values(body.data)[0] : null, errors: (body.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })) };
+      const { body } = await server.graphql(
+        mutation('changePassword', 'ChangePasswordInput', '{ user { id } }'),
+        {
+          input: { currentPassword: 'correct horse battery staple', newPassword: 'another horse, another staple' },
+        },
+        own?.headers ?? { authorization: '' },
+      );
+      return {
+        data: body.data ? Object.values(body.data)[0] : null,
+        errors: (body.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+      };
     },
   }),
   'Mutation.createApiToken': row({
     access: SIGNED_IN,
-    run: (caller) => http(caller, mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: `matrix ${caller}` } }),
+    run: (caller) =>
+      http(caller, mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: `matrix ${caller}` } }),
   }),
   'Mutation.revokeApiToken': row({
     access: SIGNED_IN,
     setup: async (caller) =>
-      (await as<{ apiToken: { id: string } }>(userOf(caller), mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), { input: { name: 'to revoke' } })).apiToken.id,
-    run: (caller, id: string) => http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id revokedAt } }'), { input: { id } }),
+      (
+        await as<{ apiToken: { id: string } }>(userOf(caller), mutation('createApiToken', 'CreateApiTokenInput', '{ apiToken { id } }'), {
+          input: { name: 'to revoke' },
+        })
+      ).apiToken.id,
+    run: (caller, id: string) =>
+      http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id revokedAt } }'), { input: { id } }),
   }),
   'Mutation.createUser': row({
     access: ADMIN_ONLY,
-    run: (caller) => http(caller, mutation('createUser', 'CreateUserInput', '{ user { id } }'), {
-      input: { email: `matrix-${process.pid}-${++emails}@scanops.test`, role: 'VIEWER', password: 'correct horse battery staple' },
-    }),
+    run: (caller) =>
+      http(caller, mutation('createUser', 'CreateUserInput', '{ user { id } }'), {
+        input: { email: `matrix-${process.pid}-${++emails}@scanops.test`, role: 'VIEWER', password: 'correct horse battery staple' },
+      }),
   }),
   'Mutation.updateUser': row({
     access: ADMIN_ONLY,
-    run: (caller) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id: bystander.id, name: `renamed by ${caller}` } }),
+    run: (caller) =>
+      http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), {
+        input: { id: bystander.id, name: `renamed by ${caller}` },
+      }),
   }),
 
   'Subscription.scanUpdated': row({
@@ -183,8 +216,9 @@ const MATRIX: Record<string, Row> = {
 };
 
 const schema = buildSchema(loadTypeDefs().join('\n'));
-const ROOT_FIELDS = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]
-  .flatMap((type) => (type ? Object.keys(type.getFields()).map((field) => `${type.name}.${field}`) : []));
+const ROOT_FIELDS = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap((type) =>
+  type ? Object.keys(type.getFields()).map((field) => `${type.name}.${field}`) : [],
+);
 
 const prepared = new Map<string, unknown>();
 
@@ -192,11 +226,17 @@ beforeAll(async () => {
   // No worker: the matrix is about who may act, and a started scan stays QUEUED instead of probing.
   server = await startServer({ env: { RUN_WORKER: 'false' } });
   [users.VIEWER, users.ANALYST, users.ADMIN, bystander] = await Promise.all([
-    server.createUser('VIEWER'), server.createUser('ANALYST'), server.createUser('ADMIN'), server.createUser('VIEWER'),
+    server.createUser('VIEWER'),
+    server.createUser('ANALYST'),
+    server.createUser('ADMIN'),
+    server.createUser('VIEWER'),
   ]);
   analystScan = await createScan(users.ANALYST);
-  await Promise.all(Object.entries(MATRIX).flatMap(([field, { setup }]) =>
-    setup ? CALLERS.map(async (caller) => prepared.set(`${field} ${caller}`, await setup(caller))) : []));
+  await Promise.all(
+    Object.entries(MATRIX).flatMap(([field, { setup }]) =>
+      setup ? CALLERS.map(async (caller) => prepared.set(`${field} ${caller}`, await setup(caller))) : [],
+    ),
+  );
 });
 
 afterAll(async () => {
@@ -206,8 +246,14 @@ afterAll(async () => {
 describe('the authorization matrix', () => {
   it('has a row for every root field of the schema, and none for a field it lacks', () => {
     const rows = Object.keys(MATRIX);
-    expect(ROOT_FIELDS.filter((field) => !rows.includes(field)), 'root fields without a row').toEqual([]);
-    expect(rows.filter((field) => !ROOT_FIELDS.includes(field)), 'rows for fields the schema lacks').toEqual([]);
+    expect(
+      ROOT_FIELDS.filter((field) => !rows.includes(field)),
+      'root fields without a row',
+    ).toEqual([]);
+    expect(
+      rows.filter((field) => !ROOT_FIELDS.includes(field)),
+      'rows for fields the schema lacks',
+    ).toEqual([]);
   });
 
   describe.each(ROOT_FIELDS.filter((field) => field in MATRIX))('%s', (field) => {
@@ -233,15 +279,42 @@ describe('the authorization matrix', () => {
 const BY_ID: Record<string, { type: string; run: (caller: Caller, id: string) => Promise<Outcome> }> = {
   'Query.node': { type: 'Scan', run: (caller, id) => http(caller, 'query($id: ID!) { node(id: $id) { id } }', { id }) },
   'Query.scan': { type: 'Scan', run: (caller, id) => http(caller, 'query($id: ID!) { scan(id: $id) { id } }', { id }) },
-  'Query.apiTokens': { type: 'User', run: (caller, userId) => http(caller, 'query($userId: ID) { apiTokens(userId: $userId) { totalCount } }', { userId }) },
-  'Mutation.startScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('startScan', 'StartScanInput', SCAN), { input: { id } }) },
-  'Mutation.cancelScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('cancelScan', 'CancelScanInput', SCAN), { input: { id } }) },
-  'Mutation.deleteScan': { type: 'Scan', run: (caller, id) => http(caller, mutation('deleteScan', 'DeleteScanInput', '{ deletedScanId }'), { input: { id } }) },
-  'Mutation.deleteScope': { type: 'Scope', run: (caller, id) => http(caller, mutation('deleteScope', 'DeleteScopeInput', '{ deletedScopeId }'), { input: { id } }) },
-  'Mutation.revokeApiToken': { type: 'ApiToken', run: (caller, id) => http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id } }'), { input: { id } }) },
-  'Mutation.updateUser': { type: 'User', run: (caller, id) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id, name: 'nobody' } }) },
-  'Subscription.scanProgress': { type: 'Scan', run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id }) },
-  'Subscription.scanEvents': { type: 'Scan', run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }', { id }) },
+  'Query.apiTokens': {
+    type: 'User',
+    run: (caller, userId) => http(caller, 'query($userId: ID) { apiTokens(userId: $userId) { totalCount } }', { userId }),
+  },
+  'Mutation.startScan': {
+    type: 'Scan',
+    run: (caller, id) => http(caller, mutation('startScan', 'StartScanInput', SCAN), { input: { id } }),
+  },
+  'Mutation.cancelScan': {
+    type: 'Scan',
+    run: (caller, id) => http(caller, mutation('cancelScan', 'CancelScanInput', SCAN), { input: { id } }),
+  },
+  'Mutation.deleteScan': {
+    type: 'Scan',
+    run: (caller, id) => http(caller, mutation('deleteScan', 'DeleteScanInput', '{ deletedScanId }'), { input: { id } }),
+  },
+  'Mutation.deleteScope': {
+    type: 'Scope',
+    run: (caller, id) => http(caller, mutation('deleteScope', 'DeleteScopeInput', '{ deletedScopeId }'), { input: { id } }),
+  },
+  'Mutation.revokeApiToken': {
+    type: 'ApiToken',
+    run: (caller, id) => http(caller, mutation('revokeApiToken', 'RevokeApiTokenInput', '{ apiToken { id } }'), { input: { id } }),
+  },
+  'Mutation.updateUser': {
+    type: 'User',
+    run: (caller, id) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id, name: 'nobody' } }),
+  },
+  'Subscription.scanProgress': {
+    type: 'Scan',
+    run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id }),
+  },
+  'Subscription.scanEvents': {
+    type: 'Scan',
+    run: (caller, id) => subscription(caller, 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }', { id }),
+  },
 };
 
 const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64url');
@@ -250,17 +323,33 @@ const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
 describe('refusals that do not depend on the ID', () => {
   // A caller refused the operation gets that refusal whatever ID they send: answering
   // NOT_FOUND for some IDs would let them probe what exists, or which IDs are well formed.
-  const cases = Object.entries(BY_ID).flatMap(([field, { type, run }]) => CALLERS
-    .filter((caller) => MATRIX[field]?.access[caller] !== 'allowed')
-    .map((caller) => ({ field, caller, expected: MATRIX[field]!.access[caller], type, run })));
+  const cases = Object.entries(BY_ID).flatMap(([field, { type, run }]) =>
+    CALLERS.filter((caller) => MATRIX[field]?.access[caller] !== 'allowed').map((caller) => ({
+      field,
+      caller,
+      expected: MATRIX[field]!.access[caller],
+      type,
+      run,
+    })),
+  );
 
-  it.each(cases)('$field refuses $caller with $expected for an unknown, a malformed and a foreign ID', async ({ caller, expected, type, run }) => {
-    const ids = { unknown: globalId(type, UNKNOWN_UUID), malformed: 'not-an-id', foreign: globalId(type === 'User' ? 'Scan' : 'User', UNKNOWN_UUID) };
-    for (const [kind, id] of Object.entries(ids)) {
-      const outcome = await run(caller, id);
-      expect(outcome.errors.map((error) => error.code), `${kind} ID`).toEqual([expected]);
-    }
-  });
+  it.each(cases)(
+    '$field refuses $caller with $expected for an unknown, a malformed and a foreign ID',
+    async ({ caller, expected, type, run }) => {
+      const ids = {
+        unknown: globalId(type, UNKNOWN_UUID),
+        malformed: 'not-an-id',
+        foreign: globalId(type === 'User' ? 'Scan' : 'User', UNKNOWN_UUID),
+      };
+      for (const [kind, id] of Object.entries(ids)) {
+        const outcome = await run(caller, id);
+        expect(
+          outcome.errors.map((error) => error.code),
+          `${kind} ID`,
+        ).toEqual([expected]);
+      }
+    },
+  );
 });
 
 describe('logout', () => {
@@ -274,16 +363,29 @@ describe('API tokens and roles', () => {
   const CREATE_TOKEN = mutation('createApiToken', 'CreateApiTokenInput', '{ secret apiToken { role } }');
 
   it('refuses a token with more power than its owner', async () => {
-    for (const [caller, role] of [['VIEWER', 'ANALYST'], ['VIEWER', 'ADMIN'], ['ANALYST', 'ADMIN']] as const) {
+    for (const [caller, role] of [
+      ['VIEWER', 'ANALYST'],
+      ['VIEWER', 'ADMIN'],
+      ['ANALYST', 'ADMIN'],
+    ] as const) {
       const outcome = await http(caller, CREATE_TOKEN, { input: { name: 'escalation', role } });
-      expect(outcome.errors.map((error) => error.code), `${caller} → ${role}`).toEqual(['BAD_USER_INPUT']);
+      expect(
+        outcome.errors.map((error) => error.code),
+        `${caller} → ${role}`,
+      ).toEqual(['BAD_USER_INPUT']);
     }
   });
 
-  it('acts with the token\'s role when it is weaker than its owner\'s', async () => {
-    const created = await as<{ secret: string; apiToken: { role: string } }>(users.ANALYST, CREATE_TOKEN, { input: { name: 'read only', role: 'VIEWER' } });
+  it("acts with the token's role when it is weaker than its owner's", async () => {
+    const created = await as<{ secret: string; apiToken: { role: string } }>(users.ANALYST, CREATE_TOKEN, {
+      input: { name: 'read only', role: 'VIEWER' },
+    });
     expect(created.apiToken.role).toBe('VIEWER');
-    const { body } = await server.graphql(mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports: '1' } }, { authorization: `Bearer ${created.secret}` });
+    const { body } = await server.graphql(
+      mutation('createScan', 'CreateScanInput', SCAN),
+      { input: { targets: ['127.0.0.1'], ports: '1' } },
+      { authorization: `Bearer ${created.secret}` },
+    );
     expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
   });
 });

@@ -37,14 +37,24 @@ async function as<T>(user: TestUser, query: string, variables?: Record<string, u
 const codesOf = (body: GraphQLResponse['body']) => body.errors?.map((error) => error.extensions?.code);
 
 /** The answers for the other user's ID and for an unknown one, asserted equal; returns the first. */
-async function sameAsUnknown(user: TestUser, query: string, variables: (id: string) => Record<string, unknown>, theirs: string, unknown: string) {
+async function sameAsUnknown(
+  user: TestUser,
+  query: string,
+  variables: (id: string) => Record<string, unknown>,
+  theirs: string,
+  unknown: string,
+) {
   const [onTheirs, onUnknown] = await Promise.all([ask(user, query, variables(theirs)), ask(user, query, variables(unknown))]);
   expect(onTheirs).toEqual(onUnknown);
   return onTheirs;
 }
 
 const createScan = async (owner: TestUser, ports = '1') =>
-  (await as<{ scan: { id: string } }>(owner, 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }', { input: { targets: ['127.0.0.1'], ports } })).scan.id;
+  (
+    await as<{ scan: { id: string } }>(owner, 'mutation($input: CreateScanInput!) { createScan(input: $input) { scan { id } } }', {
+      input: { targets: ['127.0.0.1'], ports },
+    })
+  ).scan.id;
 
 async function until(condition: () => boolean, what: string, poke?: () => Promise<unknown>): Promise<void> {
   const deadline = Date.now() + 5_000;
@@ -58,10 +68,17 @@ async function until(condition: () => boolean, what: string, poke?: () => Promis
 beforeAll(async () => {
   // No worker: nothing here needs a scan to run, and a started one stays QUEUED.
   server = await startServer({ env: { RUN_WORKER: 'false' } });
-  [a, b, viewer, admin] = await Promise.all([server.createUser('ANALYST'), server.createUser('ANALYST'), server.createUser('VIEWER'), server.createUser('ADMIN')]);
+  [a, b, viewer, admin] = await Promise.all([
+    server.createUser('ANALYST'),
+    server.createUser('ANALYST'),
+    server.createUser('VIEWER'),
+    server.createUser('ADMIN'),
+  ]);
   aScan = await createScan(a);
   const created = await as<{ secret: string; apiToken: { id: string } }>(
-    a, 'mutation { createApiToken(input: { name: "A\'s CI" }) { secret apiToken { id } } }');
+    a,
+    'mutation { createApiToken(input: { name: "A\'s CI" }) { secret apiToken { id } } }',
+  );
   aToken = { id: created.apiToken.id, secret: created.secret };
 });
 
@@ -69,17 +86,18 @@ afterAll(async () => {
   expect(await server.stop()).toBe(0);
 });
 
-describe('another ANALYST\'s scan', () => {
+describe("another ANALYST's scan", () => {
   it('is null from scan(id) and node(id), without an error, as an unknown scan is', async () => {
     for (const query of ['query($id: ID!) { scan(id: $id) { id status } }', 'query($id: ID!) { node(id: $id) { id } }']) {
       const body = await sameAsUnknown(b, query, (id) => ({ id }), aScan, unknownId('Scan'));
       expect(body).toEqual({ data: { [query.includes('scan(') ? 'scan' : 'node']: null } });
       // The scan is real: its owner and a VIEWER read it with the same query.
-      for (const reader of [a, viewer]) expect(Object.values((await ask(reader, query, { id: aScan })).data!)[0]).toMatchObject({ id: aScan });
+      for (const reader of [a, viewer])
+        expect(Object.values((await ask(reader, query, { id: aScan })).data!)[0]).toMatchObject({ id: aScan });
     }
   });
 
-  it('never appears in the other\'s scans list, which is the same before and after it is created', async () => {
+  it("never appears in the other's scans list, which is the same before and after it is created", async () => {
     const LIST = '{ scans(first: 100) { totalCount nodes { id } pageInfo { hasNextPage } } }';
     await createScan(b);
     const before = await ask(b, LIST);
@@ -102,11 +120,17 @@ describe('another ANALYST\'s scan', () => {
 
   it('refuses scanProgress and scanEvents with the NOT_FOUND of an unknown scan', async () => {
     const client = server.wsClient({ token: b.token });
-    for (const query of ['subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }']) {
+    for (const query of [
+      'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }',
+      'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }',
+    ]) {
       const onTheirs = await firstOutcome(client, query, { id: aScan });
       const onUnknown = await firstOutcome(client, query, { id: unknownId('Scan') });
       expect(onTheirs).toEqual(onUnknown);
-      expect(onTheirs.errors.map((error) => error.code), query).toEqual(['NOT_FOUND']);
+      expect(
+        onTheirs.errors.map((error) => error.code),
+        query,
+      ).toEqual(['NOT_FOUND']);
       // Its owner is not refused, so the refusal above is about who asks.
       expect((await firstOutcome(server.wsClient({ token: a.token }), query, { id: aScan })).errors).toEqual([]);
     }
@@ -119,8 +143,11 @@ describe('another ANALYST\'s scan', () => {
     const seen = (feed: typeof ofB) => feed.results.map((result) => result.scanUpdated.id);
     // A subscribe message has no acknowledgement: B creates scans until both feeds show one, so both are live.
     const warmUp: string[] = [];
-    await until(() => warmUp.some((id) => seen(ofB).includes(id) && seen(ofViewer).includes(id)), 'both feeds to go live',
-      async () => warmUp.push(await createScan(b)));
+    await until(
+      () => warmUp.some((id) => seen(ofB).includes(id) && seen(ofViewer).includes(id)),
+      'both feeds to go live',
+      async () => warmUp.push(await createScan(b)),
+    );
 
     const theirs = await createScan(a, '1-3');
     await as(a, 'mutation($id: ID!) { startScan(input: { id: $id }) { scan { id } } }', { id: theirs });
@@ -137,7 +164,7 @@ describe('another ANALYST\'s scan', () => {
   });
 });
 
-describe('a scan\'s owner', () => {
+describe("a scan's owner", () => {
   it('shows to the owner and to ADMIN, and as null to a VIEWER, who may read the scan but not see its owner', async () => {
     const query = 'query($id: ID!) { scan(id: $id) { owner { id email } } }';
     const owner = { id: a.id, email: a.email };
@@ -150,7 +177,13 @@ describe('a scan\'s owner', () => {
 describe('another user', () => {
   it('is null from node(id), for an ANALYST and a VIEWER, as an unknown user is', async () => {
     for (const other of [b, viewer]) {
-      const body = await sameAsUnknown(other, 'query($id: ID!) { node(id: $id) { id ... on User { email } } }', (id) => ({ id }), a.id, unknownId('User'));
+      const body = await sameAsUnknown(
+        other,
+        'query($id: ID!) { node(id: $id) { id ... on User { email } } }',
+        (id) => ({ id }),
+        a.id,
+        unknownId('User'),
+      );
       expect(body).toEqual({ data: { node: null } });
     }
   });
@@ -158,8 +191,12 @@ describe('another user', () => {
   it('is missing from users, which lists only the caller, whatever the filter', async () => {
     // A is an ANALYST and active: each filter below would match A, were A visible.
     const cases: [TestUser, Record<string, unknown> | null, TestUser[]][] = [
-      [b, null, [b]], [b, { role: ['ANALYST'] }, [b]], [b, { active: true }, [b]],
-      [viewer, null, [viewer]], [viewer, { role: ['ANALYST'] }, []], [viewer, { active: true }, [viewer]],
+      [b, null, [b]],
+      [b, { role: ['ANALYST'] }, [b]],
+      [b, { active: true }, [b]],
+      [viewer, null, [viewer]],
+      [viewer, { role: ['ANALYST'] }, []],
+      [viewer, { active: true }, [viewer]],
     ];
     for (const [other, filter, expected] of cases) {
       const users = await as(other, 'query($filter: UserFilter) { users(filter: $filter) { totalCount nodes { id } } }', { filter });
@@ -169,7 +206,13 @@ describe('another user', () => {
 
   it('cannot be changed by updateUser: the refusal is the same as for an unknown user', async () => {
     for (const other of [b, viewer]) {
-      const body = await sameAsUnknown(other, 'mutation($id: ID!) { updateUser(input: { id: $id, name: "taken over" }) { user { id } } }', (id) => ({ id }), a.id, unknownId('User'));
+      const body = await sameAsUnknown(
+        other,
+        'mutation($id: ID!) { updateUser(input: { id: $id, name: "taken over" }) { user { id } } }',
+        (id) => ({ id }),
+        a.id,
+        unknownId('User'),
+      );
       expect(codesOf(body)).toEqual(['FORBIDDEN']);
     }
     expect(await as<{ name: string }>(a, '{ viewer { name } }')).not.toEqual({ name: 'taken over' });
@@ -178,16 +221,25 @@ describe('another user', () => {
   it('shows as createdBy null on a scope, as a user who is gone does', async () => {
     await as(admin, 'mutation { createScope(input: { cidr: "127.42.0.0/16" }) { scope { id } } }');
     const QUERY = '{ scopes { nodes { cidr createdBy { id } } } }';
-    const scopeOf = async (user: TestUser) => (await as<{ nodes: { cidr: string; createdBy: { id: string } | null }[] }>(user, QUERY)).nodes.find((scope) => scope.cidr === '127.42.0.0/16');
+    const scopeOf = async (user: TestUser) =>
+      (await as<{ nodes: { cidr: string; createdBy: { id: string } | null }[] }>(user, QUERY)).nodes.find(
+        (scope) => scope.cidr === '127.42.0.0/16',
+      );
     expect(await scopeOf(admin)).toEqual({ cidr: '127.42.0.0/16', createdBy: { id: admin.id } });
     for (const other of [b, viewer]) expect(await scopeOf(other)).toEqual({ cidr: '127.42.0.0/16', createdBy: null });
   });
 });
 
-describe('another user\'s API token', () => {
+describe("another user's API token", () => {
   it('is null from node(id), as an unknown token is', async () => {
     for (const other of [b, viewer]) {
-      const body = await sameAsUnknown(other, 'query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }', (id) => ({ id }), aToken.id, unknownId('ApiToken'));
+      const body = await sameAsUnknown(
+        other,
+        'query($id: ID!) { node(id: $id) { id ... on ApiToken { name } } }',
+        (id) => ({ id }),
+        aToken.id,
+        unknownId('ApiToken'),
+      );
       expect(body).toEqual({ data: { node: null } });
     }
     expect(await as(admin, 'query($id: ID!) { node(id: $id) { id } }', { id: aToken.id })).toEqual({ id: aToken.id });
@@ -205,7 +257,13 @@ describe('another user\'s API token', () => {
 
   it('cannot be revoked: the refusal is the NOT_FOUND of an unknown token, and the token keeps working', async () => {
     for (const other of [b, viewer]) {
-      const body = await sameAsUnknown(other, 'mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { id revokedAt } } }', (id) => ({ id }), aToken.id, unknownId('ApiToken'));
+      const body = await sameAsUnknown(
+        other,
+        'mutation($id: ID!) { revokeApiToken(input: { id: $id }) { apiToken { id revokedAt } } }',
+        (id) => ({ id }),
+        aToken.id,
+        unknownId('ApiToken'),
+      );
       expect(codesOf(body)).toEqual(['NOT_FOUND']);
     }
     const { body } = await server.graphql('{ viewer { id } }', undefined, { authorization: `Bearer ${aToken.secret}` });

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../helpers/server.ts';
 import { unusedPort } from '../helpers/ports.ts';
+import { startServer } from '../helpers/server.ts';
 
 /**
  * A newcomer's machine: no DATABASE_URL, so `npm start` runs its own PostgreSQL.
@@ -29,7 +29,11 @@ async function temporary(prefix: string, mode = 0o755): Promise<string> {
 /** The settings of one place: a port of its own, and a fallback folder (0755, as the user `postgres` must enter it). */
 async function fallbackPlace(env: Record<string, string>, cwd?: string): Promise<Place> {
   const fallbackDir = await temporary('scanops-fallback-');
-  return { cwd, fallbackDir, env: { ...env, EMBEDDED_POSTGRES_PORT: String(await unusedPort()), EMBEDDED_POSTGRES_FALLBACK_DIR: fallbackDir } };
+  return {
+    cwd,
+    fallbackDir,
+    env: { ...env, EMBEDDED_POSTGRES_PORT: String(await unusedPort()), EMBEDDED_POSTGRES_FALLBACK_DIR: fallbackDir },
+  };
 }
 
 afterAll(async () => {
@@ -115,10 +119,15 @@ describe.skipIf(!isRoot)('embedded PostgreSQL as root in a clone inside a 0700 h
     place = { ...fallback, marker: fallback.fallbackDir };
   });
 
-  lifecycleTests(() => place, (output) => {
-    expect(output).toContain(`the user \\"postgres\\" cannot enter ${home}, so the embedded PostgreSQL runs from ${place.fallbackDir}/postgres-`);
-    expect(output).toContain(`keeps its cluster in ${place.fallbackDir}/clusters/`);
-  });
+  lifecycleTests(
+    () => place,
+    (output) => {
+      expect(output).toContain(
+        `the user \\"postgres\\" cannot enter ${home}, so the embedded PostgreSQL runs from ${place.fallbackDir}/postgres-`,
+      );
+      expect(output).toContain(`keeps its cluster in ${place.fallbackDir}/clusters/`);
+    },
+  );
 
   it('has kept, across the starts above, the password with the clone and the cluster in one folder of the fallback', async () => {
     await expect(stat(path.join(clone, '.data', 'postgres.password'))).resolves.toBeTruthy();
@@ -127,8 +136,15 @@ describe.skipIf(!isRoot)('embedded PostgreSQL as root in a clone inside a 0700 h
   });
 
   it('says why and what to do when the fallback is out of reach too, instead of a bare EACCES', async () => {
-    const env = { ...place.env, DATA_DIR: path.join(clone, '.data-unreachable'), EMBEDDED_POSTGRES_FALLBACK_DIR: path.join(home, 'fallback') };
-    const error: Error = await startServer({ databaseUrl: null, env, cwd: clone }).then(() => new Error('started'), (failure: Error) => failure);
+    const env = {
+      ...place.env,
+      DATA_DIR: path.join(clone, '.data-unreachable'),
+      EMBEDDED_POSTGRES_FALLBACK_DIR: path.join(home, 'fallback'),
+    };
+    const error: Error = await startServer({ databaseUrl: null, env, cwd: clone }).then(
+      () => new Error('started'),
+      (failure: Error) => failure,
+    );
     expect(error.message).toContain(`runs as the user "postgres" (PostgreSQL refuses root), who cannot enter ${home}`);
     expect(error.message).toContain('Set EMBEDDED_POSTGRES_FALLBACK_DIR to a folder that user can enter');
     expect(error.message).toContain('Set DATABASE_URL to use another PostgreSQL server');

@@ -24,7 +24,10 @@ describe.skipIf(across.skipped)(across.title, () => {
   let listener: ServerProcess;
 
   beforeAll(async () => {
-    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    await allStarted(
+      createTestDatabase().then((d) => (database = d)),
+      useRedis().then((r) => (redis = r)),
+    );
     const env = { REDIS_URL: redis.url };
     await allStarted(
       startServer({ databaseUrl: database.url, env }).then((s) => (publisher = s)),
@@ -39,7 +42,10 @@ describe.skipIf(across.skipped)(across.title, () => {
   });
 
   it('delivers scanUpdated on one API instance for a scan created on another', async () => {
-    const subscription = subscribe<{ scanUpdated: { id: string; ports: string } }>(listener.wsClient(), 'subscription { scanUpdated { id ports } }');
+    const subscription = subscribe<{ scanUpdated: { id: string; ports: string } }>(
+      listener.wsClient(),
+      'subscription { scanUpdated { id ports } }',
+    );
     await sleep(500);
     const { body } = await publisher.graphql<{ createScan: { scan: { id: string } } }>(
       'mutation { createScan(input: { targets: ["127.0.0.1"], ports: "6379" }) { scan { id } } }',
@@ -61,7 +67,10 @@ describe.skipIf(outage.skipped)(outage.title, () => {
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    await allStarted(
+      createTestDatabase().then((d) => (database = d)),
+      useRedis().then((r) => (redis = r)),
+    );
     door = await redisDoor(redis);
     const env = { REDIS_URL: door.url };
     await allStarted(
@@ -90,7 +99,7 @@ describe.skipIf(outage.skipped)(outage.title, () => {
     expect(body).toEqual({ data: { scans: { totalCount: 0 } } });
   });
 
-  it('carry the worker\'s events to the API once Redis answers', async () => {
+  it("carry the worker's events to the API once Redis answers", async () => {
     await door.open();
     await Promise.all([logged(api.output, 'Redis reachable again'), logged(worker.output, 'Redis reachable again')]);
     const { body } = await api.graphql<{ createScan: { scan: { id: string } } }>(
@@ -107,7 +116,10 @@ describe.skipIf(outage.skipped)(outage.title, () => {
     await api.graphql('mutation($id: ID!) { startScan(input: { id: $id }) { scan { id } } }', { id });
     // The feed ends on the worker's COMPLETED, which only Redis could have carried here.
     await events.completed;
-    const statuses = events.results.map((r) => r.scanEvents).filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status);
+    const statuses = events.results
+      .map((r) => r.scanEvents)
+      .filter((e) => e.__typename === 'ScanStatusChanged')
+      .map((e) => e.status);
     expect(statuses).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 });

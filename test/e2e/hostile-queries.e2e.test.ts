@@ -49,7 +49,7 @@ async function get(query: string, headers: Record<string, string> = {}): Promise
   const response = await fetch(`${server.url}?query=${encodeURIComponent(query)}`, {
     headers: { accept: 'application/json', authorization: `Bearer ${server.adminToken}`, ...headers },
   });
-  return { status: response.status, body: await response.json() as Body };
+  return { status: response.status, body: (await response.json()) as Body };
 }
 
 describe('hostile documents', () => {
@@ -80,10 +80,13 @@ describe('hostile documents', () => {
     await expectStillAnswering();
   });
 
-  it('counts page sizes passed as variables or left to the default, which armor\'s cost rule would take for 1', async () => {
+  it("counts page sizes passed as variables or left to the default, which armor's cost rule would take for 1", async () => {
     const nested = 'query($n: Int) { scans(first: $n) { nodes { hosts(first: $n) { nodes { results(first: $n) { nodes { port } } } } } } }';
     expectRequestError(await server.graphql(nested, { n: 100 }), 'QUERY_TOO_COMPLEX');
-    expectRequestError(await server.graphql('query($first: Int) { scans(first: $first) { nodes { id } } }', { first: 1_000_000 }), 'QUERY_TOO_COMPLEX');
+    expectRequestError(
+      await server.graphql('query($first: Int) { scans(first: $first) { nodes { id } } }', { first: 1_000_000 }),
+      'QUERY_TOO_COMPLEX',
+    );
     const aliased = `{ ${repeat(25, (i) => `a${i}: scans { nodes { hosts { nodes { results { nodes { port } } } } } }`)} }`;
     expectRequestError(await server.graphql(aliased), 'QUERY_TOO_COMPLEX');
     await expectStillAnswering();
@@ -128,10 +131,13 @@ describe('what real clients ask', () => {
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
     expect(body.data!.scans.nodes.length).toBeGreaterThanOrEqual(2);
-    expect(body.data!.scans.nodes[0]).toMatchObject({ summary: { open: 0, closed: 0, filtered: 0, total: 0 }, results: { totalCount: 0, nodes: [] } });
+    expect(body.data!.scans.nodes[0]).toMatchObject({
+      summary: { open: 0, closed: 0, filtered: 0, total: 0 },
+      results: { totalCount: 0, nodes: [] },
+    });
   });
 
-  it('answers GraphiQL\'s introspection query', async () => {
+  it("answers GraphiQL's introspection query", async () => {
     const { status, body } = await server.graphql<{ __schema: { queryType: { name: string } } }>(getIntrospectionQuery());
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
@@ -169,7 +175,7 @@ describe('in production', () => {
     await expectStillAnswering(production);
   });
 
-  it('hides the suggestion in a misspelled field\'s error, which would map the schema', async () => {
+  it("hides the suggestion in a misspelled field's error, which would map the schema", async () => {
     const { status, body } = await production.graphql(TYPO);
     expectRequestError({ status, body }, 'GRAPHQL_VALIDATION_FAILED');
     expect(body.errors![0]!.message).toMatch(/^Cannot query field "viewr" on type "Query"/);
@@ -188,7 +194,11 @@ describe('in production', () => {
   });
 
   it('serves no GraphiQL page to a browser, unless GRAPHIQL=true', async () => {
-    const page = (server: ServerProcess) => fetch(server.url, { headers: { accept: 'text/html' } }).then(async (response) => ({ type: response.headers.get('content-type'), text: await response.text() }));
+    const page = (server: ServerProcess) =>
+      fetch(server.url, { headers: { accept: 'text/html' } }).then(async (response) => ({
+        type: response.headers.get('content-type'),
+        text: await response.text(),
+      }));
     expect((await page(production)).text).not.toContain('GraphiQL');
     expect((await page(withIntrospection)).text).toContain('<title>ScanOps GraphiQL</title>');
   });

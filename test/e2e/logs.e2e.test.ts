@@ -1,20 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
 import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ServerProcess, startServer, subscribe, TEST_PASSWORD } from '../helpers/server.ts';
-import { createServer } from 'node:net';
 
 /** What an operator reads: JSON lines, one per event worth knowing, each request's lines under its request id. */
 let server: ServerProcess;
 
 type Line = Record<string, unknown> & { msg: string };
-const lines = (): Line[] => server.output.flatMap((text) => {
-  try {
-    return [JSON.parse(text) as Line];
-  } catch {
-    return [];
-  }
-});
+const lines = (): Line[] =>
+  server.output.flatMap((text) => {
+    try {
+      return [JSON.parse(text) as Line];
+    } catch {
+      return [];
+    }
+  });
 const find = (msg: string, where: (line: Line) => boolean = () => true) => lines().filter((line) => line.msg === msg && where(line));
 
 async function waitFor(msg: string, where?: (line: Line) => boolean): Promise<Line> {
@@ -39,7 +40,11 @@ const CREATE = 'mutation($input: CreateScanInput!) { createScan(input: $input) {
 const WAIT = 'subscription($id: ID!) { scanProgress(scanId: $id) { probesDone } }';
 
 async function runScan(input: Record<string, unknown>): Promise<string> {
-  const { body, headers } = await server.graphql<{ createScan: { scan: { id: string } } }>(CREATE, { input }, { 'x-request-id': `create-${input.scanType ?? 'CONNECT'}` });
+  const { body, headers } = await server.graphql<{ createScan: { scan: { id: string } } }>(
+    CREATE,
+    { input },
+    { 'x-request-id': `create-${input.scanType ?? 'CONNECT'}` },
+  );
   expect(body.errors).toBeUndefined();
   expect(headers.get('x-request-id')).toBe(`create-${input.scanType ?? 'CONNECT'}`);
   const id = body.data!.createScan.scan.id;
@@ -49,7 +54,7 @@ async function runScan(input: Record<string, unknown>): Promise<string> {
 }
 
 describe('logs', () => {
-  it('tell a scan\'s life: queued (under the request id), started, finished with counts and duration', async () => {
+  it("tell a scan's life: queued (under the request id), started, finished with counts and duration", async () => {
     const listener = createServer((socket) => socket.on('error', () => {}).end());
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const { port } = listener.address() as { port: number };
@@ -75,20 +80,38 @@ describe('logs', () => {
   it('record failed logins and the lockout, never the password', async () => {
     const email = 'admin@scanops.test';
     for (let i = 0; i < 3; i++) {
-      await server.graphql('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', { input: { email, password: 'wrong horse battery staple' } }, { authorization: '', 'x-request-id': `login-${i}` });
+      await server.graphql(
+        'mutation($input: LoginInput!) { login(input: $input) { accessToken } }',
+        { input: { email, password: 'wrong horse battery staple' } },
+        { authorization: '', 'x-request-id': `login-${i}` },
+      );
     }
     expect(await waitFor('login failed', (line) => line.requestId === 'login-0')).toMatchObject({ level: 40, email, ip: '127.0.0.1' });
-    expect(await waitFor('login locked out', (line) => line.requestId === 'login-2')).toMatchObject({ email, by: 'email', retryAfterSeconds: expect.any(Number) });
+    expect(await waitFor('login locked out', (line) => line.requestId === 'login-2')).toMatchObject({
+      email,
+      by: 'email',
+      retryAfterSeconds: expect.any(Number),
+    });
     expect(server.output.join('\n')).not.toContain('wrong horse');
     expect(server.output.join('\n')).not.toContain(TEST_PASSWORD);
   });
 
   it('say when a socket is closed for its credentials', async () => {
-    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: 'Bearer nonsense' } });
+    const client = createClient({
+      url: server.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: 'Bearer nonsense' },
+    });
     const closed = new Promise<number>((resolve) => client.on('closed', (event) => resolve((event as { code: number }).code)));
     client.subscribe({ query: 'subscription { scanUpdated { id } }' }, { next: () => {}, error: () => {}, complete: () => {} });
     expect(await closed).toBe(4401);
-    expect(await waitFor('socket closed: credentials refused')).toMatchObject({ code: 4401, socketId: expect.any(String), ip: '127.0.0.1' });
+    expect(await waitFor('socket closed: credentials refused')).toMatchObject({
+      code: 4401,
+      socketId: expect.any(String),
+      ip: '127.0.0.1',
+    });
     await client.dispose();
   });
 

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shapeMismatch, shellSteps, type Step } from '../helpers/readme.ts';
+import { type Step, shapeMismatch, shellSteps } from '../helpers/readme.ts';
 import { type ServerProcess, startServer } from '../helpers/server.ts';
 
 /**
@@ -41,7 +41,11 @@ afterAll(async () => {
 async function runSession(steps: Step[]): Promise<string[]> {
   const marker = `--readme-step-${process.pid}--`;
   const script = steps.map((step) => `${withPort(step.command)}\nprintf '\\n${marker}\\n'`).join('\n');
-  const shell = spawn('bash', ['--noprofile', '--norc'], { cwd: workDir, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const shell = spawn('bash', ['--noprofile', '--norc'], {
+    cwd: workDir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const outputs: string[] = [];
   let current: string[] = [];
   createInterface({ input: shell.stdout }).on('line', (line) => {
@@ -54,13 +58,18 @@ async function runSession(steps: Step[]): Promise<string[]> {
   shell.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   shell.stdin.end(`${script}\n`);
   const code = await new Promise<number | null>((resolve) => shell.on('close', resolve));
-  if (code !== 0 || outputs.length !== steps.length) throw new Error(`the session stopped after ${outputs.length} of ${steps.length} steps (exit ${code}):\n${stderr}`);
+  if (code !== 0 || outputs.length !== steps.length)
+    throw new Error(`the session stopped after ${outputs.length} of ${steps.length} steps (exit ${code}):\n${stderr}`);
   return outputs;
 }
 
 /** The README's subscription script, run as it says, printing what it receives. */
 function runScript(file: string, token: string) {
-  const child = spawn(process.execPath, [file], { cwd: workDir, env: { PATH: process.env.PATH ?? '', TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [file], {
+    cwd: workDir,
+    env: { PATH: process.env.PATH ?? '', TOKEN: token },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
   createInterface({ input: child.stderr }).on('line', (line) => lines.push(line));
@@ -113,7 +122,11 @@ describe.skipIf(!hasCurl && !process.env.CI)('the README', () => {
 
     const refused = runScript(file, 'not-a-token');
     try {
-      await until(() => refused.lines.length > 0, async () => {}, 'the script to report its refusal');
+      await until(
+        () => refused.lines.length > 0,
+        async () => {},
+        'the script to report its refusal',
+      );
       expect(refused.lines).toEqual(['subscription ended: 4401 Unauthorized']);
       expect(README).toContain('with a bad token it prints `subscription ended: 4401 Unauthorized`');
     } finally {

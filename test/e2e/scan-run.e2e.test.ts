@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
+import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
 import { hasPython, silentPort } from '../helpers/silent-port.ts';
 
 const listeners: Server[] = [];
@@ -16,13 +16,19 @@ async function listen(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-
-type Scan = { id: string; status: string; error: string | null; progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number } };
+type Scan = {
+  id: string;
+  status: string;
+  error: string | null;
+  progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number };
+};
 const SCAN = 'id status error progress { probesTotal probesDone percent openPorts }';
 
 async function create(server: ServerProcess, input: Record<string, unknown>): Promise<Scan> {
   const { body } = await server.graphql<{ createScan: { scan: Scan } }>(
-    `mutation($input: CreateScanInput!) { createScan(input: $input) { scan { ${SCAN} } } }`, { input });
+    `mutation($input: CreateScanInput!) { createScan(input: $input) { scan { ${SCAN} } } }`,
+    { input },
+  );
   expect(body.errors).toBeUndefined();
   return body.data!.createScan.scan;
 }
@@ -50,7 +56,8 @@ type Told = {
   progress: { probesTotal: number; probesDone: number; percent: number; openPorts: number; rate: number; etaSeconds: number | null };
   summary: { open: number; closed: number; filtered: number; total: number };
 };
-const TOLD = 'status startedAt finishedAt progress { probesTotal probesDone percent openPorts rate etaSeconds } summary { open closed filtered total }';
+const TOLD =
+  'status startedAt finishedAt progress { probesTotal probesDone percent openPorts rate etaSeconds } summary { open closed filtered total }';
 
 /** Progress and stored results, read in one query, tell the same story. */
 function expectTruthful(scan: Told): Told {
@@ -107,7 +114,10 @@ const EVENTS = `subscription($id: ID!) { scanEvents(scanId: $id) {
  */
 function expectLifecycle(statuses: string[]): void {
   const steps = statuses.map((status) => LIFE.indexOf(status));
-  expect(steps.every((step, i) => step >= 0 && (i === 0 || step >= steps[i - 1]!)), statuses.join()).toBe(true);
+  expect(
+    steps.every((step, i) => step >= 0 && (i === 0 || step >= steps[i - 1]!)),
+    statuses.join(),
+  ).toBe(true);
   expect(new Set(statuses)).toEqual(new Set(['QUEUED', 'RUNNING', 'COMPLETED', ...statuses.filter((s) => s === 'PENDING')]));
 }
 
@@ -133,7 +143,10 @@ describe('running scans through the single-node server', () => {
   it('runs a scan to completion and lists exactly the open ports', async () => {
     const open = [await listen(), await listen()];
     const closed = await unusedPort();
-    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(server.wsClient(), 'subscription { scanUpdated { id status } }');
+    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(
+      server.wsClient(),
+      'subscription { scanUpdated { id status } }',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const created = await create(server, { targets: ['127.0.0.1'], ports: [...open, closed].join(','), start: true });
@@ -141,7 +154,9 @@ describe('running scans through the single-node server', () => {
     const done = await until(server, created.id, 'COMPLETED');
     expect(done.progress).toEqual({ probesTotal: 3, probesDone: 3, percent: 100, openPorts: 2 });
 
-    const { body } = await server.graphql<{ scan: { results: { totalCount: number; nodes: { address: string; port: number; protocol: string; state: string }[] } } }>(
+    const { body } = await server.graphql<{
+      scan: { results: { totalCount: number; nodes: { address: string; port: number; protocol: string; state: string }[] } };
+    }>(
       `query($id: ID!) { scan(id: $id) { results(first: 10, filter: { state: [OPEN] }) { totalCount nodes { address port protocol state } } } }`,
       { id: created.id },
     );
@@ -150,7 +165,9 @@ describe('running scans through the single-node server', () => {
     expect(body.data?.scan.results.nodes.every((r) => r.address === '127.0.0.1' && r.protocol === 'TCP')).toBe(true);
 
     const all = await server.graphql<{ scan: { results: { totalCount: number } } }>(
-      'query($id: ID!) { scan(id: $id) { results { totalCount } } }', { id: created.id });
+      'query($id: ID!) { scan(id: $id) { results { totalCount } } }',
+      { id: created.id },
+    );
     expect(all.body.data?.scan.results.totalCount).toBe(3);
 
     await updates.next(4);
@@ -182,7 +199,12 @@ describe('running scans through the single-node server', () => {
 
   it('reads progress that agrees with the stored results while running and once done, and a rate that stays put', async () => {
     const open = [await listen(), await listen()];
-    const created = await create(server, { targets: ['127.0.0.1'], ports: `${open.join(',')},1-3000`, options: { maxRate: 1_500 }, start: true });
+    const created = await create(server, {
+      targets: ['127.0.0.1'],
+      ports: `${open.join(',')},1-3000`,
+      options: { maxRate: 1_500 },
+      start: true,
+    });
     const reads = await watch(server, created.id, (scan) => scan.status === 'COMPLETED');
     // Read mid-run, not only at the ends (a RUNNING scan may read 100 between its last batch and its finish).
     const midway = reads.filter((scan) => scan.status === 'RUNNING' && scan.progress.probesDone > 0 && scan.progress.probesDone < 3_002);
@@ -202,7 +224,9 @@ describe('running scans through the single-node server', () => {
     const created = await create(server, { targets: ['127.0.0.1'], ports: '1-20000', options: { maxRate: 2_000 }, start: true });
     await watch(server, created.id, (scan) => scan.progress.probesDone >= 1_000);
     const { body } = await server.graphql<{ cancelScan: { scan: Told } }>(
-      `mutation($id: ID!) { cancelScan(input: { id: $id }) { scan { ${TOLD} } } }`, { id: created.id });
+      `mutation($id: ID!) { cancelScan(input: { id: $id }) { scan { ${TOLD} } } }`,
+      { id: created.id },
+    );
     expect(body.errors).toBeUndefined();
     const cancelled = expectTruthful(body.data!.cancelScan.scan);
     expect(cancelled.status).toBe('CANCELLED');
@@ -214,11 +238,23 @@ describe('running scans through the single-node server', () => {
     expect(soon).toEqual(cancelled);
   });
 
-  it('streams a scan\'s progress over graphql-ws from its current state to the end', async () => {
+  it("streams a scan's progress over graphql-ws from its current state to the end", async () => {
     const open = await listen();
     const created = await create(server, { targets: ['127.0.0.1'], ports: `${open},1-3000`, options: { maxRate: 3_000 } });
-    const progress = subscribe<{ scanProgress: { probesTotal: number; probesDone: number; percent: number; openPorts: number; rate: number; etaSeconds: number | null } }>(
-      server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { probesTotal probesDone percent openPorts rate etaSeconds } }', { id: created.id });
+    const progress = subscribe<{
+      scanProgress: {
+        probesTotal: number;
+        probesDone: number;
+        percent: number;
+        openPorts: number;
+        rate: number;
+        etaSeconds: number | null;
+      };
+    }>(
+      server.wsClient(),
+      'subscription($id: ID!) { scanProgress(scanId: $id) { probesTotal probesDone percent openPorts rate etaSeconds } }',
+      { id: created.id },
+    );
     const [first] = await progress.next(1);
     expect(first?.scanProgress).toEqual({ probesTotal: 0, probesDone: 0, percent: 0, openPorts: 0, rate: 0, etaSeconds: null });
     await mutate(server, 'startScan', created.id);
@@ -234,11 +270,17 @@ describe('running scans through the single-node server', () => {
     expect(updates.at(-1)!.rate).toBeGreaterThan(0);
 
     // A late subscriber gets the final state and the end at once.
-    const late = subscribe<{ scanProgress: { percent: number } }>(server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id: created.id });
+    const late = subscribe<{ scanProgress: { percent: number } }>(
+      server.wsClient(),
+      'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }',
+      { id: created.id },
+    );
     await late.completed;
     expect(late.results).toEqual([{ scanProgress: { percent: 100 } }]);
 
-    const unknown = subscribe(server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', { id: Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url') });
+    const unknown = subscribe(server.wsClient(), 'subscription($id: ID!) { scanProgress(scanId: $id) { percent } }', {
+      id: Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url'),
+    });
     await expect(unknown.next(1, 5_000)).rejects.toThrow(/NOT_FOUND/);
   });
 
@@ -248,13 +290,25 @@ describe('running scans through the single-node server', () => {
     const created = await create(server, { targets: ['localhost'], ports: `${open.join(',')},${closed}` });
     const events = subscribe<{ scanEvents: ScanEvent }>(server.wsClient(), EVENTS, { id: created.id });
     const [first] = await events.next(1);
-    expect(first?.scanEvents).toMatchObject({ __typename: 'ScanStatusChanged', scanId: created.id, status: 'PENDING', scan: { id: created.id } });
+    expect(first?.scanEvents).toMatchObject({
+      __typename: 'ScanStatusChanged',
+      scanId: created.id,
+      status: 'PENDING',
+      scan: { id: created.id },
+    });
     await mutate(server, 'startScan', created.id);
     await events.completed;
     const live = events.results.map((r) => r.scanEvents);
-    expect(live.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(live.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual([
+      'PENDING',
+      'QUEUED',
+      'RUNNING',
+      'COMPLETED',
+    ]);
     expect(live.at(-1)).toMatchObject({ status: 'COMPLETED', scan: { status: 'COMPLETED' } });
-    expect(live.filter((e) => e.__typename === 'HostStateChanged').map((e) => e.host)).toEqual([{ address: '127.0.0.1', hostname: 'localhost', state: 'UP' }]);
+    expect(live.filter((e) => e.__typename === 'HostStateChanged').map((e) => e.host)).toEqual([
+      { address: '127.0.0.1', hostname: 'localhost', state: 'UP' },
+    ]);
     const found = live.filter((e) => e.__typename === 'PortFound').map((e) => e.result!);
     expect(found.map((r) => r.port).sort((a, b) => a - b)).toEqual(open);
     expect(found.every((r) => r.state === 'OPEN' && r.address === '127.0.0.1')).toBe(true);
@@ -264,28 +318,60 @@ describe('running scans through the single-node server', () => {
     await late.completed;
     const replayed = late.results.map((r) => r.scanEvents);
     expect(replayed.map((e) => e.__typename)).toEqual(['HostStateChanged', 'PortFound', 'PortFound', 'ScanStatusChanged']);
-    expect(replayed.filter((e) => e.result).map((e) => e.result!.port).sort((a, b) => a - b)).toEqual(open);
+    expect(
+      replayed
+        .filter((e) => e.result)
+        .map((e) => e.result!.port)
+        .sort((a, b) => a - b),
+    ).toEqual(open);
     expect(replayed.at(-1)).toMatchObject({ status: 'COMPLETED' });
 
-    const { body } = await server.graphql<{ scan: { hosts: { totalCount: number; nodes: { address: string; hostname: string; state: string; results: { totalCount: number; nodes: { port: number }[] } }[] } } }>(
+    const { body } = await server.graphql<{
+      scan: {
+        hosts: {
+          totalCount: number;
+          nodes: { address: string; hostname: string; state: string; results: { totalCount: number; nodes: { port: number }[] } }[];
+        };
+      };
+    }>(
       `query($id: ID!) { scan(id: $id) { hosts(first: 10) { totalCount nodes { address hostname state results(filter: { state: [OPEN] }) { totalCount nodes { port } } } } } }`,
       { id: created.id },
     );
     expect(body.errors).toBeUndefined();
     expect(body.data?.scan.hosts.totalCount).toBe(1);
-    expect(body.data?.scan.hosts.nodes[0]).toMatchObject({ address: '127.0.0.1', hostname: 'localhost', state: 'UP', results: { totalCount: 2 } });
+    expect(body.data?.scan.hosts.nodes[0]).toMatchObject({
+      address: '127.0.0.1',
+      hostname: 'localhost',
+      state: 'UP',
+      results: { totalCount: 2 },
+    });
   });
 
   it.skipIf(!hasPython && !process.env.CI)('marks a host that never answered DOWN once the scan completes', async () => {
     const silent = await silentPort('127.0.0.3');
     try {
-      const created = await create(server, { targets: ['127.0.0.3'], ports: String(silent.port), options: { timeoutMs: 200, retries: 0 }, start: true });
+      const created = await create(server, {
+        targets: ['127.0.0.3'],
+        ports: String(silent.port),
+        options: { timeoutMs: 200, retries: 0 },
+        start: true,
+      });
       await until(server, created.id, 'COMPLETED');
-      const { body } = await server.graphql<{ scan: { up: { totalCount: number }; down: { nodes: { address: string; state: string }[] }; results: { nodes: { state: string }[] } } }>(
+      const { body } = await server.graphql<{
+        scan: {
+          up: { totalCount: number };
+          down: { nodes: { address: string; state: string }[] };
+          results: { nodes: { state: string }[] };
+        };
+      }>(
         `query($id: ID!) { scan(id: $id) { up: hosts(filter: { state: [UP] }) { totalCount } down: hosts(filter: { address: "127.0.0.0/24", state: [DOWN] }) { nodes { address state } } results { nodes { state } } } }`,
         { id: created.id },
       );
-      expect(body.data?.scan).toEqual({ up: { totalCount: 0 }, down: { nodes: [{ address: '127.0.0.3', state: 'DOWN' }] }, results: { nodes: [{ state: 'FILTERED' }] } });
+      expect(body.data?.scan).toEqual({
+        up: { totalCount: 0 },
+        down: { nodes: [{ address: '127.0.0.3', state: 'DOWN' }] },
+        results: { nodes: [{ state: 'FILTERED' }] },
+      });
     } finally {
       silent.close();
     }
@@ -295,13 +381,21 @@ describe('running scans through the single-node server', () => {
     const created = await create(server, { targets: ['127.0.0.1'], ports: '1,22,443', start: true });
     await until(server, created.id, 'COMPLETED');
     const { body } = await server.graphql<{ scan: { results: { nodes: { port: number; service: string | null }[] } } }>(
-      'query($id: ID!) { scan(id: $id) { results { nodes { port service } } } }', { id: created.id });
+      'query($id: ID!) { scan(id: $id) { results { nodes { port service } } } }',
+      { id: created.id },
+    );
     // Port 1 (tcpmux) is not in the table: no guess rather than a wrong one.
-    expect(body.data?.scan.results.nodes.sort((a, b) => a.port - b.port)).toEqual([{ port: 1, service: null }, { port: 22, service: 'ssh' }, { port: 443, service: 'https' }]);
+    expect(body.data?.scan.results.nodes.sort((a, b) => a.port - b.port)).toEqual([
+      { port: 1, service: null },
+      { port: 22, service: 'ssh' },
+      { port: 443, service: 'https' },
+    ]);
   });
 
   it('refuses bad options and unknown scans', async () => {
-    const { body } = await server.graphql('mutation { createScan(input: { targets: ["127.0.0.1"], options: { concurrency: 0 } }) { scan { id } } }');
+    const { body } = await server.graphql(
+      'mutation { createScan(input: { targets: ["127.0.0.1"], options: { concurrency: 0 } }) { scan { id } } }',
+    );
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'options.concurrency' });
     const unknown = await mutate(server, 'startScan', Buffer.from('Scan:00000000-0000-4000-8000-000000000000').toString('base64url'));
     expect(unknown.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
@@ -330,7 +424,11 @@ describe.skipIf(!hasNmap && !process.env.CI)('nmap scans through the server', ()
     const port = (ssh.address() as { port: number }).port;
     const closed = await unusedPort();
     const created = await create(server, { targets: ['127.0.0.1'], ports: `${port},${closed}`, scanType: 'VERSION' });
-    const events = subscribe<{ scanEvents: ScanEvent & { result?: { version?: string } } }>(server.wsClient(), EVENTS.replace('service }', 'service version }'), { id: created.id });
+    const events = subscribe<{ scanEvents: ScanEvent & { result?: { version?: string } } }>(
+      server.wsClient(),
+      EVENTS.replace('service }', 'service version }'),
+      { id: created.id },
+    );
     await events.next(1);
     await mutate(server, 'startScan', created.id);
     await events.completed;
@@ -358,7 +456,10 @@ describe.skipIf(separateWorker.skipped)(separateWorker.title, () => {
   let redis: TestRedis;
 
   beforeAll(async () => {
-    await allStarted(createTestDatabase().then((d) => (database = d)), useRedis().then((r) => (redis = r)));
+    await allStarted(
+      createTestDatabase().then((d) => (database = d)),
+      useRedis().then((r) => (redis = r)),
+    );
     const env = { REDIS_URL: redis.url };
     await allStarted(
       startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (api = s)),
@@ -375,7 +476,10 @@ describe.skipIf(separateWorker.skipped)(separateWorker.title, () => {
 
   it('runs the scan one API queued, and its events reach subscribers of both APIs over Redis', async () => {
     const port = await listen();
-    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(api.wsClient(), 'subscription { scanUpdated { id status } }');
+    const updates = subscribe<{ scanUpdated: { id: string; status: string } }>(
+      api.wsClient(),
+      'subscription { scanUpdated { id status } }',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     const created = await create(api, { targets: ['127.0.0.1'], ports: String(port) });
     const events = subscribe<{ scanEvents: ScanEvent }>(otherApi.wsClient(), EVENTS, { id: created.id });
@@ -391,7 +495,12 @@ describe.skipIf(separateWorker.skipped)(separateWorker.title, () => {
     await events.completed;
     const heard = events.results.map((r) => r.scanEvents);
     expect(heard.filter((e) => e.__typename === 'PortFound').map((e) => e.result?.port)).toEqual([port]);
-    expect(heard.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(heard.filter((e) => e.__typename === 'ScanStatusChanged').map((e) => e.status)).toEqual([
+      'PENDING',
+      'QUEUED',
+      'RUNNING',
+      'COMPLETED',
+    ]);
   });
 });
 

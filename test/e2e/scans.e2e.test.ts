@@ -100,7 +100,8 @@ describe('pagination and filters', () => {
   const ids: string[] = [];
   // A distinct port spec marks this test's scans, so other tests' scans can be filtered out by eye.
   beforeAll(async () => {
-    for (let i = 1; i <= 7; i++) ids.push((await createScan({ targets: ['127.0.1.1'], ports: `${i}`, scanType: i % 2 ? 'UDP' : 'VERSION' })).id);
+    for (let i = 1; i <= 7; i++)
+      ids.push((await createScan({ targets: ['127.0.1.1'], ports: `${i}`, scanType: i % 2 ? 'UDP' : 'VERSION' })).id);
   });
 
   it('walks forward through first, middle and last pages without gaps or repeats', async () => {
@@ -117,7 +118,11 @@ describe('pagination and filters', () => {
     } while (after);
     expect(seen).toEqual(ids);
     expect(pages.map((p) => p.edges.length)).toEqual([3, 3, 1]);
-    expect(pages.map((p) => [p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage])).toEqual([[false, true], [true, true], [true, false]]);
+    expect(pages.map((p) => [p.pageInfo.hasPreviousPage, p.pageInfo.hasNextPage])).toEqual([
+      [false, true],
+      [true, true],
+      [true, false],
+    ]);
     expect(pages.every((p) => p.totalCount === 7)).toBe(true);
   });
 
@@ -157,7 +162,11 @@ describe('pagination and filters', () => {
   it('orders by updatedAt too, and refuses a cursor from another order', async () => {
     const byUpdate = await page({ first: 2, orderBy: { field: 'UPDATED_AT', direction: 'DESC' } });
     expect(byUpdate.edges).toHaveLength(2);
-    const { body } = await server.graphql(PAGE, { first: 2, after: byUpdate.pageInfo.endCursor, orderBy: { field: 'CREATED_AT', direction: 'DESC' } });
+    const { body } = await server.graphql(PAGE, {
+      first: 2,
+      after: byUpdate.pageInfo.endCursor,
+      orderBy: { field: 'CREATED_AT', direction: 'DESC' },
+    });
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 

@@ -42,7 +42,10 @@ function claimsOf(accessToken: string): Claims {
 }
 
 /** A token built as the server builds one, except for what `forgery` changes. */
-async function forge(claims: Claims, { key = KEY, issuer = ISSUER, audience = AUDIENCE, issuedAt = nowSeconds(), expiresAt = issuedAt + 600 }: Forgery = {}): Promise<string> {
+async function forge(
+  claims: Claims,
+  { key = KEY, issuer = ISSUER, audience = AUDIENCE, issuedAt = nowSeconds(), expiresAt = issuedAt + 600 }: Forgery = {},
+): Promise<string> {
   return new SignJWT({ role: claims.role, sid: claims.sid })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
@@ -92,7 +95,8 @@ async function wsCloseCode(authorization: string): Promise<number> {
   const { client, closed } = eagerClient(authorization);
   try {
     const connected = new Promise<never>((_, reject) =>
-      client.on('connected', () => reject(new Error(`the server accepted the connection with ${authorization.slice(0, 40)}…`))));
+      client.on('connected', () => reject(new Error(`the server accepted the connection with ${authorization.slice(0, 40)}…`))),
+    );
     return await Promise.race([closed, connected]);
   } finally {
     await client.dispose();
@@ -100,7 +104,11 @@ async function wsCloseCode(authorization: string): Promise<number> {
 }
 
 async function refresh(refreshToken: string) {
-  return server.graphql<{ refreshAccessToken: { accessToken: string; refreshToken: string } }>(REFRESH, { input: { refreshToken } }, { authorization: '' });
+  return server.graphql<{ refreshAccessToken: { accessToken: string; refreshToken: string } }>(
+    REFRESH,
+    { input: { refreshToken } },
+    { authorization: '' },
+  );
 }
 
 async function login(email: string, password: string) {
@@ -108,7 +116,11 @@ async function login(email: string, password: string) {
 }
 
 async function createApiToken(user: TestUser): Promise<{ secret: string; id: string }> {
-  const { body } = await server.graphql<{ createApiToken: { secret: string; apiToken: { id: string } } }>(CREATE_API_TOKEN, { input: { name: 'ci' } }, user.headers);
+  const { body } = await server.graphql<{ createApiToken: { secret: string; apiToken: { id: string } } }>(
+    CREATE_API_TOKEN,
+    { input: { name: 'ci' } },
+    user.headers,
+  );
   expect(body.errors).toBeUndefined();
   return { secret: body.data!.createApiToken.secret, id: body.data!.createApiToken.apiToken.id };
 }
@@ -174,7 +186,7 @@ describe('forged and tampered access tokens', () => {
     expect(await wsCloseCode(`Bearer ${token}`)).toBe(4401);
   });
 
-  it('refuses a well-signed token naming another user than its session\'s', async () => {
+  it("refuses a well-signed token naming another user than its session's", async () => {
     const other = await server.createUser('VIEWER');
     const token = await forge({ ...claims, sub: claimsOf(other.token).sub });
     await expectRefused(`Bearer ${token}`);
@@ -238,7 +250,11 @@ describe('spent and revoked credentials', () => {
     const admin = await server.createUser('ADMIN');
     const token = await createApiToken(admin);
     const headers = { authorization: `Bearer ${token.secret}` };
-    const created = await server.graphql('mutation { createUser(input: { email: "minted@scanops.test", role: ADMIN, password: "correct horse battery staple" }) { user { id } } }', {}, headers);
+    const created = await server.graphql(
+      'mutation { createUser(input: { email: "minted@scanops.test", role: ADMIN, password: "correct horse battery staple" }) { user { id } } }',
+      {},
+      headers,
+    );
     expect(created.body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);
     const updated = await server.graphql(UPDATE_USER, { input: { id: admin.id, name: 'renamed' } }, headers);
     expect(updated.body.errors?.map((error) => error.extensions?.code)).toEqual(['FORBIDDEN']);

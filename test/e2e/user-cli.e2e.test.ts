@@ -6,7 +6,10 @@ import { startServer, TEST_PASSWORD } from '../helpers/server.ts';
 let database: TestDatabase;
 
 /** `npm run user -- …` as an operator types it; resolves with the exit code and what it printed. */
-function userCli(args: string[], { env = {}, stdin }: { env?: Record<string, string>; stdin?: string } = {}): Promise<{ code: number | null; out: string }> {
+function userCli(
+  args: string[],
+  { env = {}, stdin }: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number | null; out: string }> {
   const child = spawn('npm', ['run', '--silent', 'user', '--', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', DATABASE_URL: database.url, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -34,14 +37,17 @@ describe('the first user', () => {
   });
 
   it('refuses to start with a weak ADMIN_PASSWORD, saying why', async () => {
-    await expect(startServer({ databaseUrl: database.url, admin: false, env: { ADMIN_EMAIL: 'root@scanops.test', ADMIN_PASSWORD: 'hunter2' } }))
-      .rejects.toThrow(/password is too weak/);
+    await expect(
+      startServer({ databaseUrl: database.url, admin: false, env: { ADMIN_EMAIL: 'root@scanops.test', ADMIN_PASSWORD: 'hunter2' } }),
+    ).rejects.toThrow(/password is too weak/);
   });
 
   it('creates users from the CLI, password from the environment or stdin, never from the arguments', async () => {
     const fromEnv = await userCli(['create', '--email', 'Ops@Scanops.test', '--role', 'admin'], { env: { USER_PASSWORD: TEST_PASSWORD } });
     expect(fromEnv).toEqual({ code: 0, out: 'Created ADMIN ops@scanops.test.\n' });
-    const fromStdin = await userCli(['create', '--email', 'ana@scanops.test', '--role', 'ANALYST', '--name', 'Ana'], { stdin: `${TEST_PASSWORD}\n` });
+    const fromStdin = await userCli(['create', '--email', 'ana@scanops.test', '--role', 'ANALYST', '--name', 'Ana'], {
+      stdin: `${TEST_PASSWORD}\n`,
+    });
     expect(fromStdin).toEqual({ code: 0, out: 'Created ANALYST ana@scanops.test.\n' });
 
     const weak = await userCli(['create', '--email', 'weak@scanops.test', '--role', 'VIEWER'], { stdin: 'short\n' });
@@ -54,7 +60,10 @@ describe('the first user', () => {
   });
 
   it('lets the CLI-made users log in, and the ADMIN_EMAIL of a later start creates no one', async () => {
-    const server = await startServer({ databaseUrl: database.url, env: { ADMIN_EMAIL: 'ops@scanops.test', ADMIN_PASSWORD: TEST_PASSWORD } });
+    const server = await startServer({
+      databaseUrl: database.url,
+      env: { ADMIN_EMAIL: 'ops@scanops.test', ADMIN_PASSWORD: TEST_PASSWORD },
+    });
     const ana = await server.login('ana@scanops.test');
     const { body } = await server.graphql('{ viewer { email name role } users { totalCount } }');
     expect(body.data).toEqual({ viewer: { email: 'ops@scanops.test', name: 'ops', role: 'ADMIN' }, users: { totalCount: 2 } });

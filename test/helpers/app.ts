@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Role } from '../../src/access/role.ts';
+import { Viewer } from '../../src/access/viewer.ts';
 import { type App, type AppOverrides, createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { GraphQLContext } from '../../src/graphql/context.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import type { Role } from '../../src/access/role.ts';
 import { AuthSession } from '../../src/users/auth-session.entity.ts';
 import { createUserRecord } from '../../src/users/user.service.ts';
-import { Viewer } from '../../src/access/viewer.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestApp = App & {
@@ -29,7 +29,11 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
   let counter = 0;
   const seedUser = async (role: Role) => {
     const em = app.orm.em.fork();
-    const user = await createUserRecord(em, { email: `${role.toLowerCase()}-${randomUUID()}@example.test`, role, password: TEST_PASSWORD }, app.clock.now());
+    const user = await createUserRecord(
+      em,
+      { email: `${role.toLowerCase()}-${randomUUID()}@example.test`, role, password: TEST_PASSWORD },
+      app.clock.now(),
+    );
     const session = AuthSession.create(user, app.clock.now(), new Date(app.clock.now().getTime() + 86_400_000), '127.0.0.1');
     await em.persist(session).flush();
     return Viewer.of({ userId: user.id, email: user.email, role, via: 'session', credentialId: session.id, expiresAt: null }, app.grants);
@@ -39,7 +43,8 @@ export async function createTestApp(env: Record<string, string> = {}, overrides:
     ...app,
     context: (viewer = admin, ip = '127.0.0.1') => app.requestContext({ requestId: `test-${++counter}`, viewer, ip }),
     seedUser,
-    tokenFor: async (viewer = admin) => (await app.accessTokens.sign(viewer.userId, viewer.identity.role, viewer.identity.credentialId)).token,
+    tokenFor: async (viewer = admin) =>
+      (await app.accessTokens.sign(viewer.userId, viewer.identity.role, viewer.identity.credentialId)).token,
     async dispose() {
       await app.close();
       await database.drop();

@@ -26,11 +26,14 @@ export function loopbackNetwork(): ContractNetwork {
       return (server.address() as { port: number }).port;
     },
     closed: (address) => unusedPort(address),
-    silent: hasPython || process.env.CI ? async () => {
-      const silent = await silentPort();
-      silents.push(silent);
-      return silent.port;
-    } : undefined,
+    silent:
+      hasPython || process.env.CI
+        ? async () => {
+            const silent = await silentPort();
+            silents.push(silent);
+            return silent.port;
+          }
+        : undefined,
     async close() {
       for (const silent of silents) silent.close();
       // A server closes once its connections have; nmap's probes can leave one Node still counts after the peer is gone.

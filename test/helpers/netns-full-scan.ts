@@ -23,7 +23,10 @@ const listeners = servers.map((server) => (server.address() as { port: number })
 
 const states: Record<string, number> = { OPEN: 0, CLOSED: 0, FILTERED: 0 };
 const open: number[] = [];
-for await (const batch of createConnectScanner().scan({ hosts: [{ address: '127.0.0.1', family: 4 }], ports: PortSpec.parse('1-65535') }, DEFAULT_SCAN_OPTIONS)) {
+for await (const batch of createConnectScanner().scan(
+  { hosts: [{ address: '127.0.0.1', family: 4 }], ports: PortSpec.parse('1-65535') },
+  DEFAULT_SCAN_OPTIONS,
+)) {
   for (const result of batch) {
     states[result.state] = (states[result.state] ?? 0) + 1;
     if (result.state === 'OPEN') open.push(result.port);

@@ -5,8 +5,13 @@ const id = (uuid: string) => Buffer.from(`Scan:${uuid}`).toString('base64url');
 
 describe('the README session reader', () => {
   it('takes commands with their continuation lines, and the output under each', () => {
-    const steps = shellSteps(['text', '```sh', '$ curl a \\', '  -d b', '{"x":1}', '$ A=$(b)', '```', '```sh', 'npm start', '```'].join('\n'));
-    expect(steps).toEqual([{ command: 'curl a \\\n  -d b', expected: '{"x":1}', line: 3 }, { command: 'A=$(b)', expected: '', line: 6 }]);
+    const steps = shellSteps(
+      ['text', '```sh', '$ curl a \\', '  -d b', '{"x":1}', '$ A=$(b)', '```', '```sh', 'npm start', '```'].join('\n'),
+    );
+    expect(steps).toEqual([
+      { command: 'curl a \\\n  -d b', expected: '{"x":1}', line: 3 },
+      { command: 'A=$(b)', expected: '', line: 6 },
+    ]);
   });
 
   it('matches what varies from run to run: ids, cursors, times, numbers, text cut with …', () => {
@@ -19,7 +24,11 @@ describe('the README session reader', () => {
     ['a changed message', '{"errors":[{"message":"Scan not found."}]}', '{"errors":[{"message":"Not found."}]}'],
     ['a missing key', '{"data":{"a":1,"b":2}}', '{"data":{"a":1}}'],
     ['an empty list for a full one', '{"nodes":[{"a":1}]}', '{"nodes":[]}'],
-    ['another kind of ID', `{"id":"${id('a38fb549-3bc6-401e-a0ac-83c3923b32d7')}"}`, `{"id":"${Buffer.from('User:a38fb549-3bc6-401e-a0ac-83c3923b32d7').toString('base64url')}"}`],
+    [
+      'another kind of ID',
+      `{"id":"${id('a38fb549-3bc6-401e-a0ac-83c3923b32d7')}"}`,
+      `{"id":"${Buffer.from('User:a38fb549-3bc6-401e-a0ac-83c3923b32d7').toString('base64url')}"}`,
+    ],
     ['another status code', '{"errors":[]} HTTP 400', '{"errors":[]} HTTP 200'],
     ['null for a value', '{"scan":null}', '{"scan":{"id":"x"}}'],
     ['other plain text', 'hello', 'goodbye'],

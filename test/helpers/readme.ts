@@ -46,7 +46,10 @@ export function shapeMismatch(expected: string, actual: string): string | undefi
   if (expected === actual) return undefined;
   const want = splitJson(expected);
   const got = splitJson(actual);
-  if (!want || !got) return expected.includes('…') && actual.startsWith(expected.split('…')[0] ?? '') ? undefined : `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
+  if (!want || !got)
+    return expected.includes('…') && actual.startsWith(expected.split('…')[0] ?? '')
+      ? undefined
+      : `expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
   if (want.rest !== got.rest) return `expected ${JSON.stringify(want.rest)} after the JSON, got ${JSON.stringify(got.rest)}`;
   return treeMismatch(want.value, got.value, '$');
 }
@@ -62,7 +65,8 @@ function splitJson(text: string): { value: unknown; rest: string } | undefined {
 }
 
 function treeMismatch(want: unknown, got: unknown, path: string): string | undefined {
-  if (typeof want === 'string' && typeof got === 'string') return stringMatches(want, got) ? undefined : `${path}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`;
+  if (typeof want === 'string' && typeof got === 'string')
+    return stringMatches(want, got) ? undefined : `${path}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`;
   if (typeof want === 'number') return typeof got === 'number' ? undefined : `${path}: expected a number, got ${JSON.stringify(got)}`;
   if (Array.isArray(want)) {
     if (!Array.isArray(got)) return `${path}: expected an array, got ${JSON.stringify(got)}`;

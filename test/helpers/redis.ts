@@ -14,9 +14,10 @@ const GIVEN = process.env.TEST_REDIS_URL || undefined;
 const SERVER = process.env.TEST_REDIS_SERVER || 'redis-server';
 
 /** Why a test needing Redis cannot have one here; `undefined` when it can. */
-export const redisMissing = GIVEN || !spawnSync(SERVER, ['--version'], { stdio: 'ignore' }).error
-  ? undefined
-  : `no TEST_REDIS_URL and no ${SERVER} installed (apt-get install redis-server)`;
+export const redisMissing =
+  GIVEN || !spawnSync(SERVER, ['--version'], { stdio: 'ignore' }).error
+    ? undefined
+    : `no TEST_REDIS_URL and no ${SERVER} installed (apt-get install redis-server)`;
 
 /**
  * How a suite needing Redis runs where there is none: skipped, with a line
@@ -84,11 +85,13 @@ export async function redisDoor(redis: TestRedis): Promise<RedisDoor> {
     const upstream = connect(Number(target.port || 6379), target.hostname);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
-      socket.on('error', () => {}).on('close', () => {
-        sockets.delete(socket);
-        client.destroy();
-        upstream.destroy();
-      });
+      socket
+        .on('error', () => {})
+        .on('close', () => {
+          sockets.delete(socket);
+          client.destroy();
+          upstream.destroy();
+        });
     }
     client.pipe(upstream).pipe(client);
   };

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { createClient, type Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -23,7 +23,11 @@ export type ServerProcess = {
    * POSTs a GraphQL request as curl would, as the admin; pass an
    * `authorization` header to act as someone else (`''`: anonymous).
    */
-  graphql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
   /** POSTs a raw body (as the admin unless `headers.authorization` says otherwise). */
   post(body: string, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
   /** A graphql-ws client; `token` goes in `connectionParams` (the admin's by default, `null` for none). */
@@ -91,7 +95,9 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   const server = serverProcess(child, url, output, exited, database);
   if (options.admin === false) return server;
   try {
-    server.adminToken = (await server.login(options.env?.ADMIN_EMAIL ?? ADMIN_EMAIL, options.env?.ADMIN_PASSWORD ?? TEST_PASSWORD)).accessToken;
+    server.adminToken = (
+      await server.login(options.env?.ADMIN_EMAIL ?? ADMIN_EMAIL, options.env?.ADMIN_PASSWORD ?? TEST_PASSWORD)
+    ).accessToken;
   } catch (error) {
     await server.stop();
     throw error;
@@ -103,7 +109,13 @@ const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToke
 const CREATE_USER = 'mutation($input: CreateUserInput!) { createUser(input: $input) { user { id email } } }';
 let users = 0;
 
-function serverProcess(child: ChildProcess, url: string, output: string[], exited: Promise<number | null>, database?: TestDatabase): ServerProcess {
+function serverProcess(
+  child: ChildProcess,
+  url: string,
+  output: string[],
+  exited: Promise<number | null>,
+  database?: TestDatabase,
+): ServerProcess {
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
   const server: ServerProcess = {
@@ -118,10 +130,14 @@ function serverProcess(child: ChildProcess, url: string, output: string[], exite
         headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(server.adminToken), ...headers },
         body: JSON.stringify({ query, variables }),
       });
-      return { status: response.status, headers: response.headers, body: await response.json() as GraphQLResponse<T>['body'] };
+      return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLResponse<T>['body'] };
     },
     async post(body, headers = {}) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(server.adminToken), ...headers }, body });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(server.adminToken), ...headers },
+        body,
+      });
       return { status: response.status, body: await response.json() };
     },
     wsClient({ token = server.adminToken } = {}) {
@@ -136,13 +152,19 @@ function serverProcess(child: ChildProcess, url: string, output: string[], exite
       return client;
     },
     async login(email, password = TEST_PASSWORD) {
-      const { body } = await server.graphql<{ login: { accessToken: string; refreshToken: string } }>(LOGIN, { input: { email, password } }, { authorization: '' });
+      const { body } = await server.graphql<{ login: { accessToken: string; refreshToken: string } }>(
+        LOGIN,
+        { input: { email, password } },
+        { authorization: '' },
+      );
       if (!body.data?.login) throw new Error(`login as ${email} failed: ${JSON.stringify(body.errors)}`);
       return body.data.login;
     },
     async createUser(role) {
       const email = `${role.toLowerCase()}-${process.pid}-${++users}@scanops.test`;
-      const { body } = await server.graphql<{ createUser: { user: { id: string } } }>(CREATE_USER, { input: { email, role, password: TEST_PASSWORD } });
+      const { body } = await server.graphql<{ createUser: { user: { id: string } } }>(CREATE_USER, {
+        input: { email, role, password: TEST_PASSWORD },
+      });
       if (!body.data?.createUser) throw new Error(`createUser failed: ${JSON.stringify(body.errors)}`);
       const { accessToken, refreshToken } = await server.login(email);
       return { id: body.data.createUser.user.id, email, token: accessToken, refreshToken, headers: bearer(accessToken) };
@@ -167,21 +189,24 @@ export function subscribe<T>(client: Client, query: string, variables?: Record<s
   let wake: (() => void) | undefined;
   let complete!: () => void;
   const completed = new Promise<void>((resolve) => (complete = resolve));
-  const dispose = client.subscribe<T>({ query, variables }, {
-    next: (result) => {
-      if (result.errors) errors.push(...result.errors);
-      if (result.data) results.push(result.data);
-      wake?.();
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...result.errors);
+        if (result.data) results.push(result.data);
+        wake?.();
+      },
+      error: (error) => {
+        errors.push(error);
+        wake?.();
+      },
+      complete: () => {
+        complete();
+        wake?.();
+      },
     },
-    error: (error) => {
-      errors.push(error);
-      wake?.();
-    },
-    complete: () => {
-      complete();
-      wake?.();
-    },
-  });
+  );
   return {
     results,
     errors,
@@ -212,7 +237,12 @@ export type Outcome = { data: unknown; errors: { message: string; code: unknown 
  * only speak when something happens: a subscribe message has no
  * acknowledgement, so there is no moment after which one poke is enough.
  */
-export function firstOutcome(client: Client, query: string, variables?: Record<string, unknown>, poke?: () => Promise<unknown>): Promise<Outcome> {
+export function firstOutcome(
+  client: Client,
+  query: string,
+  variables?: Record<string, unknown>,
+  poke?: () => Promise<unknown>,
+): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     let settled = false;
     let dispose: (() => void) | undefined;
@@ -226,22 +256,30 @@ export function firstOutcome(client: Client, query: string, variables?: Record<s
       dispose?.();
       settle();
     };
-    dispose = client.subscribe<Record<string, unknown>>({ query, variables }, {
-      next: (result) => finish(() => resolve({
-        data: result.data ? Object.values(result.data)[0] : null,
-        errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
-      })),
-      error: (error) => finish(() => resolve({ data: null, errors: subscriptionErrors(error) })),
-      complete: () => finish(() => resolve({ data: null, errors: [] })),
-    });
+    dispose = client.subscribe<Record<string, unknown>>(
+      { query, variables },
+      {
+        next: (result) =>
+          finish(() =>
+            resolve({
+              data: result.data ? Object.values(result.data)[0] : null,
+              errors: (result.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+            }),
+          ),
+        error: (error) => finish(() => resolve({ data: null, errors: subscriptionErrors(error) })),
+        complete: () => finish(() => resolve({ data: null, errors: [] })),
+      },
+    );
     if (settled) dispose();
   });
 }
 
 /** graphql-ws reports a refused operation as the server's error list, and a dropped socket as a close event. */
 function subscriptionErrors(error: unknown): Outcome['errors'] {
-  if (Array.isArray(error)) return error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }));
-  if (error && typeof error === 'object' && 'code' in error && 'reason' in error) return [{ message: String(error.reason), code: `socket closed ${String(error.code)}` }];
+  if (Array.isArray(error))
+    return error.map((e: { message: string; extensions?: Record<string, unknown> }) => ({ message: e.message, code: e.extensions?.code }));
+  if (error && typeof error === 'object' && 'code' in error && 'reason' in error)
+    return [{ message: String(error.reason), code: `socket closed ${String(error.code)}` }];
   return [{ message: String(error), code: undefined }];
 }
 
@@ -260,7 +298,14 @@ export type WorkerProcess = { pid: number; output: string[]; stop(): Promise<num
 /** Starts `node src/worker.ts` (as `npm run worker` does) on a database, and waits until it takes jobs. */
 export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const child = spawn(NODE, ['src/worker.ts'], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: databaseUrl,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

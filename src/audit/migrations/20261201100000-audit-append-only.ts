@@ -22,8 +22,12 @@ export class AuditAppendOnly extends Migration {
         from "audit_events"
        where "action" in ('LOGIN_FAILED', 'LOGIN_RATE_LIMITED') and "actor_email" is not null and "at" > now() - interval '1 day';`);
     // As MikroORM writes the trigger the entity declares (AuditEvent), so schema and entities agree.
-    this.addSql(`create or replace function "audit_events_audit_events_append_only_fn"() returns trigger as $$ begin raise exception 'audit_events only appends: % refused', tg_op using errcode = 'insufficient_privilege'; end; $$ language plpgsql;`);
-    this.addSql(`create trigger "audit_events_append_only" BEFORE UPDATE OR DELETE on "audit_events" for each ROW execute function "audit_events_audit_events_append_only_fn"();`);
+    this.addSql(
+      `create or replace function "audit_events_audit_events_append_only_fn"() returns trigger as $$ begin raise exception 'audit_events only appends: % refused', tg_op using errcode = 'insufficient_privilege'; end; $$ language plpgsql;`,
+    );
+    this.addSql(
+      `create trigger "audit_events_append_only" BEFORE UPDATE OR DELETE on "audit_events" for each ROW execute function "audit_events_audit_events_append_only_fn"();`,
+    );
   }
 
   override down(): void {

@@ -30,7 +30,10 @@ afterAll(async () => {
 });
 
 const raw = loadRawConnect();
-const adapters: [string, Connect | undefined][] = [['raw libuv connect', raw], ['net.Socket connect', socketConnect]];
+const adapters: [string, Connect | undefined][] = [
+  ['raw libuv connect', raw],
+  ['net.Socket connect', socketConnect],
+];
 
 describe('the raw connect path', () => {
   it('is available on the Node this project runs', () => {
@@ -46,7 +49,12 @@ describe.each(adapters)('connect scanner over %s', (_name, connect) => {
   it('grabs a bounded, printable banner from open ports', async () => {
     const ssh = await greeter('SSH-2.0-OpenSSH_9.6\r\n');
     const noisy = await greeter(`\u0000\u0001${'x'.repeat(1000)}`);
-    const results = await collect(createConnectScanner(connect).scan({ hosts: [V4], ports: PortSpec.parse(`${ssh},${noisy}`) }, { ...FAST, bannerGrab: true, bannerMaxBytes: 64 }));
+    const results = await collect(
+      createConnectScanner(connect).scan(
+        { hosts: [V4], ports: PortSpec.parse(`${ssh},${noisy}`) },
+        { ...FAST, bannerGrab: true, bannerMaxBytes: 64 },
+      ),
+    );
     const banners = Object.fromEntries(results.map((r) => [r.port, r.banner]));
     expect(banners[ssh]).toBe('SSH-2.0-OpenSSH_9.6');
     expect(banners[noisy]).toBe(`..${'x'.repeat(62)}`);

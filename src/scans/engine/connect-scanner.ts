@@ -1,6 +1,6 @@
 import { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ProbeResult, PortState, type ProbeHost, type ScanOptions, type ScanPlan, type Scanner } from './scanner.ts';
+import { PortState, type ProbeHost, type ProbeResult, type Scanner, type ScanOptions, type ScanPlan } from './scanner.ts';
 import { type Connect, type ConnectOutcome, loadRawConnect, socketConnect } from './tcp-connect.ts';
 
 /** Results are handed over in batches of this size, or whatever is ready every `FLUSH_MS`. */
@@ -9,7 +9,6 @@ const FLUSH_MS = 100;
 /** Back-off when the kernel runs short of sockets or ports; such a probe is tried again, not judged. */
 const RESOURCE_BACKOFF_MS = 20;
 const MAX_RESOURCE_RETRIES = 50;
-
 
 /**
  * The native TCP connect engine: a full handshake per probe, no privileges
@@ -27,9 +26,13 @@ async function* connectScan(connect: Connect, plan: ScanPlan, options: ScanOptio
   // An abort event fires once: a signal aborted before the scan began would otherwise go unheard.
   if (signal?.aborted) stop.abort();
   const inFlight = new Set<() => void>();
-  stop.signal.addEventListener('abort', () => {
-    for (const cancel of inFlight) cancel();
-  }, { once: true });
+  stop.signal.addEventListener(
+    'abort',
+    () => {
+      for (const cancel of inFlight) cancel();
+    },
+    { once: true },
+  );
 
   const probes = probesOf(plan);
   const throttle = rateLimiter(options.maxRate, stop.signal);
@@ -50,8 +53,13 @@ async function* connectScan(connect: Connect, plan: ScanPlan, options: ScanOptio
   let finished = false;
   let failure: unknown;
   const workers = Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker))
-    .catch((error: unknown) => { failure = error; })
-    .finally(() => { finished = true; notify(); });
+    .catch((error: unknown) => {
+      failure = error;
+    })
+    .finally(() => {
+      finished = true;
+      notify();
+    });
 
   try {
     while (!finished || buffer.length > 0) {
@@ -169,5 +177,8 @@ function rateLimiter(maxRate: number, signal: AbortSignal): () => Promise<void> 
 /** Banner text for storage and display: control bytes other than tab and newlines become dots. */
 function printable(bytes: Buffer): string {
   // eslint-disable-next-line no-control-regex
-  return bytes.toString('latin1').replace(/[^\t\n\r\x20-\x7e]/g, '.').trim();
+  return bytes
+    .toString('latin1')
+    .replace(/[^\t\n\r\x20-\x7e]/g, '.')
+    .trim();
 }

@@ -23,7 +23,10 @@ scannerContract('the fake scanner', () => {
 describe('the fake scanner', () => {
   it('hands results over in batches of its size, host by host', async () => {
     const batches = [];
-    for await (const batch of fakeScanner(new FakeNetwork(), { batchSize: 4 }).scan({ hosts: [V4, { address: '::1', family: 6 }], ports: PortSpec.parse('1-5') }, DEFAULT_SCAN_OPTIONS)) {
+    for await (const batch of fakeScanner(new FakeNetwork(), { batchSize: 4 }).scan(
+      { hosts: [V4, { address: '::1', family: 6 }], ports: PortSpec.parse('1-5') },
+      DEFAULT_SCAN_OPTIONS,
+    )) {
       batches.push(batch.map((result) => `${result.address} ${result.port}`));
     }
     expect(batches).toEqual([
@@ -50,7 +53,9 @@ describe('a scripted scanner', () => {
       onProgress(1);
       yield [{ address: plan.hosts[0]!.address, port: 7, protocol: 'UDP', state: 'OPEN' }];
     });
-    const results = await collect(scanner.scan({ hosts: [V4], ports: PortSpec.parse('1') }, DEFAULT_SCAN_OPTIONS, undefined, (done) => estimates.push(done)));
+    const results = await collect(
+      scanner.scan({ hosts: [V4], ports: PortSpec.parse('1') }, DEFAULT_SCAN_OPTIONS, undefined, (done) => estimates.push(done)),
+    );
     expect(results).toEqual([{ address: '127.0.0.1', port: 7, protocol: 'UDP', state: 'OPEN' }]);
     expect(estimates).toEqual([1]);
   });

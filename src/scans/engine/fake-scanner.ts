@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OnProgress, PortState, ProbeResult, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
+import type { OnProgress, PortState, ProbeResult, Scanner, ScanOptions, ScanPlan } from './scanner.ts';
 
 /** One call of a fake engine: what its caller (the scan job) handed it. */
 export type FakeScan = { plan: ScanPlan; options: ScanOptions; signal?: AbortSignal; onProgress: OnProgress };
@@ -76,7 +76,13 @@ export function fakeScanner(network: FakeNetwork, { batchSize = 100 } = {}): Fak
   return scriptedScanner(({ plan, options, signal }) => probe(network, plan, options, batchSize, signal));
 }
 
-async function* probe(network: FakeNetwork, plan: ScanPlan, options: ScanOptions, batchSize: number, signal?: AbortSignal): AsyncGenerator<ProbeResult[]> {
+async function* probe(
+  network: FakeNetwork,
+  plan: ScanPlan,
+  options: ScanOptions,
+  batchSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<ProbeResult[]> {
   const started = performance.now();
   let probed = 0;
   let batch: ProbeResult[] = [];

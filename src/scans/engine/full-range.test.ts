@@ -13,7 +13,9 @@ describe.skipIf(!netns && !process.env.CI)('a full-range connect scan in a priva
     });
     expect(run.status, run.stderr).toBe(0);
     const { listeners, open, states } = JSON.parse(run.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      listeners: number[]; open: number[]; states: Record<string, number>;
+      listeners: number[];
+      open: number[];
+      states: Record<string, number>;
     };
     expect(listeners).toHaveLength(7);
     expect(open).toEqual(listeners);

@@ -12,7 +12,7 @@ import { DomainError } from '../../errors.ts';
 import { PortSpec } from '../port-spec.ts';
 import { createNmapScanner } from './nmap-scanner.ts';
 import { scannerContract } from './scanner.contract.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeResult, type ProbeHost, type ScanOptions } from './scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeHost, type ProbeResult, type ScanOptions } from './scanner.ts';
 
 const V4: ProbeHost = { address: '127.0.0.1', family: 4 };
 const V6: ProbeHost = { address: '::1', family: 6 };
@@ -47,7 +47,6 @@ async function udp(answer: boolean): Promise<number> {
   return socket.address().port;
 }
 
-
 afterAll(async () => {
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   for (const socket of sockets) socket.close();
@@ -60,7 +59,9 @@ describe.skipIf(!runPrivileged)('nmap SYN scan', () => {
     // A run of 100 ports: nmap summarises the closed ones, the reader expands them.
     const spec = PortSpec.parse([...open, `${closed}-${closed + 99}`].join(','));
     const progress: number[] = [];
-    const results = await collect(createNmapScanner('SYN').scan({ hosts: [V4], ports: spec }, FAST, undefined, (done) => progress.push(done)));
+    const results = await collect(
+      createNmapScanner('SYN').scan({ hosts: [V4], ports: spec }, FAST, undefined, (done) => progress.push(done)),
+    );
     expect(results).toHaveLength(spec.count);
     expect(new Set(results.map((r) => r.port)).size).toBe(spec.count);
     expect(statesOf(results)).toMatchObject({ [open[0]!]: 'OPEN', [open[1]!]: 'OPEN', [closed]: 'CLOSED' });
@@ -72,7 +73,17 @@ describe.skipIf(!runPrivileged)('nmap SYN scan', () => {
     const open6 = await listen('::1');
     const closed = await unusedPort('::1');
     const results = await collect(createNmapScanner('SYN').scan({ hosts: [V4, V6], ports: PortSpec.parse(`${open6},${closed}`) }, FAST));
-    expect(results.filter((r) => r.address === '::1').map((r) => [r.port, r.state]).sort()).toEqual([[open6, 'OPEN'], [closed, 'CLOSED']].sort());
+    expect(
+      results
+        .filter((r) => r.address === '::1')
+        .map((r) => [r.port, r.state])
+        .sort(),
+    ).toEqual(
+      [
+        [open6, 'OPEN'],
+        [closed, 'CLOSED'],
+      ].sort(),
+    );
     expect(results.filter((r) => r.address === '127.0.0.1')).toHaveLength(2);
   });
 });
@@ -82,7 +93,9 @@ describe.skipIf(!runPrivileged)('nmap UDP scan', () => {
     const answering = await udp(true);
     const silent = await udp(false);
     const closed = await unusedPort();
-    const results = await collect(createNmapScanner('UDP').scan({ hosts: [V4], ports: PortSpec.parse(`${answering},${silent},${closed}`) }, FAST));
+    const results = await collect(
+      createNmapScanner('UDP').scan({ hosts: [V4], ports: PortSpec.parse(`${answering},${silent},${closed}`) }, FAST),
+    );
     expect(results.every((r) => r.protocol === 'UDP')).toBe(true);
     expect(statesOf(results)).toEqual({ [answering]: 'OPEN', [silent]: 'FILTERED', [closed]: 'CLOSED' });
   });
@@ -91,7 +104,9 @@ describe.skipIf(!runPrivileged)('nmap UDP scan', () => {
 // VERSION is nmap's connect scan (-sT) plus service probes: it needs no root, so it alone runs the contract wherever nmap is.
 describe.skipIf(!runNmap)('nmap VERSION scan under the contract', () => {
   // Each run is an nmap process of its own, started and reaped.
-  scannerContract('nmap VERSION scan', () => ({ scanner: createNmapScanner('VERSION'), network: loopbackNetwork() }), { overheadMs: 1_000 });
+  scannerContract('nmap VERSION scan', () => ({ scanner: createNmapScanner('VERSION'), network: loopbackNetwork() }), {
+    overheadMs: 1_000,
+  });
 });
 
 describe.skipIf(!runNmap)('nmap VERSION scan', () => {
@@ -99,7 +114,11 @@ describe.skipIf(!runNmap)('nmap VERSION scan', () => {
     const ssh = await listen('127.0.0.1', 'SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n');
     const closed = await unusedPort();
     const results = await collect(createNmapScanner('VERSION').scan({ hosts: [V4], ports: PortSpec.parse(`${ssh},${closed}`) }, FAST));
-    expect(results.find((r) => r.port === ssh)).toMatchObject({ state: 'OPEN', service: 'ssh', version: expect.stringContaining('OpenSSH 9.2p1') });
+    expect(results.find((r) => r.port === ssh)).toMatchObject({
+      state: 'OPEN',
+      service: 'ssh',
+      version: expect.stringContaining('OpenSSH 9.2p1'),
+    });
     expect(results.find((r) => r.port === closed)).toMatchObject({ state: 'CLOSED' });
   });
 
@@ -121,13 +140,18 @@ describe('nmap scanner failures', () => {
   it('says clearly when nmap is not installed', async () => {
     const scanner = createNmapScanner('SYN', '/nonexistent/nmap');
     await expect(collect(scanner.scan({ hosts: [V4], ports: PortSpec.parse('80') }, FAST))).rejects.toThrow(DomainError);
-    await expect(collect(scanner.scan({ hosts: [V4], ports: PortSpec.parse('80') }, FAST))).rejects.toThrow(/nmap is not installed on this worker/);
+    await expect(collect(scanner.scan({ hosts: [V4], ports: PortSpec.parse('80') }, FAST))).rejects.toThrow(
+      /nmap is not installed on this worker/,
+    );
   });
 
   it('passes on what nmap said when it fails', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'fake-nmap-'));
     const fake = path.join(dir, 'nmap');
-    await writeFile(fake, '#!/bin/sh\necho "Starting Nmap 7.93" >&2\necho "You requested a scan type which requires root privileges." >&2\nexit 1\n');
+    await writeFile(
+      fake,
+      '#!/bin/sh\necho "Starting Nmap 7.93" >&2\necho "You requested a scan type which requires root privileges." >&2\nexit 1\n',
+    );
     await chmod(fake, 0o755);
     const scanning = collect(createNmapScanner('SYN', fake).scan({ hosts: [V4], ports: PortSpec.parse('80') }, FAST));
     await expect(scanning).rejects.toThrow('nmap failed (exit 1): You requested a scan type which requires root privileges.');

@@ -1,8 +1,8 @@
 import { DomainError } from '../../errors.ts';
-import { runProcess } from '../../platform/child-process.ts';
 import type { Family } from '../../net/ip.ts';
+import { runProcess } from '../../platform/child-process.ts';
 import { createNmapXmlReader } from './nmap-xml.ts';
-import type { ProbeResult, Protocol, ScanOptions, ScanPlan, Scanner } from './scanner.ts';
+import type { ProbeResult, Protocol, Scanner, ScanOptions, ScanPlan } from './scanner.ts';
 
 export type NmapScanType = 'SYN' | 'UDP' | 'VERSION';
 
@@ -59,7 +59,12 @@ async function* runNmap(
   signal?: AbortSignal,
 ): AsyncGenerator<ProbeResult[]> {
   if (signal?.aborted) return;
-  const nmap = runProcess(nmapPath, argsOf(type, family, plan, options), { stdin: `${hosts.join('\n')}\n`, signal, killAfterMs: KILL_AFTER_MS, stderrLimit: STDERR_KEPT });
+  const nmap = runProcess(nmapPath, argsOf(type, family, plan, options), {
+    stdin: `${hosts.join('\n')}\n`,
+    signal,
+    killAfterMs: KILL_AFTER_MS,
+    stderrLimit: STDERR_KEPT,
+  });
   const ready: ProbeResult[] = [];
   const reader = createNmapXmlReader(plan.ports, TYPES[type].protocol, {
     onHost: (results) => ready.push(...results),
@@ -72,7 +77,9 @@ async function* runNmap(
     }
     const { code, error, stderr } = await nmap.exited;
     if (error?.code === 'ENOENT') {
-      throw new DomainError(`nmap is not installed on this worker (looked for "${nmapPath}"); ${type} scans need it. Install nmap or set NMAP_PATH.`);
+      throw new DomainError(
+        `nmap is not installed on this worker (looked for "${nmapPath}"); ${type} scans need it. Install nmap or set NMAP_PATH.`,
+      );
     }
     if (error) throw error;
     if (signal?.aborted) return;
@@ -90,16 +97,27 @@ function argsOf(type: NmapScanType, family: Family, plan: ScanPlan, options: Sca
   return [
     ...TYPES[type].args,
     ...(family === 6 ? ['-6'] : []),
-    '-n', '-Pn', '-T4', '--noninteractive',
-    '-p', plan.ports.toString(),
-    '--max-retries', String(options.retries),
-    '--initial-rtt-timeout', `${Math.min(options.timeoutMs, 1_000)}ms`,
-    '--max-rtt-timeout', timeout,
-    '--max-parallelism', String(options.concurrency),
+    '-n',
+    '-Pn',
+    '-T4',
+    '--noninteractive',
+    '-p',
+    plan.ports.toString(),
+    '--max-retries',
+    String(options.retries),
+    '--initial-rtt-timeout',
+    `${Math.min(options.timeoutMs, 1_000)}ms`,
+    '--max-rtt-timeout',
+    timeout,
+    '--max-parallelism',
+    String(options.concurrency),
     ...(options.maxRate > 0 ? ['--max-rate', String(options.maxRate)] : []),
-    '--stats-every', STATS_EVERY,
-    '-oX', '-',
-    '-iL', '-',
+    '--stats-every',
+    STATS_EVERY,
+    '-oX',
+    '-',
+    '-iL',
+    '-',
   ];
 }
 
@@ -112,6 +130,9 @@ function phaseFraction(type: NmapScanType, task: string, percent: number): numbe
 
 /** nmap's own words, minus its banner lines. */
 function nmapError(stderr: string): string {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('Starting Nmap'));
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('Starting Nmap'));
   return lines.slice(0, 3).join(' ') || 'no message';
 }

@@ -61,7 +61,10 @@ export function createNmapXmlReader(ports: PortSpec, protocol: Protocol, handler
         break;
       case 'port': {
         const portProtocol = PROTOCOLS[attr.protocol ?? ''];
-        port = host?.address && portProtocol ? { address: host.address, port: Number(attr.portid), protocol: portProtocol, state: 'FILTERED' } : undefined;
+        port =
+          host?.address && portProtocol
+            ? { address: host.address, port: Number(attr.portid), protocol: portProtocol, state: 'FILTERED' }
+            : undefined;
         break;
       }
       case 'state':

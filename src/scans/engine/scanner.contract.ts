@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, statesOf } from '../../../test/helpers/probes.ts';
 import { PortSpec } from '../port-spec.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeHost, type ScanOptions, type Scanner } from './scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeHost, type Scanner, type ScanOptions } from './scanner.ts';
 
 /**
  * Where the contract's ports are: real listeners on loopback for the real
@@ -36,7 +36,11 @@ const FAST: ScanOptions = { ...DEFAULT_SCAN_OPTIONS, timeoutMs: 500, retries: 0 
  * families, and a stop within a second of its signal. Each engine's test file
  * runs it with its own scanner; the job relies on nothing beyond it.
  */
-export function scannerContract(name: string, subject: () => ContractSubject | Promise<ContractSubject>, { overheadMs = 0 }: ContractOptions = {}): void {
+export function scannerContract(
+  name: string,
+  subject: () => ContractSubject | Promise<ContractSubject>,
+  { overheadMs = 0 }: ContractOptions = {},
+): void {
   describe(`${name} keeps the scanner contract`, () => {
     let scanner: Scanner;
     let network: ContractNetwork;
@@ -65,7 +69,9 @@ export function scannerContract(name: string, subject: () => ContractSubject | P
     });
 
     it("probes each port of each of the plan's hosts once, IPv4 and IPv6 alike, and nothing else", async () => {
-      const ports = PortSpec.parse(`${await network.open(V4.address)},${await network.closed(V4.address)},${await network.closed(V6.address)}`);
+      const ports = PortSpec.parse(
+        `${await network.open(V4.address)},${await network.closed(V4.address)},${await network.closed(V6.address)}`,
+      );
       const hosts = [V4, V4_OTHER, V6];
       const results = await collect(scanner.scan({ hosts, ports }, FAST));
       const probed = results.map((r) => `${r.address} ${r.port}`).sort();
@@ -95,7 +101,9 @@ export function scannerContract(name: string, subject: () => ContractSubject | P
         controller.abort();
       }, 200);
       // 20,000 probes at 500 a second would take 40 s.
-      const results = await collect(scanner.scan({ hosts: [V4], ports: PortSpec.parse('1-20000') }, { ...FAST, maxRate: 500 }, controller.signal));
+      const results = await collect(
+        scanner.scan({ hosts: [V4], ports: PortSpec.parse('1-20000') }, { ...FAST, maxRate: 500 }, controller.signal),
+      );
       expect(abortedAt).toBeGreaterThan(0);
       expect(Date.now() - abortedAt).toBeLessThan(1_000);
       expect(results.length).toBeLessThan(20_000);

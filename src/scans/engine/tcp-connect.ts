@@ -6,7 +6,13 @@ import type { Family } from '../../net/ip.ts';
 export type ConnectOutcome = 'CONNECTED' | 'SELF' | 'REFUSED' | 'UNREACHABLE' | 'TIMEOUT' | 'RESOURCE' | 'CANCELLED';
 
 /** Starts one attempt; the returned function cancels it. `done` is called exactly once. */
-export type Connect = (address: string, family: Family, port: number, timeoutMs: number, done: (outcome: ConnectOutcome) => void) => () => void;
+export type Connect = (
+  address: string,
+  family: Family,
+  port: number,
+  timeoutMs: number,
+  done: (outcome: ConnectOutcome) => void,
+) => () => void;
 
 const REFUSED = new Set(['ECONNREFUSED']);
 const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EACCES', 'EPERM']);
@@ -89,8 +95,12 @@ function rawConnectFrom(binding: TcpBinding): Connect {
 export function loadRawConnect(): Connect | undefined {
   try {
     const binding = (process as unknown as { binding(name: string): Partial<TcpBinding> }).binding('tcp_wrap');
-    const usable = typeof binding.TCP === 'function' && typeof binding.TCPConnectWrap === 'function' && typeof binding.constants?.SOCKET === 'number'
-      && typeof binding.TCP.prototype.connect === 'function' && typeof binding.TCP.prototype.getsockname === 'function';
+    const usable =
+      typeof binding.TCP === 'function' &&
+      typeof binding.TCPConnectWrap === 'function' &&
+      typeof binding.constants?.SOCKET === 'number' &&
+      typeof binding.TCP.prototype.connect === 'function' &&
+      typeof binding.TCP.prototype.getsockname === 'function';
     return usable ? rawConnectFrom(binding as TcpBinding) : undefined;
   } catch {
     return undefined;

@@ -26,12 +26,16 @@ export class ScanExecution extends Migration {
       constraint "scan_results_port_check" check ((port >= 1) AND (port <= 65535))
     );`);
     // A retried job writes the same rows again: this key makes that a no-op, never a duplicate.
-    this.addSql(`create unique index "scan_results_scan_id_address_protocol_port_unique" on "scan_results" ("scan_id", "address", "protocol", "port");`);
+    this.addSql(
+      `create unique index "scan_results_scan_id_address_protocol_port_unique" on "scan_results" ("scan_id", "address", "protocol", "port");`,
+    );
     this.addSql(`create index "scan_results_scan_id_state_index" on "scan_results" ("scan_id", "state");`);
   }
 
   override down(): void {
     this.addSql(`drop table if exists "scan_results";`);
-    this.addSql(`alter table "scans" drop column "options", drop column "probes_total", drop column "probes_done", drop column "open_ports";`);
+    this.addSql(
+      `alter table "scans" drop column "options", drop column "probes_total", drop column "probes_done", drop column "open_ports";`,
+    );
   }
 }

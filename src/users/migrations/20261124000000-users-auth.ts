@@ -80,7 +80,9 @@ export class UsersAuth extends Migration {
     this.addSql(`create index "audit_events_action_ip_at_index" on "audit_events" ("action", "ip", "at");`);
 
     // Scans from before users existed keep a null owner: ADMIN and VIEWER still see them.
-    this.addSql(`alter table "scans" add column "owner_id" uuid null constraint "scans_owner_id_foreign" references "users" ("id") on delete set null;`);
+    this.addSql(
+      `alter table "scans" add column "owner_id" uuid null constraint "scans_owner_id_foreign" references "users" ("id") on delete set null;`,
+    );
     this.addSql(`create index "scans_owner_id_created_at_id_index" on "scans" ("owner_id", "created_at", "id");`);
   }
 
