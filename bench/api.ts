@@ -205,7 +205,8 @@ async function main(): Promise<void> {
     // Stop the servers first: an embedded PostgreSQL shuts down with its server, and a drop would cut pooled connections.
     const stopped = await Promise.allSettled(servers.map((server) => server.stop()));
     await database.drop();
-    for (const outcome of stopped) if (outcome.status === 'rejected') throw outcome.reason;
+    const failed = stopped.find((outcome) => outcome.status === 'rejected');
+    if (failed) console.error('a server did not stop cleanly:', failed.reason);
   }
 }
 

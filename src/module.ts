@@ -22,8 +22,7 @@ import type { Logger } from './platform/logger.ts';
  * list naming it.
  */
 
-/** Event topics and their payloads (plain JSON: Redis may carry them). */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by the areas
+/** Event topics and their payloads (plain JSON: Redis may carry them); the identity topic is everyone's, the rest the areas add. */
 export interface Topics {
   identityRevoked: [event: IdentityRevoked];
 }

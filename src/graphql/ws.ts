@@ -139,7 +139,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
       viewer,
       ip: clientAddress(state.request, app.config.graphql.trustedProxyHops),
     });
-    let document;
+    let document: ReturnType<typeof parse> | undefined;
     let errors: readonly GraphQLError[];
     try {
       document = parse(params.query);

@@ -18,7 +18,13 @@ function heldLookups() {
       }),
     );
   };
-  return { lookup, stats, answerAll: () => pending.splice(0).forEach((answer) => answer()) };
+  return {
+    lookup,
+    stats,
+    answerAll: () => {
+      for (const answer of pending.splice(0)) answer();
+    },
+  };
 }
 
 describe('createResolver', () => {

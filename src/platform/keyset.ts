@@ -123,7 +123,10 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
       const values = partitionColumns.map((column) => row[column]);
       const key = JSON.stringify(values);
       let page = pages.get(key);
-      if (!page) pages.set(key, (page = { partition: values, rows: [], total: Number(total) }));
+      if (!page) {
+        page = { partition: values, rows: [], total: Number(total) };
+        pages.set(key, page);
+      }
       page.rows.push(fields ? em.getDriver().mapResult(row as never, meta) : em.map(this.#entity, row as never));
     }
     return [...pages.values()];

@@ -46,7 +46,7 @@ export function listen<T>(subscription: AsyncIterable<T>, stopped: Promise<unkno
       for (;;) {
         if (overflowed)
           throw new RateLimitedError(`This subscriber fell ${limit} events behind; subscribe again: the replay sends what it missed.`, 0);
-        while (queue.length > 0) yield queue.shift()!;
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) yield next;
         if (ended) return;
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -114,7 +114,7 @@ export class ScanFeed {
         const page = await results.openAfter(scanId, after, CATCH_UP_PAGE);
         for (const result of page) await send({ type: 'PortFound', scanId, at: result.foundAt, result });
         if (page.length < CATCH_UP_PAGE) break;
-        after = page.at(-1)!.id;
+        after = page.at(-1)?.id ?? after;
         em.clear();
       }
       if (isFinished(scan.status)) {

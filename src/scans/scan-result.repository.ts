@@ -50,7 +50,8 @@ export class ScanResultRepository {
     const again = batch.filter((result) => !inserted.has(resultKey(result)));
     const before = await this.statesOf(scanId, again);
     for (const row of await this.write(scanId, again, now, 'changed')) {
-      added[before.get(resultKey(row))!]--;
+      const was = before.get(resultKey(row));
+      if (was) added[was]--;
       added[row.state]++;
       stored.push(row);
     }

@@ -89,7 +89,8 @@ export class ScanRepository {
        where id = ? returning ${COUNTS}`,
       [done, added.OPEN, added.CLOSED, added.FILTERED, done, estimate, id],
     );
-    return countsOf(row!);
+    if (!row) throw new Error(`Scan ${id} is gone while its counts were written.`);
+    return countsOf(row);
   }
 
   /** Raises the engine's estimate of a RUNNING scan, between batches; never lowers it. */

@@ -35,7 +35,7 @@ export const userResolvers = {
   },
   ApiToken: {
     id: (token) => toGlobalId('ApiToken', token.id),
-    user: async (token, _, { services }) => (await services.users.get(token.user.id))!,
+    user: (token, _, { services }) => services.users.owner(token.user.id),
   },
   UserConnection: connectionResolvers,
   ApiTokenConnection: connectionResolvers,

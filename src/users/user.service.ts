@@ -40,7 +40,7 @@ export async function createUserRecord(em: EntityManager, input: NewUserInput, n
   const email = normalizeEmail(input.email);
   if (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) throw new InvalidInputError('email', 'Not an email address.');
   if (!ROLES.includes(input.role)) throw new InvalidInputError('role', `The role must be one of ${ROLES.join(', ')}.`);
-  const name = parseName(input.name ?? email.split('@')[0]!);
+  const name = parseName(input.name ?? email.split('@')[0] ?? email);
   assertStrongPassword(input.password, email);
   const user = User.create({ email, name, role: input.role, passwordHash: await hashPassword(input.password), now });
   try {
@@ -86,7 +86,21 @@ export class UserService {
 
   /** The caller. */
   async current(): Promise<User> {
-    return (await this.#byId.load(this.#viewer.userId))!;
+    return this.#existing(this.#viewer.userId);
+  }
+
+  /** The owner of a token the caller may see: the caller, or a user an ADMIN sees; checked like any read. */
+  async owner(id: string): Promise<User> {
+    const user = await this.get(id);
+    if (!user) throw new Error(`The owner of a visible API token (${id}) is not visible.`);
+    return user;
+  }
+
+  /** A user that must exist (the caller, a token's owner): an authenticated identity names one. */
+  async #existing(id: string): Promise<User> {
+    const user = await this.#byId.load(id);
+    if (!user) throw new Error(`User ${id} is gone.`);
+    return user;
   }
 
   /** A user the caller may see, or `null`: another user is as missing as an unknown one. */

@@ -155,7 +155,7 @@ const MATRIX: Record<string, Row> = {
     access: SIGNED_IN,
     // A user of the caller's role made for this case: a new password ends the user's other sessions, which other cases use.
     setup: (caller) => (caller === 'anonymous' ? Promise.resolve(null) : server.createUser(caller)),
-    run: async (caller, own: TestUser | null) => {
+    run: async (_caller, own: TestUser | null) => {
       const { body } = await server.graphql(
         mutation('changePassword', 'ChangePasswordInput', '{ user { id } }'),
         {

@@ -102,6 +102,7 @@ describe.skipIf(skipped)(title, () => {
 
   /** The text of a Monaco pane, its non-breaking spaces and soft wraps folded to single spaces. */
   async function paneText(page: Page, selector: string): Promise<string> {
+    // biome-ignore lint/performance/useDomNodeTextContent: what a person sees, as laid out: Monaco's text nodes hold more than it shows
     return (await page.locator(selector).innerText()).replace(/\s+/g, ' ');
   }
 

@@ -12,7 +12,7 @@ import { DomainError } from '../../errors.ts';
 import { PortSpec } from '../port-spec.ts';
 import { createNmapScanner } from './nmap-scanner.ts';
 import { scannerContract } from './scanner.contract.ts';
-import { DEFAULT_SCAN_OPTIONS, type ProbeHost, type ProbeResult, type ScanOptions } from './scanner.ts';
+import { DEFAULT_SCAN_OPTIONS, type ProbeHost, type ScanOptions } from './scanner.ts';
 
 const V4: ProbeHost = { address: '127.0.0.1', family: 4 };
 const V6: ProbeHost = { address: '::1', family: 6 };
