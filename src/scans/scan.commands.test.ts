@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
-import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { Scan } from './scan.entity.ts';
 
 let app: TestApp;
@@ -82,6 +82,21 @@ describe('ScanCommands on PostgreSQL', () => {
     await scans().delete(scan.id);
     const actions = await app.orm.em.fork().find(AuditEvent, { targetId: `Scan:${scan.id}` }, { orderBy: { id: 'asc' } });
     expect(actions.map((event) => event.action)).toEqual(['SCAN_CREATED', 'SCAN_DELETED']);
+  });
+});
+
+describe('starting a scan twice at once', () => {
+  it('queues it once: the second start finds it QUEUED and is a CONFLICT', async () => {
+    const scan = await scans().create({ targets: ['127.0.0.11'], ports: '1' });
+    const outcomes = await Promise.allSettled([scans().start(scan.id), app.context().services.scanCommands.start(scan.id)]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(ConflictError);
+    const started = await app.orm.em.fork().count(AuditEvent, { action: 'SCAN_STARTED', targetId: `Scan:${scan.id}` });
+    expect(started).toBe(1);
+  });
+
+  it('reports a bad port range as such, whatever its targets: spelling is checked before any lookup', async () => {
+    await expect(scans().create({ targets: ['10.0.0.1'], ports: '100-10' })).rejects.toMatchObject({ field: 'ports' });
   });
 });
 

@@ -90,9 +90,11 @@ export class ScanCommands {
 
   async create(input: CreateScanInput): Promise<Scan> {
     this.viewer.assert('scan:create');
-    const targets = await this.refusalsAudited(() => this.checkedTargets(input.targets));
+    // Spelling first, every field, as before any lookup: a malformed request costs no DNS query and no audit entry of scope.
+    const parsed = await this.refusalsAudited(async () => parseTargets(input.targets, this.limits));
     const ports = PortSpec.parse(input.ports ?? DEFAULT_PORTS, 'ports');
     const options = ScanOptions.parse(input.options).toJSON();
+    const targets = await this.refusalsAudited(() => this.inScope(parsed));
     const owner = this.em.getReference(User, this.viewer.userId);
     const scan = Scan.create({ owner, targets, ports, scanType: input.scanType ?? ScanType.CONNECT, options, now: this.clock.now() });
     await this.em.persist(scan).flush();
@@ -149,8 +151,7 @@ export class ScanCommands {
   }
 
   /** The targets parsed within the limits, each in the scope as it is now. */
-  private async checkedTargets(raw: readonly string[]): Promise<Target[]> {
-    const targets = parseTargets(raw, this.limits);
+  private async inScope(targets: Target[]): Promise<Target[]> {
     const scope = await currentScope(this.em, this.scope);
     scope.assertAllows(targets, 'targets');
     // Names are checked now so a bad one is refused to whoever typed it; the check at start stays authoritative.
@@ -172,8 +173,11 @@ export class ScanCommands {
   }
 
   private async enqueue(scan: Scan): Promise<Scan> {
-    scan.queue(this.clock.now());
-    await this.em.flush();
+    await this.em.transactional(async (em) => {
+      // Read again under the row lock: of two concurrent starts, the second finds it QUEUED (CONFLICT) and sends no job.
+      await em.refresh(scan, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      scan.queue(this.clock.now());
+    });
     try {
       await this.jobs.send('scan.run', { scanId: scan.id });
     } catch (error) {

@@ -265,3 +265,30 @@ describe('a scan job drives its engine', () => {
     expect((await readBoth(id)).scan).toMatchObject({ status: 'FAILED', error: 'This worker has no engine for SYN scans.' });
   });
 });
+
+describe('a scan cancelled while its worker resolves its targets', () => {
+  it('stays cancelled: the worker sends nothing and stores nothing', async () => {
+    const scanId = await queued('1-3', { targets: ['localhost'] });
+    const network = new FakeNetwork();
+    const engine = fakeScanner(network);
+    // The cancel lands while the worker looks the name up, after it read the scan.
+    const job = createScanJob({
+      orm: app.orm,
+      events: app.events,
+      scope: Scope.fromCidrs(app.config.scans.allowedTargets),
+      clock: app.clock,
+      logger: app.logger,
+      resolve: async () => {
+        await app.context().services.scanCommands.cancel(scanId);
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+      maxHosts: 256,
+      scanners: { CONNECT: engine },
+    });
+    await job({ scanId }, { attempt: 1, lastAttempt: true, signal: new AbortController().signal });
+    const { scan, stored } = await readBoth(scanId);
+    expect(scan.status).toBe('CANCELLED');
+    expect(stored.total).toBe(0);
+    expect(engine.scans).toHaveLength(0);
+  });
+});

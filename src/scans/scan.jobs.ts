@@ -151,11 +151,17 @@ async function hostsToProbe(deps: ScanJobDeps, em: EntityManager, scan: Scan): P
  */
 async function begin(deps: ScanJobDeps, em: EntityManager, scan: Scan, hosts: readonly ProbeHost[]): Promise<ProgressSource | null> {
   const total = hosts.length * scan.ports.count;
+  // Under the row lock a cancel takes too: a scan cancelled while its targets were resolved stays cancelled.
+  const retry = await em.transactional(async (tx) => {
+    const fresh = await tx.refresh(scan, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!fresh || isFinished(scan.status)) return undefined;
+    const again = scan.status === ScanStatus.RUNNING;
+    if (again) scan.restart(total);
+    else scan.start(deps.clock.now(), total);
+    return again;
+  });
+  if (retry === undefined) return null;
   await new ScanHostRepository(em).record(scan.id, hosts, deps.clock.now());
-  const retry = scan.status === ScanStatus.RUNNING;
-  if (retry) scan.restart(total);
-  else scan.start(deps.clock.now(), total);
-  await em.flush();
   const counts = retry ? await new ScanRepository(em.fork()).recount(scan.id) : {};
   if (!counts) return null;
   const progress = { ...progressOf(scan), ...counts };
