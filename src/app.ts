@@ -88,7 +88,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     throw error;
   }
   const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants });
+  // Requests and workers look names up through separate gates: names that hang in a create request
+  // cannot hold the lookups a worker needs to start scans, and a start waits longer than a request would.
   const resolve = createResolver({ lookup: overrides.lookup });
+  const resolveAtStart = createResolver({ lookup: overrides.lookup, timeoutMs: 10_000 });
   const bus: EventBus = events.bus;
   const request = (viewer: Viewer, requestId: string = randomUUID(), ip: string | null = null): RequestScope => ({
     requestId,
@@ -104,7 +107,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     config,
   });
   const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
-  const runtime: Runtime = { config, logger, orm, events: bus, jobs, clock, resolve, accessTokens, authenticator, request, services };
+  const runtime: Runtime = { config, logger, orm, events: bus, jobs, clock, resolve: resolveAtStart, accessTokens, authenticator, request, services };
   const context: ContextFactory = ({ requestId, viewer, ip }) => {
     const scope = request(viewer, requestId, ip);
     return { requestId, logger: scope.logger, viewer, services: services(scope) };

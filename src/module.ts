@@ -66,6 +66,7 @@ export type Runtime = {
   events: EventBus;
   jobs: JobRunner;
   clock: Clock;
+  /** Hostname lookups for work outside requests (a worker starting a scan): 10 s each, apart from the requests' own. */
   resolve: Resolve;
   accessTokens: AccessTokens;
   authenticator: Authenticate;

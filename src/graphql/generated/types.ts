@@ -188,10 +188,11 @@ export type CreateScanInput = {
    * Every address must lie in the allowed scope. IPv4 addresses are dotted
    * decimal only: other notations the system resolver reads as addresses
    * (`0x7f000001`, `127.1`, `2130706433`, `0177.0.0.1`) are refused, naming the
-   * address they stand for. Hostnames are resolved now (at most 2 s each) and
-   * refused if any address they resolve to is outside the scope, if they resolve
-   * to none, or if they do not answer in time; they are resolved and checked
-   * again when the scan starts, and that check decides (a name can change).
+   * address they stand for. Hostnames are resolved now (at most 2 s each, waiting
+   * for a free lookup included) and refused if any address they resolve to is
+   * outside the scope, if they resolve to none, or if they do not answer in
+   * time; they are resolved and checked again when the scan starts (up to 10 s),
+   * and that check decides (a name can change).
    * Refusals are recorded in the audit log (`SCAN_REFUSED`).
    */
   targets: Array<Scalars['String']['input']>;
