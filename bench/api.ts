@@ -206,7 +206,11 @@ async function main(): Promise<void> {
     const stopped = await Promise.allSettled(servers.map((server) => server.stop()));
     await database.drop();
     const failed = stopped.find((outcome) => outcome.status === 'rejected');
-    if (failed) console.error('a server did not stop cleanly:', failed.reason);
+    if (failed) {
+      // As a throw from here would (it would hide the run's own error): the bench fails.
+      process.stderr.write(`api-bench failed: a server did not stop cleanly: ${String(failed.reason)}\n`);
+      process.exitCode = 1;
+    }
   }
 }
 
