@@ -107,7 +107,19 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     config,
   });
   const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
-  const runtime: Runtime = { config, logger, orm, events: bus, jobs, clock, resolve: resolveAtStart, accessTokens, authenticator, request, services };
+  const runtime: Runtime = {
+    config,
+    logger,
+    orm,
+    events: bus,
+    jobs,
+    clock,
+    resolve: resolveAtStart,
+    accessTokens,
+    authenticator,
+    request,
+    services,
+  };
   const context: ContextFactory = ({ requestId, viewer, ip }) => {
     const scope = request(viewer, requestId, ip);
     return { requestId, logger: scope.logger, viewer, services: services(scope) };
