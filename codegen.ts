@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * What resolvers return for each GraphQL type, found in the areas: every
- * type an area's `src/<area>/*.mappers.ts` exports under the name of a type
- * of the schema maps it. A new area brings its own; nothing here lists them.
+ * What resolvers return for each GraphQL type, found in the areas: each
+ * `XMapper` type an area's `src/<area>/*.mappers.ts` exports maps the schema's
+ * type `X`. A new area brings its own; nothing here lists them.
  */
 function areaMappers(): Record<string, string> {
   const sdl = readdirSync('schema')
@@ -15,21 +15,11 @@ function areaMappers(): Record<string, string> {
   for (const area of readdirSync('src', { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
     for (const file of readdirSync(`src/${area.name}`).filter((name) => name.endsWith('.mappers.ts'))) {
       const source = readFileSync(`src/${area.name}/${file}`, 'utf8');
-      const names = [
-        ...[...source.matchAll(/^export type (\w+)/gm)].map((match) => match[1]),
-        ...[...source.matchAll(/^export type \{([^}]+)\}/gm)].flatMap((match) =>
-          (match[1] ?? '').split(',').map((part) =>
-            part
-              .trim()
-              .split(/\s+as\s+/)
-              .at(-1),
-          ),
-        ),
-      ];
-      for (const name of names) {
-        if (!name || !types.has(name)) continue;
+      for (const [, name] of source.matchAll(/^export type (\w+)Mapper\b/gm)) {
+        if (!name) continue;
+        if (!types.has(name)) throw new Error(`src/${area.name}/${file} maps ${name}, which the schema does not have.`);
         if (mappers[name]) throw new Error(`GraphQL type ${name} is mapped twice (${mappers[name]} and src/${area.name}/${file}).`);
-        mappers[name] = `../../${area.name}/${file}#${name}`;
+        mappers[name] = `../../${area.name}/${file}#${name}Mapper`;
       }
     }
   }
@@ -54,7 +44,6 @@ const config: CodegenConfig = {
         contextType: '../context.ts#GraphQLContext',
         scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
         mappers: areaMappers(),
-        mapperTypeSuffix: 'Mapper',
         avoidOptionals: { field: true, inputValue: false, defaultValue: true },
         maybeValue: 'T | null',
         inputMaybeValue: 'T | null | undefined',

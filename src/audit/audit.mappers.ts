@@ -1,7 +1,7 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
 import type { AuditEvent } from './audit-event.entity.ts';
 
-/** What the audit resolvers return for each GraphQL type, named as the type (see codegen.ts). */
-export type { AuditEvent } from './audit-event.entity.ts';
-export type AuditEventConnection = Connection<AuditEvent>;
-export type AuditEventEdge = Edge<AuditEvent>;
+/** What the audit resolvers return for each GraphQL type `X`, as `XMapper` (see codegen.ts). */
+export type AuditEventMapper = AuditEvent;
+export type AuditEventConnectionMapper = Connection<AuditEvent>;
+export type AuditEventEdgeMapper = Edge<AuditEvent>;

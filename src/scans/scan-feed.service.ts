@@ -6,7 +6,7 @@ import type { EventBus } from '../module.ts';
 import type { Clock } from '../platform/clock.ts';
 import { listen } from '../platform/subscription-buffer.ts';
 import { Scan } from './scan.entity.ts';
-import type { ScanEvent as ScanEventView } from './scan.mappers.ts';
+import type { ScanEventMapper as ScanEventView } from './scan.mappers.ts';
 import type { ScanEventMessage } from './scan.topics.ts';
 import { hostView } from './scan-host.entity.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';

@@ -57,8 +57,8 @@ const ScanSchema = defineEntity({
 });
 
 /** What a status change tells the rest of the system; returned, never stored on the entity. */
-export type ScanStatusChanged = {
-  type: 'ScanStatusChanged';
+export type ScanTransition = {
+  type: 'ScanTransition';
   scanId: string;
   from: ScanStatus;
   to: ScanStatus;
@@ -105,12 +105,12 @@ export class Scan extends ScanSchema.class {
     return scan;
   }
 
-  queue(now: Date): ScanStatusChanged {
+  queue(now: Date): ScanTransition {
     return this.transition(ScanStatus.QUEUED, now);
   }
 
   /** Begins running, with the number of probes it will send (hosts × ports). */
-  start(now: Date, probesTotal: number): ScanStatusChanged {
+  start(now: Date, probesTotal: number): ScanTransition {
     const event = this.transition(ScanStatus.RUNNING, now);
     this.startedAt = now;
     this.probesTotal = probesTotal;
@@ -143,20 +143,20 @@ export class Scan extends ScanSchema.class {
     this.probesEstimate = Math.max(this.probesEstimate, this.probesDone);
   }
 
-  complete(now: Date): ScanStatusChanged {
+  complete(now: Date): ScanTransition {
     const event = this.transition(ScanStatus.COMPLETED, now);
     this.finishedAt = now;
     return event;
   }
 
-  fail(now: Date, reason: string): ScanStatusChanged {
+  fail(now: Date, reason: string): ScanTransition {
     const event = this.transition(ScanStatus.FAILED, now);
     this.finishedAt = now;
     this.error = reason;
     return event;
   }
 
-  cancel(now: Date): ScanStatusChanged {
+  cancel(now: Date): ScanTransition {
     const event = this.transition(ScanStatus.CANCELLED, now);
     this.finishedAt = now;
     return event;
@@ -167,14 +167,14 @@ export class Scan extends ScanSchema.class {
     return this.owner?.id ?? null;
   }
 
-  private transition(to: ScanStatus, now: Date): ScanStatusChanged {
+  private transition(to: ScanStatus, now: Date): ScanTransition {
     const from = this.status;
     if (!canTransition(from, to)) {
       throw new ConflictError(`The scan is ${from}; it cannot become ${to}.`);
     }
     this.status = to;
     this.updatedAt = now;
-    return { type: 'ScanStatusChanged', scanId: this.id, from, to, at: now };
+    return { type: 'ScanTransition', scanId: this.id, from, to, at: now };
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
 import type { ScopeNetwork } from './scope-network.entity.ts';
 
-/** What the scope resolvers return for each GraphQL type, named as the type (see codegen.ts). */
-export type Scope = ScopeNetwork;
-export type ScopeConnection = Connection<ScopeNetwork>;
-export type ScopeEdge = Edge<ScopeNetwork>;
+/** What the scope resolvers return for each GraphQL type `X`, as `XMapper` (see codegen.ts). */
+export type ScopeMapper = ScopeNetwork;
+export type ScopeConnectionMapper = Connection<ScopeNetwork>;
+export type ScopeEdgeMapper = Edge<ScopeNetwork>;
