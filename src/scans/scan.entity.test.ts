@@ -39,7 +39,7 @@ describe('Scan', () => {
 
   it('runs through its life and returns an event per change', () => {
     const scan = newScan();
-    expect(scan.queue(t0)).toEqual({ type: 'ScanStatusChanged', scanId: scan.id, from: 'PENDING', to: 'QUEUED', at: t0 });
+    expect(scan.queue(t0)).toEqual({ type: 'ScanTransition', scanId: scan.id, from: 'PENDING', to: 'QUEUED', at: t0 });
     scan.start(t0, 1);
     expect(scan.startedAt).toBe(t0);
     const done = scan.complete(t1);
