@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AccessTokens, loadSigningKey } from './access/access-tokens.ts';
-import { composeGrants, type Grants, type Viewer } from './access/viewer.ts';
+import { composeGrants, type Grants, Viewer } from './access/viewer.ts';
 import type { Config } from './config.ts';
 import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
 import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';
@@ -107,6 +107,15 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     config,
   });
   const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
+  // Two areas offering a service of one name would see one silently replace the other: refuse to start instead.
+  const offered = new Map<string, string>();
+  for (const module of modules) {
+    for (const name of Object.keys(module.services?.(request(Viewer.anonymous())) ?? {})) {
+      const other = offered.get(name);
+      if (other) throw new Error(`The ${module.name} and ${other} areas both offer a service named ${name}.`);
+      offered.set(name, module.name);
+    }
+  }
   const runtime: Runtime = {
     config,
     logger,
