@@ -15,12 +15,6 @@ module.exports = {
       to: { path: GENERATED },
     },
   ],
-  options: {
-    parser: 'swc',
-    tsPreCompilationDeps: false,
-    doNotFollow: { path: 'node_modules' },
-    includeOnly: { path: '^src/' },
-    exclude: { path: '\\.test\\.ts$' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
-  },
+  // The same reading of the code as the main rules, with the generated code kept in.
+  options: { ...require('./.dependency-cruiser.cjs').options, exclude: { path: '\\.test\\.ts$' } },
 };

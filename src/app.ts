@@ -48,7 +48,7 @@ export type AppOverrides = {
 export async function createApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const logger = overrides.logger ?? createLogger(config.logLevel, config.env === 'development' && Boolean(process.stdout.isTTY));
   // Parse the scope before touching anything: a typo here must not start a scanner with no limits.
-  Scope.fromCidrs(config.scans.allowedTargets);
+  const baseline = Scope.fromCidrs(config.scans.allowedTargets);
   const grants = composeGrants(modules.map((module) => module.grants));
   const clock = overrides.clock ?? systemClock;
   const accessTokens = new AccessTokens(loadSigningKey(config.auth.jwtSecret, config.dataDir), config.auth.accessTokenTtlSeconds, clock);
@@ -103,6 +103,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     jobs,
     clock,
     resolve,
+    baseline,
     accessTokens,
     config,
   });
@@ -124,6 +125,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     jobs,
     clock,
     resolve: resolveAtStart,
+    baseline,
     accessTokens,
     authenticator,
     request,

@@ -1,7 +1,6 @@
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createGraphQLServer, GRAPHQL_PATH } from './graphql/server.ts';
-import { Scope } from './net/scope.ts';
 import { bootstrapAdmin } from './users/bootstrap.ts';
 
 /** Starts the API: database (embedded unless DATABASE_URL), migrations, HTTP + graphql-ws. */
@@ -33,7 +32,7 @@ async function main(): Promise<void> {
       database: app.database,
       events: app.eventBus,
       dataDir: config.dataDir,
-      allowedTargets: Scope.fromCidrs(config.scans.allowedTargets).networks.map(String),
+      allowedTargets: app.baseline.networks.map(String),
       worker: config.worker.inProcess ? `in process, ${config.worker.concurrency} scans at a time` : 'none (run `npm run worker`)',
     },
     `ScanOps listening on http://${host}:${address.port}${GRAPHQL_PATH}${config.graphql.graphiql ? ' (GraphiQL in a browser)' : ''}`,

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccessTokens } from './access/access-tokens.ts';
 import type { Authenticate, Grants, IdentityRevoked, Viewer } from './access/viewer.ts';
 import type { Config } from './config.ts';
+import type { Scope } from './net/scope.ts';
 import type { Clock } from './platform/clock.ts';
 import type { Orm } from './platform/db.ts';
 import type { Resolve } from './platform/dns.ts';
@@ -53,6 +54,8 @@ export type RequestScope = {
   jobs: JobQueue;
   clock: Clock;
   resolve: Resolve;
+  /** The networks scans may touch as configured (`SCAN_ALLOWED_TARGETS`), parsed once; admins' scopes come from the database. */
+  baseline: Scope;
   /** Signs the access tokens of login sessions. */
   accessTokens: AccessTokens;
   config: Config;
@@ -68,6 +71,7 @@ export type Runtime = {
   clock: Clock;
   /** Hostname lookups for work outside requests (a worker starting a scan): 10 s each, apart from the requests' own. */
   resolve: Resolve;
+  baseline: Scope;
   accessTokens: AccessTokens;
   authenticator: Authenticate;
   /** A request scope, or one outside any request (a job, a route, a CLI), acting as `viewer`. */

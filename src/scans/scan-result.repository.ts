@@ -3,6 +3,7 @@ import { Keyset, type KeysetFilter } from '../platform/keyset.ts';
 import type { Connection, Page } from '../platform/pagination.ts';
 import type { PortState, ProbeResult, Protocol } from './engine/scanner.ts';
 import type { PortCounts } from './scan.entity.ts';
+import type { StoredResult } from './scan.topics.ts';
 import { ScanResult } from './scan-result.entity.ts';
 
 export type ScanResultFilter = { state?: readonly PortState[] | null; protocol?: readonly Protocol[] | null };
@@ -12,17 +13,6 @@ export type ResultOwner = { scanId: string; address?: string };
 
 /** Results in the order found; a cursor is `[id]`, the same on a batched first page and on a page after it. */
 const BY_ID = new Keyset({ entity: ScanResult, keys: [['id', 'serial']] });
-
-/** A result as written: what an event about it carries. */
-export type StoredResult = {
-  address: string;
-  port: number;
-  protocol: Protocol;
-  state: PortState;
-  banner: string | null;
-  service: string | null;
-  version: string | null;
-};
 
 /** Named queries on scan results. */
 export class ScanResultRepository {

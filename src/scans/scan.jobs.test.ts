@@ -23,14 +23,18 @@ const probes = (from: number, to: number, open: readonly number[] = []) =>
   Array.from({ length: to - from + 1 }, (_, n) => probe(from + n, open.includes(from + n) ? 'OPEN' : 'CLOSED'));
 
 /** A job run as a worker runs it, with `scanner` as its only engine (CONNECT). */
-function runJob(scanId: string, scanner: Scanner, { lastAttempt = true, signal = new AbortController().signal } = {}) {
+function runJob(
+  scanId: string,
+  scanner: Scanner,
+  { lastAttempt = true, signal = new AbortController().signal, resolve = app.resolve } = {},
+) {
   const job = createScanJob({
     orm: app.orm,
     events: app.events,
     scope: Scope.fromCidrs(app.config.scans.allowedTargets),
     clock: app.clock,
     logger: app.logger,
-    resolve: app.resolve,
+    resolve,
     maxHosts: 256,
     scanners: { CONNECT: scanner },
   });
@@ -272,20 +276,12 @@ describe('a scan cancelled while its worker resolves its targets', () => {
     const network = new FakeNetwork();
     const engine = fakeScanner(network);
     // The cancel lands while the worker looks the name up, after it read the scan.
-    const job = createScanJob({
-      orm: app.orm,
-      events: app.events,
-      scope: Scope.fromCidrs(app.config.scans.allowedTargets),
-      clock: app.clock,
-      logger: app.logger,
+    await runJob(scanId, engine, {
       resolve: async () => {
         await app.context().services.scanCommands.cancel(scanId);
         return [{ address: '127.0.0.1', family: 4 }];
       },
-      maxHosts: 256,
-      scanners: { CONNECT: engine },
     });
-    await job({ scanId }, { attempt: 1, lastAttempt: true, signal: new AbortController().signal });
     const { scan, stored } = await readBoth(scanId);
     expect(scan.status).toBe('CANCELLED');
     expect(stored.total).toBe(0);

@@ -15,12 +15,13 @@ import type { OnProgress, ProbeHost, ProbeResult, Scanner } from './engine/scann
 import { Scan } from './scan.entity.ts';
 import { publishHostStates, publishPortsFound, publishScanUpdated } from './scan.events.ts';
 import { ScanRepository } from './scan.repository.ts';
+import type { StoredResult } from './scan.topics.ts';
 import { type HostChange, ScanHostRepository } from './scan-host.repository.ts';
 import { resolveHosts } from './scan-hosts.ts';
 import { progressThrottle, watchCancellation } from './scan-job-controls.ts';
 import { ScanOptions } from './scan-options.ts';
 import { type ProgressSource, progressEvent } from './scan-progress.ts';
-import { ScanResultRepository, type StoredResult } from './scan-result.repository.ts';
+import { ScanResultRepository } from './scan-result.repository.ts';
 import { isFinished, ScanStatus } from './scan-status.ts';
 
 export type ScanJobDeps = {

@@ -22,19 +22,22 @@ export type ScanProgressed = {
   at: string;
 };
 
+/** A result as written: what an event about it carries. */
+export type StoredResult = {
+  address: string;
+  port: number;
+  protocol: Protocol;
+  state: PortState;
+  banner: string | null;
+  service: string | null;
+  version: string | null;
+};
+
 /** An OPEN port as the worker stored it. */
 export type PortFoundMessage = {
   type: 'PortFound';
   scanId: string;
-  result: {
-    address: string;
-    port: number;
-    protocol: Protocol;
-    state: PortState;
-    banner: string | null;
-    service: string | null;
-    version: string | null;
-  };
+  result: StoredResult;
   at: string;
 };
 

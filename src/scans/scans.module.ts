@@ -1,6 +1,5 @@
 import { AuditLog } from '../audit/audit-log.ts';
-import { type AreaModule, defineQueue, type Runtime } from '../module.ts';
-import { Scope } from '../net/scope.ts';
+import { type AreaModule, defineQueue } from '../module.ts';
 import { createConnectScanner } from './engine/connect-scanner.ts';
 import { createNmapScanner } from './engine/nmap-scanner.ts';
 import { CreateScans } from './migrations/20261123000000-create-scans.ts';
@@ -56,9 +55,6 @@ declare module '../audit/audit-event.entity.ts' {
   }
 }
 
-/** The scope scans may touch as configured (`SCAN_ALLOWED_TARGETS`); admins' scopes are read from the database as needed. */
-const baselineOf = (runtime: Pick<Runtime, 'config'>) => Scope.fromCidrs(runtime.config.scans.allowedTargets);
-
 /** The job of running one scan; a job of a worker that died is handed to another (heartbeats), up to `SCAN_JOB_RETRIES` times. */
 const scanRun = defineQueue({
   name: 'scan.run',
@@ -68,7 +64,7 @@ const scanRun = defineQueue({
     createScanJob({
       orm: runtime.orm,
       events: runtime.events,
-      scope: baselineOf(runtime),
+      scope: runtime.baseline,
       clock: runtime.clock,
       logger: runtime.logger,
       resolve: runtime.resolve,
@@ -123,7 +119,7 @@ export const scansModule = {
         audit: new AuditLog(scope),
         events,
         jobs,
-        scope: baselineOf(scope),
+        scope: scope.baseline,
         limits: scope.config.scans,
         clock,
         resolve,

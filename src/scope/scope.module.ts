@@ -1,6 +1,5 @@
 import { AuditLog } from '../audit/audit-log.ts';
 import type { AreaModule } from '../module.ts';
-import { Scope } from '../net/scope.ts';
 import { scopeResolvers } from './scope.resolvers.ts';
 import { ScopeService } from './scope.service.ts';
 import { ScopeNetwork, ScopeNetworkSchema } from './scope-network.entity.ts';
@@ -42,7 +41,7 @@ export const scopeModule = {
       em: scope.em,
       viewer: scope.viewer,
       audit: new AuditLog(scope),
-      baseline: Scope.fromCidrs(scope.config.scans.allowedTargets),
+      baseline: scope.baseline,
       clock: scope.clock,
     }),
   }),
