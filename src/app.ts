@@ -13,6 +13,7 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedde
 import { createEventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
+import { Reads } from './platform/reads.ts';
 import { Authenticator } from './users/authenticator.ts';
 
 /** Every area's entities and migrations, for the database. */
@@ -87,6 +88,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     await embedded?.stop();
     throw error;
   }
+  const reads = await Reads.of(orm, overrides.onQuery);
   const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants });
   // Requests and workers look names up through separate gates: names that hang in a create request
   // cannot hold the lookups a worker needs to start scans, and a start waits longer than a request would.
@@ -99,6 +101,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     viewer,
     ip,
     em: orm.em.fork(),
+    reads,
     events: bus,
     jobs,
     clock,
@@ -121,6 +124,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     config,
     logger,
     orm,
+    reads,
     events: bus,
     jobs,
     clock,

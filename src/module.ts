@@ -10,6 +10,7 @@ import type { Resolve } from './platform/dns.ts';
 import type { EventBus as Bus } from './platform/events.ts';
 import type { JobDef, JobFailure, JobHandler, JobQueue as JobQueueOf, JobRunner as JobRunnerOf } from './platform/jobs.ts';
 import type { Logger } from './platform/logger.ts';
+import type { Reads } from './platform/reads.ts';
 
 /**
  * How an area hands itself to the app: one plain object per area
@@ -50,6 +51,8 @@ export type RequestScope = {
   ip: string | null;
   /** This request's own EntityManager (forked). */
   em: EntityManager;
+  /** Plain reads for display, outside the EntityManager: named statements, nothing tracked. */
+  reads: Reads;
   events: EventBus;
   jobs: JobQueue;
   clock: Clock;
@@ -66,6 +69,7 @@ export type Runtime = {
   config: Config;
   logger: Logger;
   orm: Orm;
+  reads: Reads;
   events: EventBus;
   jobs: JobRunner;
   clock: Clock;

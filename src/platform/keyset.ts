@@ -1,6 +1,7 @@
 import { type EntityManager, type EntityName, type FilterQuery, raw } from '@mikro-orm/postgresql';
 import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from './pagination.ts';
+import type { Reads, Sql } from './reads.ts';
 import { isUuid } from './uuid.ts';
 
 /** How a key's value is written in a cursor, and checked when a cursor comes back. */
@@ -33,8 +34,23 @@ export type FirstPagesQuery<T> = KeysetQuery<T> & { partitionBy: readonly (keyof
 /** One owner's first page, from `firstPages`: the partition's values (columns, as stored), its rows and its total. */
 export type FirstPage<R> = { partition: readonly unknown[]; rows: R[]; total: number };
 
+/** A list read as plain SQL (`Keyset.select`): its table, the columns a read view needs, and which rows. */
+export type SqlListQuery = {
+  table: string;
+  /** `select` list, e.g. `id, status, created_at`: the keys' columns must be among them. */
+  columns: string;
+  /** On the table's own columns, unqualified, with `?` parameters. */
+  where?: Sql;
+  /** The list's order read forward. @default 'asc' */
+  order?: 'asc' | 'desc';
+};
+
+/** The first pages of a list's partitions, read as plain SQL: `partitionBy` are columns (`scan_id`), also selected. */
+export type SqlFirstPagesQuery = SqlListQuery & { partitionBy: readonly string[]; size: number };
+
 export type KeysetOptions<T, K extends keyof T & string> = {
-  entity: EntityName<T>;
+  /** The entity read by `entities`, `rows` and entity `firstPages`; `select` needs none. */
+  entity?: EntityName<T>;
   /** The order's keys, most significant first; the last is unique (the id), so no two rows tie. */
   keys: readonly (readonly [K, KeyType])[];
   /**
@@ -55,7 +71,7 @@ export type KeysetOptions<T, K extends keyof T & string> = {
  * `[ISO time, uuid]`, with `tag` first when the list has several orders.
  */
 export class Keyset<T extends object, const K extends keyof T & string = keyof T & string> {
-  readonly #entity: EntityName<T>;
+  readonly #entity: EntityName<T> | undefined;
   readonly #keys: readonly (readonly [K, KeyType])[];
   readonly #tag: string | undefined;
 
@@ -100,7 +116,8 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     fields: readonly F[],
   ): Promise<FirstPage<PlainRow<T, F | K>>[]>;
   async firstPages(em: EntityManager, query: FirstPagesQuery<T>, fields?: readonly string[]): Promise<FirstPage<unknown>[]> {
-    const meta = em.getMetadata().get(this.#entity);
+    const entity = this.#entityName();
+    const meta = em.getMetadata().get(entity);
     const partitionColumns = query.partitionBy.map((property) => this.#column(em, property));
     const partition = partitionColumns.join(', ');
     const sort = query.order ?? 'asc';
@@ -127,7 +144,77 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
         page = { partition: values, rows: [], total: Number(total) };
         pages.set(key, page);
       }
-      page.rows.push(fields ? em.getDriver().mapResult(row as never, meta) : em.map(this.#entity, row as never));
+      page.rows.push(fields ? em.getDriver().mapResult(row as never, meta) : em.map(entity, row as never));
+    }
+    return [...pages.values()];
+  }
+
+  /**
+   * A page of plain rows through `reads` (named statements, no ORM), each
+   * made a read view by `view`, whose key properties give the cursors; the
+   * same positions and cursors as `entities`. `totalCount` is counted only
+   * when asked for.
+   */
+  async select<V extends Pick<T, K>>(reads: Reads, query: SqlListQuery, page: Page, view: (row: never) => V): Promise<Connection<V>> {
+    const ascending = ((query.order ?? 'asc') === 'asc') === (page.direction === 'forward');
+    const where = [...(query.where ? [query.where] : [])];
+    if (page.cursor) {
+      const values = this.#readCursor(page.cursor, page.direction === 'forward' ? 'after' : 'before');
+      const columns = this.#keys.map(([property]) => columnOf(property)).join(', ');
+      where.push({ sql: `(${columns}) ${ascending ? '>' : '<'} (${values.map(() => '?').join(', ')})`, params: values });
+    }
+    const sort = ascending ? 'asc' : 'desc';
+    const order = this.#keys.map(([property]) => `${columnOf(property)} ${sort}`).join(', ');
+    const filter = whereOf(where);
+    const rows = await reads.rows<never>({
+      sql: `select ${query.columns} from ${query.table}${filter.sql} order by ${order} limit ?`,
+      params: [...filter.params, page.size + 1],
+    });
+    return this.connection(rows.map(view), page, () => this.countRows(reads, query));
+  }
+
+  /** How many rows a plain list holds. */
+  async countRows(reads: Reads, query: SqlListQuery): Promise<number> {
+    const filter = whereOf(query.where ? [query.where] : []);
+    const [row] = await reads.rows<{ total: number }>({
+      sql: `select count(*)::int as total from ${query.table}${filter.sql}`,
+      params: filter.params,
+    });
+    return row?.total ?? 0;
+  }
+
+  /**
+   * `firstPages` as plain SQL through `reads`: each partition's first `size`
+   * rows (and one more) and its total, in one query however many partitions,
+   * each row made a read view by `view`.
+   */
+  async selectFirstPages<V>(reads: Reads, query: SqlFirstPagesQuery, view: (row: never) => V): Promise<FirstPage<V>[]> {
+    const partition = query.partitionBy.join(', ');
+    const sort = query.order ?? 'asc';
+    const order = this.#keys.map(([property]) => `${columnOf(property)} ${sort}`).join(', ');
+    const filter = whereOf(query.where ? [query.where] : []);
+    // The partition's columns too, once: the outer query sorts by them.
+    const selected = query.columns.split(',').map((column) => column.trim());
+    const columns = [...selected, ...query.partitionBy.filter((column) => !selected.includes(column))].join(', ');
+    const found = await reads.rows<Record<string, unknown>>({
+      sql: `select * from (
+          select ${columns},
+            row_number() over (partition by ${partition} order by ${order}) as keyset_position,
+            count(*) over (partition by ${partition})::int as keyset_total
+          from ${query.table}${filter.sql}
+        ) as ranked where keyset_position <= ? order by ${partition}, ${order}`,
+      params: [...filter.params, query.size + 1],
+    });
+    const pages = new Map<string, FirstPage<V>>();
+    for (const row of found) {
+      const values = query.partitionBy.map((column) => row[column]);
+      const key = JSON.stringify(values);
+      let page = pages.get(key);
+      if (!page) {
+        page = { partition: values, rows: [], total: Number(row.keyset_total) };
+        pages.set(key, page);
+      }
+      page.rows.push(view(row as never));
     }
     return [...pages.values()];
   }
@@ -154,7 +241,7 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
 
   /** A query of the list's rows, not yet ordered. */
   #filtered(em: EntityManager, { where, sql }: KeysetFilter<T>) {
-    const qb = em.createQueryBuilder(this.#entity, 'keyset');
+    const qb = em.createQueryBuilder(this.#entityName(), 'keyset');
     qb.where((where?.() ?? {}) as never);
     if (sql) qb.andWhere(sql.sql, [...sql.params]);
     return qb;
@@ -164,8 +251,13 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     return [...new Set([...fields, ...this.#keys.map(([property]) => property)])];
   }
 
+  #entityName(): EntityName<T> {
+    if (!this.#entity) throw new Error('This keyset reads plain SQL (`select`): it names no entity.');
+    return this.#entity;
+  }
+
   #column(em: EntityManager, property: keyof T & string): string {
-    const meta = em.getMetadata().get(this.#entity);
+    const meta = em.getMetadata().get(this.#entityName());
     const column = (meta.properties as Record<string, { fieldNames: string[] } | undefined>)[property]?.fieldNames[0];
     if (!column) throw new Error(`${property} is not a column of ${meta.className}.`);
     return column;
@@ -195,6 +287,17 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     }
     return this.#keys.map(([, type], at) => (type === 'time' ? new Date(values[at] as string) : values[at]));
   }
+}
+
+/** A key's column, by the naming MikroORM uses for every entity here: `createdAt` is `created_at`. */
+function columnOf(property: string): string {
+  return property.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** ` where a and b`, or nothing. */
+function whereOf(parts: readonly Sql[]): Sql {
+  if (parts.length === 0) return { sql: '', params: [] };
+  return { sql: ` where ${parts.map((part) => `(${part.sql})`).join(' and ')}`, params: parts.flatMap((part) => part.params) };
 }
 
 function fitsKey(type: KeyType, value: unknown): boolean {

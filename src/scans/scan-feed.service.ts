@@ -5,51 +5,56 @@ import { NotFoundError } from '../errors.ts';
 import type { EventBus } from '../module.ts';
 import type { Clock } from '../platform/clock.ts';
 import { listen } from '../platform/subscription-buffer.ts';
-import { Scan } from './scan.entity.ts';
 import type { ScanEventMapper as ScanEventView } from './scan.mappers.ts';
+import type { ScanReads } from './scan.reads.ts';
 import type { ScanEventMessage } from './scan.topics.ts';
+import { type ScanView, scanViewOfRecord } from './scan.view.ts';
 import { hostView } from './scan-host.entity.ts';
 import { ScanHostRepository } from './scan-host.repository.ts';
 import { progressEvent, progressView, type ScanProgressView } from './scan-progress.ts';
 import { ScanResultRepository } from './scan-result.repository.ts';
 import { isFinished } from './scan-status.ts';
 
-export type ScanFeedDeps = { em: EntityManager; viewer: Viewer; events: EventBus; clock: Clock };
+export type ScanFeedDeps = { em: EntityManager; reads: ScanReads; viewer: Viewer; events: EventBus; clock: Clock };
 
 /** OPEN results read per query while a late subscriber catches up. */
 const CATCH_UP_PAGE = 1_000;
 
 /**
- * Subscriptions on scans. Every read goes through a fresh EntityManager, so a
- * subscriber sees committed state, never a copy cached for the lifetime of
- * its socket.
+ * Subscriptions on scans. A change's event carries the scan as that change
+ * left it, so a subscriber sees every transition once and in order, and a
+ * delivery costs no query; what a subscriber catches up on is read committed,
+ * through a fresh EntityManager, never a copy cached for the lifetime of its
+ * socket.
  */
 export class ScanFeed {
   private readonly em: EntityManager;
+  private readonly reads: ScanReads;
   private readonly viewer: Viewer;
   private readonly events: EventBus;
   private readonly clock: Clock;
 
-  constructor({ em, viewer, events, clock }: ScanFeedDeps) {
+  constructor({ em, reads, viewer, events, clock }: ScanFeedDeps) {
     this.em = em;
+    this.reads = reads;
     this.viewer = viewer;
     this.events = events;
     this.clock = clock;
   }
 
-  /** Scans the viewer may see, as they are created or change. */
-  watch(): AsyncIterable<Scan> {
+  /** Scans the viewer may see, as each change left them, as they are created or change. */
+  watch(): AsyncIterable<ScanView> {
     this.viewer.assert('scan:read');
     return pipe(
       this.events.subscribe('scanUpdated'),
-      map((event) => this.em.fork().findOne(Scan, { id: event.scanId })),
-      filter((scan): scan is Scan => scan !== null && this.viewer.mayAccess('scan:read', scan.ownerId)),
+      filter((event) => this.viewer.mayAccess('scan:read', event.scan.ownerId)),
+      map((event) => scanViewOfRecord(event.scan)),
     );
   }
 
   /** The scan if the viewer may see it: someone else's is as missing as an unknown one. */
-  private async visible(em: EntityManager, scanId: string): Promise<Scan | null> {
-    const scan = await em.findOne(Scan, { id: scanId });
+  private async visible(scanId: string): Promise<ScanView | null> {
+    const [scan] = await this.reads.byIds([scanId]);
     return scan && this.viewer.mayAccess('scan:read', scan.ownerId) ? scan : null;
   }
 
@@ -62,7 +67,7 @@ export class ScanFeed {
     this.viewer.assert('scan:read');
     return new Repeater<ScanProgressView>(async (push, stop) => {
       const live = listen(this.events.subscribe('scanProgress', scanId), stop);
-      const scan = await this.visible(this.em.fork(), scanId);
+      const scan = await this.visible(scanId);
       if (!scan) return stop(new NotFoundError('Scan not found.'));
       await push(progressView(progressEvent(scan, this.clock.now())));
       if (isFinished(scan.status)) return stop();
@@ -86,7 +91,7 @@ export class ScanFeed {
     return new Repeater<ScanEventView>(async (push, stop) => {
       const live = listen(this.events.subscribe('scanEvents', scanId), stop);
       const em = this.em.fork();
-      const scan = await this.visible(em, scanId);
+      const scan = await this.visible(scanId);
       if (!scan) return stop(new NotFoundError('Scan not found.'));
       const sent = new Set<string>();
       const send = async (event: ScanEventView) => {
@@ -123,9 +128,7 @@ export class ScanFeed {
       }
 
       for await (const message of live) {
-        const event = await this.toView(message);
-        // Deleted while watched: nothing more will happen.
-        if (!event) break;
+        const event = this.toView(message);
         await send(event);
         if (event.type === 'ScanStatusChanged' && isFinished(event.status)) break;
       }
@@ -133,17 +136,22 @@ export class ScanFeed {
     });
   }
 
-  private async toView(message: ScanEventMessage): Promise<ScanEventView | null> {
+  private toView(message: ScanEventMessage): ScanEventView {
     const at = new Date(message.at);
     switch (message.type) {
       case 'PortFound':
         return { type: message.type, scanId: message.scanId, at, result: message.result };
       case 'HostStateChanged':
         return { type: message.type, scanId: message.scanId, at, host: { scanId: message.scanId, ...message.host } };
-      case 'ScanStatusChanged': {
-        const scan = await this.em.fork().findOne(Scan, { id: message.scanId });
-        return scan && { type: message.type, scanId: message.scanId, at, status: message.status, error: message.error, scan };
-      }
+      case 'ScanStatusChanged':
+        return {
+          type: message.type,
+          scanId: message.scanId,
+          at,
+          status: message.status,
+          error: message.error,
+          scan: scanViewOfRecord(message.scan),
+        };
     }
   }
 }

@@ -1,21 +1,8 @@
-import { type EntityManager, type FilterQuery, raw } from '@mikro-orm/postgresql';
-import { Keyset } from '../platform/keyset.ts';
-import type { Connection, Page } from '../platform/pagination.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ProbeHost as Probed } from './engine/scanner.ts';
 import { type HostState, ScanHost } from './scan-host.entity.ts';
 
-export type ScanHostFilter = {
-  /** An address, or a CIDR network: hosts inside it. */
-  address?: string | null;
-  /** Hosts resolved from this hostname (case-insensitive). */
-  hostname?: string | null;
-  state?: readonly HostState[] | null;
-};
-
 export type HostChange = { address: string; hostname: string | null; state: HostState };
-
-/** A scan's hosts in the order recorded; a cursor is `[id]`. */
-const BY_ID = new Keyset({ entity: ScanHost, keys: [['id', 'serial']] });
 
 /** Rows per insert: 4 parameters each, well under PostgreSQL's 65,535. */
 const INSERT_CHUNK = 5_000;
@@ -69,19 +56,5 @@ export class ScanHostRepository {
   /** Hosts that changed state, oldest first: what a late subscriber catches up on. */
   findChanged(scanId: string): Promise<ScanHost[]> {
     return this.em.find(ScanHost, { scan: scanId, state: { $ne: 'UNKNOWN' } }, { orderBy: { id: 'asc' } });
-  }
-
-  /** A scan's hosts in the order recorded (address order within a network), keyset-paged by id. */
-  findPage(scanId: string, filter: ScanHostFilter, page: Page): Promise<Connection<ScanHost>> {
-    return BY_ID.entities(this.em, { where: () => this.where(scanId, filter) }, page);
-  }
-
-  private where(scanId: string, filter: ScanHostFilter): FilterQuery<ScanHost> {
-    const where: FilterQuery<ScanHost> & Record<string, unknown> = { scan: scanId };
-    if (filter.state?.length) where.state = { $in: [...filter.state] };
-    if (filter.hostname) where.hostname = { $ilike: filter.hostname.replace(/[\\%_]/g, (c) => `\\${c}`) };
-    // The service has checked it is an address or a network; PostgreSQL does the containment.
-    if (filter.address) where.$and = [{ [raw((alias: string) => `${alias}.address::inet <<= ?::inet`, [filter.address])]: [] }];
-    return where;
   }
 }

@@ -1,18 +1,8 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { Keyset, type KeysetFilter } from '../platform/keyset.ts';
-import type { Connection, Page } from '../platform/pagination.ts';
-import type { PortState, ProbeResult, Protocol } from './engine/scanner.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { PortState, ProbeResult } from './engine/scanner.ts';
 import type { PortCounts } from './scan.entity.ts';
 import type { StoredResult } from './scan.topics.ts';
 import { ScanResult } from './scan-result.entity.ts';
-
-export type ScanResultFilter = { state?: readonly PortState[] | null; protocol?: readonly Protocol[] | null };
-
-/** Whose results: a whole scan's, or one host's of it. */
-export type ResultOwner = { scanId: string; address?: string };
-
-/** Results in the order found; a cursor is `[id]`, the same on a batched first page and on a page after it. */
-const BY_ID = new Keyset({ entity: ScanResult, keys: [['id', 'serial']] });
 
 /** Named queries on scan results. */
 export class ScanResultRepository {
@@ -107,61 +97,6 @@ export class ScanResultRepository {
     for (const row of rows) counts[row.state] = Number(row.count);
     return counts;
   }
-
-  /**
-   * The first page of results of many scans (or hosts) in one query, a window
-   * per owner, with each owner's total: what a dashboard listing scans with
-   * their first open ports needs, at a cost that does not grow with the list.
-   * Owners of one call are all scans or all hosts; keys are `ownerKey`.
-   */
-  async firstPages(
-    owners: readonly ResultOwner[],
-    filter: ScanResultFilter,
-    size: number,
-  ): Promise<Map<string, { rows: ScanResult[]; total: number }>> {
-    const byHost = owners.some((owner) => owner.address !== undefined);
-    const found = await BY_ID.firstPages(this.em, {
-      ...this.filter(owners, filter),
-      partitionBy: byHost ? ['scan', 'address'] : ['scan'],
-      size,
-    });
-    const pages = new Map<string, { rows: ScanResult[]; total: number }>(owners.map((owner) => [ownerKey(owner), { rows: [], total: 0 }]));
-    for (const {
-      partition: [scanId, address],
-      rows,
-      total,
-    } of found) {
-      pages.set(ownerKey({ scanId: String(scanId), address: byHost ? String(address) : undefined }), { rows, total });
-    }
-    return pages;
-  }
-
-  /** Results of a scan (or one host of it) in the order found, keyset-paged by id. */
-  findPage(owner: ResultOwner, filter: ScanResultFilter, page: Page): Promise<Connection<ScanResult>> {
-    return BY_ID.entities(this.em, this.filter([owner], filter), page);
-  }
-
-  /** The results of `owners` (all scans, or all hosts) that pass `filter`: one shape for a page and for first pages. */
-  private filter(owners: readonly ResultOwner[], filter: ScanResultFilter): KeysetFilter<ScanResult> {
-    const byHost = owners.some((owner) => owner.address !== undefined);
-    const where = (): FilterQuery<ScanResult> => {
-      const where: FilterQuery<ScanResult> & Record<string, unknown> = {};
-      if (!byHost) where.scan = { $in: owners.map((owner) => owner.scanId) };
-      if (filter.state?.length) where.state = { $in: [...filter.state] };
-      if (filter.protocol?.length) where.protocol = { $in: [...filter.protocol] };
-      return where;
-    };
-    if (!byHost) return { where };
-    // Hosts as (scan, address) pairs, which the unique index on (scan_id, address, …) finds.
-    const pairs = {
-      sql: `(scan_id, address) in (${owners.map(() => '(?, ?)').join(', ')})`,
-      params: owners.flatMap((owner) => [owner.scanId, owner.address ?? '']),
-    };
-    return { where, sql: pairs };
-  }
 }
 
 const resultKey = ({ address, protocol, port }: Pick<StoredResult, 'address' | 'protocol' | 'port'>) => `${address} ${protocol} ${port}`;
-
-/** `scanId`, or `scanId address` for a host's results. */
-export const ownerKey = ({ scanId, address }: ResultOwner) => (address === undefined ? scanId : `${scanId} ${address}`);

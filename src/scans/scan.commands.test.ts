@@ -3,6 +3,7 @@ import { createTestApp, type TestApp } from '../../test/helpers/app.ts';
 import { AuditEvent } from '../audit/audit-event.entity.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { Scan } from './scan.entity.ts';
+import { scanRecord, scanView } from './scan.view.ts';
 
 let app: TestApp;
 const createdIds: string[] = [];
@@ -32,7 +33,9 @@ describe('ScanCommands on PostgreSQL', () => {
     const scan = await scans().create({ targets: ['127.0.0.2'] });
     createdIds.push(scan.id);
     const { value } = await next;
-    expect(value).toEqual({ scanId: scan.id, status: 'PENDING', at: scan.updatedAt.toISOString() });
+    // With the scan as the change left it: subscribers need not read it again.
+    expect(value).toEqual({ scanId: scan.id, status: 'PENDING', at: scan.updatedAt.toISOString(), scan: scanRecord(scanView(scan)) });
+    expect(value.scan).toMatchObject({ id: scan.id, status: 'PENDING', targets: ['127.0.0.2'], probesDone: 0 });
     expect(await app.orm.em.fork().count(Scan, { id: value.scanId })).toBe(1);
     await iterator.return?.();
   });

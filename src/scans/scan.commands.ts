@@ -39,7 +39,7 @@ export type ScanCommandsDeps = {
   resolve: Resolve;
   /** The request's logger (its lines carry the request id). */
   logger: Logger;
-  /** The request's loaders: a mutation finds its scan as a read in the same request would. */
+  /** The request's loaders: the scans a request changes are loaded together, and read again after a change. */
   loaders: ScanLoaders;
 };
 
@@ -122,6 +122,7 @@ export class ScanCommands {
     });
     await this.audit.record({ action: 'SCAN_CANCELLED', target: { type: 'Scan', id: scan.id } });
     this.logger.info({ scanId: scan.id, probesDone: scan.probesDone, probesTotal: scan.probesTotal }, 'scan cancelled');
+    this.loaders.byId.clear(scan.id);
     await publishScanUpdated(this.events, scan);
     return scan;
   }
@@ -134,7 +135,7 @@ export class ScanCommands {
     const scan = await this.getToChange(id);
     if (scan.status !== ScanStatus.PENDING && !isFinished(scan.status)) await this.cancel(id);
     await this.em.remove(scan).flush();
-    this.loaders.byId.clear(id);
+    this.loaders.forget(id);
     await this.audit.record({ action: 'SCAN_DELETED', target: { type: 'Scan', id: id } });
     return id;
   }
@@ -143,7 +144,7 @@ export class ScanCommands {
   private async getToChange(id: string): Promise<Scan> {
     this.viewer.assert('scan:write');
     this.viewer.assert('scan:read');
-    const scan = await this.loaders.byId.load(id);
+    const scan = await this.loaders.entities.load(id);
     if (!scan) throw new NotFoundError(NOT_FOUND);
     // Also NOT_FOUND for a scan the viewer may not read, as `scan(id)` would have found none.
     this.viewer.assertOn('scan:write', 'scan:read', scan.ownerId, NOT_FOUND);
@@ -178,6 +179,9 @@ export class ScanCommands {
       await em.refresh(scan, { lockMode: LockMode.PESSIMISTIC_WRITE });
       scan.queue(this.clock.now());
     });
+    this.loaders.byId.clear(scan.id);
+    // Told before the job exists, so the worker's RUNNING can only come after it, whichever bus carries them.
+    await publishScanUpdated(this.events, scan);
     try {
       await this.jobs.send('scan.run', { scanId: scan.id });
     } catch (error) {
@@ -189,7 +193,6 @@ export class ScanCommands {
     }
     await this.audit.record({ action: 'SCAN_STARTED', target: { type: 'Scan', id: scan.id } });
     this.logger.info({ scanId: scan.id, scanType: scan.scanType }, 'scan queued');
-    await publishScanUpdated(this.events, scan);
     return scan;
   }
 }

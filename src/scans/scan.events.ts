@@ -1,21 +1,26 @@
 import type { EventBus } from '../module.ts';
 import type { Scan } from './scan.entity.ts';
 import type { HostStateChangedMessage, PortFoundMessage } from './scan.topics.ts';
+import { scanRecord, scanView } from './scan.view.ts';
 
 /**
  * Tells subscribers a scan was created or changed state, on both the global
  * feed and the scan's own event stream; call after the change is committed.
+ * Each event carries the scan as this change left it: subscribers show that,
+ * not whatever the row holds by the time the event reaches them.
  */
 export async function publishScanUpdated(events: EventBus, scan: Scan): Promise<void> {
-  const at = scan.updatedAt.toISOString();
+  const record = scanRecord(scanView(scan));
+  const at = record.updatedAt;
   await Promise.all([
-    events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at }),
+    events.publish('scanUpdated', { scanId: scan.id, status: scan.status, at, scan: record }),
     events.publish('scanEvents', scan.id, {
       type: 'ScanStatusChanged',
       scanId: scan.id,
       status: scan.status,
       error: scan.error ?? null,
       at,
+      scan: record,
     }),
   ]);
 }

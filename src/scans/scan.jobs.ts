@@ -171,7 +171,8 @@ async function begin(deps: ScanJobDeps, em: EntityManager, scan: Scan, hosts: re
     retry ? { ...started, probesDone: progress.probesDone } : started,
     retry ? 'scan started again after its worker stopped' : 'scan started',
   );
-  await publishScanUpdated(deps.events, scan);
+  // A retry changes no status: subscribers were told of RUNNING once, by the first attempt.
+  if (!retry) await publishScanUpdated(deps.events, scan);
   return progress;
 }
 

@@ -1,5 +1,6 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
-import type { Scan } from './scan.entity.ts';
+import type { HostView, ResultView } from './scan.reads.ts';
+import type { ScanView } from './scan.view.ts';
 import type { ScanHostView } from './scan-host.entity.ts';
 import type { ScanProgressView } from './scan-progress.ts';
 import type { ScanResultView } from './scan-result.entity.ts';
@@ -9,16 +10,16 @@ import type { ScanStatus } from './scan-status.ts';
  * What the scan resolvers return for each GraphQL type `X`, as `XMapper`:
  * codegen maps every `*Mapper` an area's `*.mappers.ts` exports (see codegen.ts).
  */
-export type ScanMapper = Scan;
+export type ScanMapper = ScanView;
 export type ScanProgressMapper = ScanProgressView;
 export type ScanResultMapper = ScanResultView;
 export type ScanHostMapper = ScanHostView;
-export type ScanConnectionMapper = Connection<Scan>;
-export type ScanEdgeMapper = Edge<Scan>;
-export type ScanResultConnectionMapper = Connection<ScanResultView>;
-export type ScanResultEdgeMapper = Edge<ScanResultView>;
-export type ScanHostConnectionMapper = Connection<ScanHostView>;
-export type ScanHostEdgeMapper = Edge<ScanHostView>;
+export type ScanConnectionMapper = Connection<ScanView>;
+export type ScanEdgeMapper = Edge<ScanView>;
+export type ScanResultConnectionMapper = Connection<ResultView>;
+export type ScanResultEdgeMapper = Edge<ResultView>;
+export type ScanHostConnectionMapper = Connection<HostView>;
+export type ScanHostEdgeMapper = Edge<HostView>;
 
 /** `scanId` is the local one; resolvers make it global. */
 export type PortFoundMapper = { type: 'PortFound'; scanId: string; at: Date; result: ScanResultView };
@@ -29,6 +30,6 @@ export type ScanStatusChangedMapper = {
   at: Date;
   status: ScanStatus;
   error: string | null;
-  scan: Scan;
+  scan: ScanView;
 };
 export type ScanEventMapper = PortFoundMapper | HostStateChangedMapper | ScanStatusChangedMapper;

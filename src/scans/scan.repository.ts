@@ -1,36 +1,6 @@
-import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { Keyset } from '../platform/keyset.ts';
-import type { Connection, Page } from '../platform/pagination.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { type PortCounts, Scan } from './scan.entity.ts';
-import { ScanStatus, type ScanType } from './scan-status.ts';
-
-export type ScanFilter = {
-  status?: readonly ScanStatus[] | null;
-  scanType?: readonly ScanType[] | null;
-  /** Only this user's scans. */
-  ownerId?: string | null;
-};
-export type ScanOrder = { field: 'createdAt' | 'updatedAt'; direction: 'ASC' | 'DESC' };
-
-/** The orders of the scans list; a cursor is `[field, ISO time, id]`, and one from another order is refused, not misread. */
-const ORDERS = {
-  createdAt: new Keyset({
-    entity: Scan,
-    keys: [
-      ['createdAt', 'time'],
-      ['id', 'uuid'],
-    ],
-    tag: 'createdAt',
-  }),
-  updatedAt: new Keyset({
-    entity: Scan,
-    keys: [
-      ['updatedAt', 'time'],
-      ['id', 'uuid'],
-    ],
-    tag: 'updatedAt',
-  }),
-};
+import { ScanStatus } from './scan-status.ts';
 
 /** A scan's counts as written. */
 export type ScanCounts = Pick<Scan, 'probesDone' | 'openPorts' | 'closedPorts' | 'filteredPorts' | 'probesEstimate'>;
@@ -50,18 +20,6 @@ export class ScanRepository {
 
   constructor(em: EntityManager) {
     this.em = em;
-  }
-
-  /**
-   * Keyset pagination on (order field, id): a cursor names a position, not an
-   * offset, so pages stay stable while scans are inserted. One query per page.
-   */
-  findPage(filter: ScanFilter, order: ScanOrder, page: Page): Promise<Connection<Scan>> {
-    return ORDERS[order.field].entities(
-      this.em,
-      { where: () => filterWhere(filter), order: order.direction === 'ASC' ? 'asc' : 'desc' },
-      page,
-    );
   }
 
   async isCancelled(id: string): Promise<boolean> {
@@ -121,16 +79,4 @@ export class ScanRepository {
       return row ? countsOf(row) : null;
     });
   }
-
-  count(filter: ScanFilter): Promise<number> {
-    return this.em.count(Scan, filterWhere(filter));
-  }
-}
-
-function filterWhere(filter: ScanFilter): FilterQuery<Scan> {
-  const where: FilterQuery<Scan> & Record<string, unknown> = {};
-  if (filter.status?.length) where.status = { $in: [...filter.status] };
-  if (filter.scanType?.length) where.scanType = { $in: [...filter.scanType] };
-  if (filter.ownerId) where.owner = filter.ownerId;
-  return where;
 }

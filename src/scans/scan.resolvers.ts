@@ -2,6 +2,7 @@ import { map, pipe } from 'graphql-yoga';
 import { connectionResolvers } from '../graphql/connection.ts';
 import type { Resolvers } from '../graphql/generated/types.ts';
 import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
+import { scanView } from './scan.view.ts';
 import { wellKnownService } from './well-known-ports.ts';
 
 /**
@@ -19,9 +20,9 @@ export const scanResolvers = {
       services.scans.list({ ...args, orderBy: orderBy && { field: ORDER_FIELDS[orderBy.field], direction: orderBy.direction } }),
   },
   Mutation: {
-    createScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.create(input) }),
-    startScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.start(scanIdOf(input.id)) }),
-    cancelScan: async (_, { input }, { services }) => ({ scan: await services.scanCommands.cancel(scanIdOf(input.id)) }),
+    createScan: async (_, { input }, { services }) => ({ scan: scanView(await services.scanCommands.create(input)) }),
+    startScan: async (_, { input }, { services }) => ({ scan: scanView(await services.scanCommands.start(scanIdOf(input.id))) }),
+    cancelScan: async (_, { input }, { services }) => ({ scan: scanView(await services.scanCommands.cancel(scanIdOf(input.id))) }),
     deleteScan: async (_, { input }, { services }) => ({
       deletedScanId: toGlobalId('Scan', await services.scanCommands.delete(scanIdOf(input.id))),
     }),
@@ -52,8 +53,6 @@ export const scanResolvers = {
   Scan: {
     id: (scan) => toGlobalId('Scan', scan.id),
     owner: (scan, _, { services }) => (scan.ownerId ? services.users.get(scan.ownerId) : null),
-    targets: (scan) => scan.targets.map(String),
-    ports: (scan) => scan.ports.toString(),
     progress: (scan, _, { services }) => services.scans.progress(scan),
     results: (scan, args, { services }) => services.scans.results({ scanId: scan.id }, args),
     hosts: (scan, args, { services }) => services.scans.hosts(scan.id, args),

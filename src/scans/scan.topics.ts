@@ -1,9 +1,10 @@
 import type { PortState, Protocol } from './engine/scanner.ts';
+import type { ScanRecord } from './scan.view.ts';
 import type { HostState } from './scan-host.entity.ts';
 import type { ScanStatus } from './scan-status.ts';
 
-/** A scan was created or changed state. Plain JSON: a Redis bus may carry it between processes. */
-export type ScanUpdated = { scanId: string; status: ScanStatus; at: string };
+/** A scan was created or changed state, and the scan as that change left it. Plain JSON: a Redis bus may carry it between processes. */
+export type ScanUpdated = { scanId: string; status: ScanStatus; at: string; scan: ScanRecord };
 
 /** How far a scan has come; published by the worker running it, at most ~10 times a second. */
 export type ScanProgressed = {
@@ -49,7 +50,15 @@ export type HostStateChangedMessage = {
   at: string;
 };
 
-export type ScanStatusChangedMessage = { type: 'ScanStatusChanged'; scanId: string; status: ScanStatus; error: string | null; at: string };
+export type ScanStatusChangedMessage = {
+  type: 'ScanStatusChanged';
+  scanId: string;
+  status: ScanStatus;
+  error: string | null;
+  at: string;
+  /** The scan as this change left it. */
+  scan: ScanRecord;
+};
 
 /** What happens inside one scan, in the order it happened. */
 export type ScanEventMessage = PortFoundMessage | HostStateChangedMessage | ScanStatusChangedMessage;

@@ -7,12 +7,14 @@ import { ScanExecution } from './migrations/20261123100000-scan-execution.ts';
 import { ScanHosts } from './migrations/20261123200000-scan-hosts.ts';
 import { ScanCounts } from './migrations/20261125000000-scan-counts.ts';
 import { ScanCommands } from './scan.commands.ts';
-import { Scan, ScanSchema } from './scan.entity.ts';
+import { ScanSchema } from './scan.entity.ts';
 import { createScanGivenUpHandler, createScanJob } from './scan.jobs.ts';
 import { ScanLoaders } from './scan.loaders.ts';
 import { ScanQueries } from './scan.queries.ts';
+import { ScanReads } from './scan.reads.ts';
 import { scanResolvers } from './scan.resolvers.ts';
 import type { ScanEventMessage, ScanProgressed, ScanUpdated } from './scan.topics.ts';
+import { isScanView } from './scan.view.ts';
 import { ScanFeed } from './scan-feed.service.ts';
 import { ScanHostSchema } from './scan-host.entity.ts';
 import { recoverStrandedScans } from './scan-recovery.ts';
@@ -93,7 +95,7 @@ export const scansModule = {
     { name: '20261125000000-scan-counts', class: ScanCounts },
   ],
   resolvers: [scanResolvers],
-  nodes: { Scan: { load: (services, id) => services.scans.get(id), is: (value) => value instanceof Scan } },
+  nodes: { Scan: { load: (services, id) => services.scans.get(id), is: isScanView } },
   topics: ['scanUpdated', 'scanProgress', 'scanEvents'],
   queues: [scanRun],
   // VIEWER reads every scan and changes none; ANALYST creates scans and acts on its own; ADMIN on all.
@@ -110,9 +112,10 @@ export const scansModule = {
   services: (scope) => {
     const { em, viewer, events, jobs, clock, resolve, logger } = scope;
     // One set per request, shared: a mutation finds its scan in the cache a read of the same request filled.
-    const loaders = new ScanLoaders(em);
+    const reads = new ScanReads(scope.reads);
+    const loaders = new ScanLoaders(em, reads);
     return {
-      scans: new ScanQueries({ em, viewer, clock, loaders }),
+      scans: new ScanQueries({ reads, viewer, clock, loaders }),
       scanCommands: new ScanCommands({
         em,
         viewer,
@@ -126,7 +129,7 @@ export const scansModule = {
         logger,
         loaders,
       }),
-      scanFeed: new ScanFeed({ em, viewer, events, clock }),
+      scanFeed: new ScanFeed({ em, reads, viewer, events, clock }),
     };
   },
 } satisfies AreaModule;
