@@ -143,6 +143,12 @@ export type AreaModule = {
   nodes?: Record<string, NodeType>;
   /** Names of the topics this area publishes (declared in `Topics`). */
   topics?: readonly (keyof Topics)[];
+  /**
+   * Subscription fields whose every event goes to every subscriber as it is,
+   * with nothing sent at the start (no replay of the current state):
+   * subscribers of one identity asking the same share one execution of them.
+   */
+  sharedSubscriptions?: readonly string[];
   queues?: readonly AreaQueue[];
   /** What each role may do here: `area:verb` → `all` or `own`. */
   grants?: Grants;

@@ -12,6 +12,7 @@ import type { GraphQLContext, GraphQLServerDeps } from './context.ts';
 import { internalError, toCodedError } from './errors.ts';
 import { withLimitCode } from './hardening.ts';
 import type { IdentityWatch } from './identity-watch.ts';
+import { SharedSubscriptions } from './shared-subscriptions.ts';
 
 /** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
 export type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
@@ -40,7 +41,7 @@ const MAX_OPERATIONS_PER_SOCKET = 100;
 const WS_CLOSE = { unauthenticated: 4401, forbidden: 4403 } as const;
 
 export type WebSocketDeps = {
-  app: Pick<GraphQLServerDeps, 'config' | 'logger' | 'authenticator'>;
+  app: Pick<GraphQLServerDeps, 'config' | 'logger' | 'authenticator' | 'modules'>;
   yoga: YogaServerInstance<ServerContext, GraphQLContext>;
   watch: IdentityWatch;
   wsServer: WebSocketServer;
@@ -52,6 +53,7 @@ export type WebSocketDeps = {
  * and a cap on what one socket may run.
  */
 export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSocketDeps): Disposable {
+  const shared = new SharedSubscriptions(app.modules.flatMap((module) => module.sharedSubscriptions ?? []));
   const closeWith = (state: SocketState, error: Error) => {
     const code = error instanceof ForbiddenError ? WS_CLOSE.forbidden : WS_CLOSE.unauthenticated;
     if (state.socket.readyState === state.socket.OPEN) {
@@ -150,13 +152,25 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
       errors = [error];
     }
     if (errors.length > 0 || !document) return withoutHttp(errors.map(withLimitCode));
+    const { identity } = viewer;
+    // Everything the results depend on: who asks (credential and role) and what they ask.
+    const sharedAs = shared.shareable(document, params.operationName)
+      ? JSON.stringify([
+          identity.via,
+          identity.credentialId,
+          identity.role,
+          params.query,
+          params.operationName ?? null,
+          params.variables ?? null,
+        ])
+      : undefined;
     return {
       schema,
       operationName: params.operationName,
       document,
       variableValues: params.variables,
       contextValue: await contextFactory(),
-      rootValue: { execute, subscribe } as EnvelopedRoot,
+      rootValue: { execute, subscribe, sharedAs } satisfies EnvelopedRoot,
     };
   };
 
@@ -166,7 +180,10 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
   return useServer<Record<string, unknown>, SocketState>(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        return root.sharedAs === undefined ? root.subscribe(args) : shared.subscribe(root.sharedAs, () => root.subscribe(args));
+      },
       onConnect: (ctx) =>
         connect(stateOf(ctx.extra), ctx.connectionParams).catch((error: unknown) => {
           // graphql-ws would send a thrown error's message as the close reason: log it, say nothing.
@@ -286,4 +303,6 @@ function withoutHttp(errors: readonly GraphQLError[]): GraphQLError[] {
 type EnvelopedRoot = {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;
+  /** The key of the shared stream this subscription joins, if it may share one. */
+  sharedAs: string | undefined;
 };

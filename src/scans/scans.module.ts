@@ -97,6 +97,8 @@ export const scansModule = {
   resolvers: [scanResolvers],
   nodes: { Scan: { load: (services, id) => services.scans.get(id), is: isScanView } },
   topics: ['scanUpdated', 'scanProgress', 'scanEvents'],
+  // scanProgress and scanEvents start with the scan's state so far, each subscriber's own.
+  sharedSubscriptions: ['scanUpdated'],
   queues: [scanRun],
   // VIEWER reads every scan and changes none; ANALYST creates scans and acts on its own; ADMIN on all.
   grants: {
