@@ -96,8 +96,12 @@ describe('SharedSubscriptions', () => {
     const shared = new SharedSubscriptions(['scanUpdated']);
     let starts = 0;
     const refused = { errors: [] } as ExecutionResult;
-    expect(await shared.subscribe('k', () => (starts++, refused))).toBe(refused);
-    expect(await shared.subscribe('k', () => (starts++, refused))).toBe(refused);
+    const refuse = () => {
+      starts++;
+      return refused;
+    };
+    expect(await shared.subscribe('k', refuse)).toBe(refused);
+    expect(await shared.subscribe('k', refuse)).toBe(refused);
     expect(starts).toBe(2);
   });
 
