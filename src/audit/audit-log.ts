@@ -1,12 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Viewer } from '../access/viewer.ts';
 import type { Clock } from '../platform/clock.ts';
-import { Keyset } from '../platform/keyset.ts';
-import { type Connection, type PageArgs, parsePage } from '../platform/pagination.ts';
 import { type AuditAction, AuditEvent } from './audit-event.entity.ts';
-
-/** Entries in the order written; a cursor is `[id]`. */
-const BY_ID = new Keyset({ entity: AuditEvent, keys: [['id', 'serial']] });
 
 /** What an entry is about: a node of the API, by type and local ID; shown to clients as its global ID. */
 export type AuditTarget = { type: string; id: string };
@@ -19,15 +14,14 @@ export type AuditEntry = {
   actor?: { id: string | null; email: string | null };
 };
 
-export type AuditFilter = { action?: readonly AuditAction[] | null; actorId?: string | null };
-
 export type AuditLogDeps = { em: EntityManager; viewer: Viewer; ip: string | null; clock: Clock };
 
 /**
  * The audit trail: every login, credential, user, scope and scan change, with
  * actor, time and client address. Each entry is written at once, outside the
  * request's unit of work, so a request that fails afterwards still leaves it.
- * It only appends: nothing here updates or deletes an entry.
+ * It only appends: nothing here updates or deletes an entry. Reading it is
+ * `AuditQueries`'.
  */
 export class AuditLog {
   readonly #em: EntityManager;
@@ -59,21 +53,5 @@ export class AuditLog {
       targetId: target && `${target.type}:${target.id}`,
       details: identity && !actor ? { via: identity.via, ...details } : details,
     });
-  }
-
-  /** One entry, for `node`: `null` for anyone but ADMIN, as if it did not exist. */
-  async get(id: string): Promise<AuditEvent | null> {
-    if (!this.#viewer.mayAccess('audit:read', null)) return null;
-    return this.#em.findOne(AuditEvent, { id });
-  }
-
-  /** The log, newest first; ADMIN only. */
-  list({ filter, ...pageArgs }: PageArgs & { filter?: AuditFilter | null }): Promise<Connection<AuditEvent>> {
-    this.#viewer.assert('audit:read');
-    const where = () => ({
-      ...(filter?.action?.length ? { action: { $in: [...filter.action] } } : {}),
-      ...(filter?.actorId ? { actorId: filter.actorId } : {}),
-    });
-    return BY_ID.entities(this.#em, { where, order: 'desc' }, parsePage(pageArgs));
   }
 }

@@ -1,7 +1,7 @@
 import type { Connection, Edge } from '../platform/pagination.ts';
-import type { AuditEvent } from './audit-event.entity.ts';
+import type { AuditEventView } from './audit.queries.ts';
 
 /** What the audit resolvers return for each GraphQL type `X`, as `XMapper` (see codegen.ts). */
-export type AuditEventMapper = AuditEvent;
-export type AuditEventConnectionMapper = Connection<AuditEvent>;
-export type AuditEventEdgeMapper = Edge<AuditEvent>;
+export type AuditEventMapper = AuditEventView;
+export type AuditEventConnectionMapper = Connection<AuditEventView>;
+export type AuditEventEdgeMapper = Edge<AuditEventView>;

@@ -5,7 +5,7 @@ import { localIdOrNone, toGlobalId } from '../graphql/global-id.ts';
 export const auditResolvers = {
   Query: {
     auditEvents: (_, { filter, ...args }, { services }) =>
-      services.audit.list({
+      services.auditEvents.list({
         ...args,
         filter: filter && { action: filter.action, actorId: filter.actorId == null ? null : localIdOrNone(filter.actorId, 'User') },
       }),
