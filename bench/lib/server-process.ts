@@ -35,7 +35,9 @@ export type ServerProcess = {
 
 /** Runs `node <script>` and resolves once it logs its URL (the `"graphql"` field, as `src/main.ts` logs it). */
 export async function startServer(name: string, script: string, env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [script], {
+  // BENCH_CPU_PROF=<dir>: the server writes a CPU profile there when it stops (`node --cpu-prof`).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, withoutPassword } from './logger.ts';
@@ -40,7 +41,12 @@ export type EventBusOptions = {
  * with backoff until it answers.
  */
 export function createEventBus<T>({ redisUrl, logger, maxPendingPublishes }: EventBusOptions): EventBusHandle<T> {
-  if (!redisUrl) return { bus: createPubSub<TopicsOf<T>>(), close: async () => {} };
+  if (!redisUrl) {
+    // One listener per subscription (or per shared stream) of a topic: many are the norm here, not a leak.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { bus: createPubSub<TopicsOf<T>>({ eventTarget }), close: async () => {} };
+  }
   const redis = withoutPassword(redisUrl);
   // No per-command retry limit: held publishes are bounded by count instead, and a
   // SUBSCRIBE is only sent on a ready connection.
