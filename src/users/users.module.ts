@@ -6,6 +6,7 @@ import { AuthService } from './auth.service.ts';
 import { AuthSessionSchema, RefreshTokenSchema } from './auth-session.entity.ts';
 import { LoginAttemptSchema } from './login-attempt.entity.ts';
 import { UsersAuth } from './migrations/20261124000000-users-auth.ts';
+import { IdentityChanges } from './migrations/20261202000000-identity-changes.ts';
 import { User, UserSchema } from './user.entity.ts';
 import { userResolvers } from './user.resolvers.ts';
 import { UserService } from './user.service.ts';
@@ -48,7 +49,10 @@ declare module '../audit/audit-event.entity.ts' {
 export const usersModule = {
   name: 'users',
   entities: [UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, LoginAttemptSchema],
-  migrations: [{ name: '20261124000000-users-auth', class: UsersAuth }],
+  migrations: [
+    { name: '20261124000000-users-auth', class: UsersAuth },
+    { name: '20261202000000-identity-changes', class: IdentityChanges },
+  ],
   resolvers: [userResolvers],
   nodes: {
     User: { load: (services, id) => services.users.get(id), is: (value) => value instanceof User },
