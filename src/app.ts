@@ -13,7 +13,9 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedde
 import { createEventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
+import { PgListener } from './platform/pg-listen.ts';
 import { Authenticator } from './users/authenticator.ts';
+import { IDENTITY_CHANNEL } from './users/identity-changes.ts';
 
 /** Every area's entities and migrations, for the database. */
 export const entities = modules.flatMap((module) => module.entities ?? []);
@@ -87,7 +89,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     await embedded?.stop();
     throw error;
   }
-  const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants });
+  const cacheTtlMs = config.auth.identityCacheSeconds * 1000;
+  // Its own connection to the same database, embedded or not; it listens from `start` until `close`.
+  const identityChanges = cacheTtlMs > 0 ? new PgListener({ url, channel: IDENTITY_CHANNEL, logger }) : undefined;
+  const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants, changes: identityChanges, cacheTtlMs });
   // Requests and workers look names up through separate gates: names that hang in a create request
   // cannot hold the lookups a worker needs to start scans, and a start waits longer than a request would.
   const resolve = createResolver({ lookup: overrides.lookup });
@@ -105,6 +110,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     resolve,
     baseline,
     accessTokens,
+    authenticator,
     config,
   });
   const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
@@ -146,6 +152,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     requestContext: context,
     server: { config, logger, events: bus, authenticator, modules, context, runtime },
     async start({ worker }) {
+      await identityChanges?.start();
       if (worker) {
         for (const queue of modules.flatMap((module) => module.queues ?? [])) await queue.work(jobs, runtime);
       }
@@ -160,6 +167,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           .stop?.(runtime)
           .catch((error: unknown) => logger.error({ err: error, module: module.name }, 'area did not stop cleanly'));
       }
+      await identityChanges?.close();
       await jobs.stop();
       await events.close();
       await orm.close();

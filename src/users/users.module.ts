@@ -76,9 +76,9 @@ export const usersModule = {
   ],
   services: (scope) => {
     const audit = new AuditLog(scope);
-    const { em, viewer, events, clock } = scope;
+    const { em, viewer, events, clock, authenticator: identities } = scope;
     return {
-      users: new UserService({ em, viewer, audit, events, clock }),
+      users: new UserService({ em, viewer, audit, events, clock, identities }),
       auth: new AuthService({
         em,
         viewer,
@@ -86,10 +86,11 @@ export const usersModule = {
         audit,
         events,
         clock,
+        identities,
         limits: scope.config.auth,
         logger: scope.logger,
       }),
-      apiTokens: new ApiTokenService({ em, viewer, audit, events, clock }),
+      apiTokens: new ApiTokenService({ em, viewer, audit, events, clock, identities }),
     };
   },
 } satisfies AreaModule;
