@@ -13,8 +13,10 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from './platform/embedde
 import { createEventBus, type EventBusHandle } from './platform/events.ts';
 import { createJobRunner } from './platform/jobs.ts';
 import { createLogger, type Logger, withoutPassword } from './platform/logger.ts';
+import { PgListener } from './platform/pg-listen.ts';
 import { Reads } from './platform/reads.ts';
 import { Authenticator } from './users/authenticator.ts';
+import { IDENTITY_CHANNEL } from './users/identity-changes.ts';
 
 /** Every area's entities and migrations, for the database. */
 export const entities = modules.flatMap((module) => module.entities ?? []);
@@ -89,7 +91,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     throw error;
   }
   const reads = await Reads.of(orm, overrides.onQuery);
-  const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants });
+  const cacheTtlMs = config.auth.identityCacheSeconds * 1000;
+  // Its own connection to the same database, embedded or not; it listens from `start` until `close`.
+  const identityChanges = cacheTtlMs > 0 ? new PgListener({ url, channel: IDENTITY_CHANNEL, logger }) : undefined;
+  const authenticator = new Authenticator({ em: orm.em, tokens: accessTokens, clock, grants, changes: identityChanges, cacheTtlMs });
   // Requests and workers look names up through separate gates: names that hang in a create request
   // cannot hold the lookups a worker needs to start scans, and a start waits longer than a request would.
   const resolve = createResolver({ lookup: overrides.lookup });
@@ -108,6 +113,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     resolve,
     baseline,
     accessTokens,
+    authenticator,
     config,
   });
   const services = (scope: RequestScope) => Object.assign({}, ...modules.map((module) => module.services?.(scope) ?? {})) as Services;
@@ -150,6 +156,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     requestContext: context,
     server: { config, logger, events: bus, authenticator, modules, context, runtime },
     async start({ worker }) {
+      await identityChanges?.start();
       if (worker) {
         for (const queue of modules.flatMap((module) => module.queues ?? [])) await queue.work(jobs, runtime);
       }
@@ -164,6 +171,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           .stop?.(runtime)
           .catch((error: unknown) => logger.error({ err: error, module: module.name }, 'area did not stop cleanly'));
       }
+      await identityChanges?.close();
       await jobs.stop();
       await events.close();
       await orm.close();

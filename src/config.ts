@@ -34,6 +34,7 @@ const schema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   ADMIN_EMAIL: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   LOGIN_MAX_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).max(10_000).default(5),
@@ -73,6 +74,13 @@ export type Config = {
     jwtSecret: string | undefined;
     accessTokenTtlSeconds: number;
     refreshTokenTtlDays: number;
+    /**
+     * How long a verified credential is reused without asking the database,
+     * while the database's change notifications are heard (LISTEN); 0 turns
+     * the cache and the listening off, and every request and stream checks
+     * the database as before.
+     */
+    identityCacheSeconds: number;
     /** The admin the first start creates when the database has no user. */
     bootstrapAdmin: { email: string; password: string } | undefined;
     /** Failed logins allowed per email and per client address within `loginFailureWindowSeconds`. */
@@ -130,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       jwtSecret: values.JWT_SECRET,
       accessTokenTtlSeconds: values.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: values.REFRESH_TOKEN_TTL_DAYS,
+      identityCacheSeconds: values.AUTH_CACHE_SECONDS,
       bootstrapAdmin:
         values.ADMIN_EMAIL && values.ADMIN_PASSWORD ? { email: values.ADMIN_EMAIL, password: values.ADMIN_PASSWORD } : undefined,
       loginMaxFailuresPerEmail: values.LOGIN_MAX_FAILURES_PER_EMAIL,

@@ -61,6 +61,8 @@ export type RequestScope = {
   baseline: Scope;
   /** Signs the access tokens of login sessions. */
   accessTokens: AccessTokens;
+  /** Checks credentials; told of the changes to them this request commits (`changed`). */
+  authenticator: Authenticate;
   config: Config;
 };
 

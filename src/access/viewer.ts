@@ -62,6 +62,24 @@ export type Authenticate = {
   recheck(identity: Identity): Promise<Identity>;
   /** A Viewer for an identity already proven, with the app's grants. */
   viewerOf(identity: Identity): Viewer;
+  /**
+   * Whether every change to users, sessions and API tokens, from any process,
+   * is sure to reach `onChange` now. While it is, a long-lived identity needs
+   * no periodic re-check: a change says when to look.
+   */
+  readonly hearsEveryChange: boolean;
+  /**
+   * Calls `listener` with a user's ID when their user, sessions or API
+   * tokens changed (from any process), and with `null` when changes may have
+   * been missed and everyone should be checked again. Returns the unsubscribe.
+   */
+  onChange(listener: (userId: string | null) => void): () => void;
+  /**
+   * This process just committed a change to `userId`'s credentials: what is
+   * kept of them is dropped now, so its own next request cannot be answered
+   * from before the change while the database's notification is on its way.
+   */
+  changed(userId: string): void;
 };
 
 /**

@@ -6,7 +6,10 @@ import type { EventBus } from '../module.ts';
 import type { Logger } from '../platform/logger.ts';
 import { toCodedError } from './errors.ts';
 
-/** A re-check of a live identity is served from the last answer for this long, so a burst of events costs one query. */
+/**
+ * While changes may go unheard, a re-check of a live identity is served from
+ * the last answer for this long, so a burst of events costs one query.
+ */
 const RECHECK_EVERY_MS = 1_000;
 /** Timers cannot wait longer than this (about 24.8 days); longer expiries are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -15,10 +18,14 @@ export type IdentityLost = UnauthenticatedError | ForbiddenError;
 
 /**
  * Keeps long-lived identities honest: those of graphql-ws connections and of
- * single subscriptions. Each is re-checked against the database at least every
- * second while events flow, at once when a revocation or a role change for
- * its user is published (from any process, over the event bus), and when it
- * expires. A changed role counts as lost: the client authenticates again.
+ * single subscriptions. Each is re-checked when a change to its user's
+ * credentials is heard (the authenticator's `onChange`: the database tells
+ * every process), when a revocation or a role change is published on the
+ * event bus, and when it expires. While the authenticator hears every
+ * change, events flow without any other check; while it may miss some, each
+ * identity is re-checked at least every second while events flow, and when
+ * it hears again, every identity is checked once. A changed role counts as
+ * lost: the client authenticates again.
  */
 export class IdentityWatch {
   readonly #authenticator: Authenticate;
@@ -29,8 +36,13 @@ export class IdentityWatch {
     this.#authenticator = authenticator;
     let stopped = false;
     let subscription: AsyncIterator<IdentityRevoked> | undefined;
+    // `null`: changes may have been missed, so everyone. The authenticator's cache makes that one query per credential.
+    const stopHearing = authenticator.onChange((userId) => {
+      for (const watcher of this.#watchers) if (userId === null || watcher.identity.userId === userId) watcher.check();
+    });
     this.#stop = () => {
       stopped = true;
+      stopHearing();
       void subscription?.return?.()?.catch(() => {});
     };
     let restarts = 0;
@@ -63,13 +75,27 @@ export class IdentityWatch {
     // Just authenticated: the first event needs no second look.
     let checkedAt = Date.now();
     let timer: NodeJS.Timeout | undefined;
+    /** The latest check under way: events wait for it rather than pass on the strength of the one before. */
+    let checking: Promise<boolean> | undefined;
     const lose = (why: IdentityLost) => {
       if (lost) return;
       lost = true;
       unwatch();
       onLost(why);
     };
-    const check = async (): Promise<boolean> => {
+    // Each check asks anew (one joining a check begun before a change could miss it); the authenticator's
+    // cache is what shares one lookup among the checks of one credential.
+    const check = (): Promise<boolean> => {
+      const run = verify();
+      checking = run;
+      run
+        .finally(() => {
+          if (checking === run) checking = undefined;
+        })
+        .catch(() => {});
+      return run;
+    };
+    const verify = async (): Promise<boolean> => {
       if (lost) return false;
       try {
         const now = await this.#authenticator.recheck(identity);
@@ -98,8 +124,11 @@ export class IdentityWatch {
     armExpiry();
     const recheck = async (): Promise<boolean> => {
       if (lost) return false;
-      const expired = identity.expiresAt !== null && identity.expiresAt.getTime() <= Date.now();
-      return !expired && Date.now() - checkedAt < RECHECK_EVERY_MS ? true : check();
+      if (checking) return checking;
+      if (identity.expiresAt !== null && identity.expiresAt.getTime() <= Date.now()) return check();
+      // Any change would have been heard, and have started a check: nothing to ask the database.
+      if (this.#authenticator.hearsEveryChange) return true;
+      return Date.now() - checkedAt < RECHECK_EVERY_MS ? true : check();
     };
     return {
       recheck,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ROLES, type Role } from '../access/role.ts';
+import { identityTriggers } from './identity-changes.ts';
 import { User } from './user.entity.ts';
 
 const ApiTokenSchema = defineEntity({
@@ -22,6 +23,8 @@ const ApiTokenSchema = defineEntity({
     revokedAt: p.datetime(3).nullable(),
   },
   indexes: [{ properties: ['user', 'createdAt', 'id'] }, { properties: ['createdAt', 'id'] }],
+  // Every change that can make a verified identity wrong is told to every process (see identity-changes.ts).
+  triggers: identityTriggers('user_id', 'last_used_at'),
 });
 
 export type NewApiToken = { user: User; name: string; role: Role; prefix: string; tokenHash: string; expiresAt: Date | null; now: Date };

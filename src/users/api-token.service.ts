@@ -1,7 +1,7 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type DataLoader from 'dataloader';
 import { outranksOrEquals, type Role } from '../access/role.ts';
-import type { Viewer } from '../access/viewer.ts';
+import type { Authenticate, Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { EventBus } from '../module.ts';
@@ -33,6 +33,7 @@ export class ApiTokenService {
   readonly #audit: AuditLog;
   readonly #events: EventBus;
   readonly #clock: Clock;
+  readonly #identities: Pick<Authenticate, 'changed'>;
   readonly #byId: DataLoader<string, ApiToken | null>;
 
   constructor({
@@ -41,12 +42,14 @@ export class ApiTokenService {
     audit,
     events,
     clock,
-  }: { em: EntityManager; viewer: Viewer; audit: AuditLog; events: EventBus; clock: Clock }) {
+    identities,
+  }: { em: EntityManager; viewer: Viewer; audit: AuditLog; events: EventBus; clock: Clock; identities: Pick<Authenticate, 'changed'> }) {
     this.#em = em;
     this.#viewer = viewer;
     this.#audit = audit;
     this.#events = events;
     this.#clock = clock;
+    this.#identities = identities;
     this.#byId = byIdLoader(em, ApiToken);
   }
 
@@ -108,6 +111,7 @@ export class ApiTokenService {
     const now = this.#clock.now();
     token.revokedAt = now;
     await this.#em.flush();
+    this.#identities.changed(token.user.id);
     await this.#events.publish('identityRevoked', {
       userId: token.user.id,
       apiTokenId: token.id,

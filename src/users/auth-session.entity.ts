@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
+import { identityTriggers } from './identity-changes.ts';
 import { User } from './user.entity.ts';
 
 const AuthSessionSchema = defineEntity({
@@ -16,6 +17,8 @@ const AuthSessionSchema = defineEntity({
     ip: p.text().nullable(),
   },
   indexes: [{ properties: ['user'] }],
+  // Every change that can make a verified identity wrong is told to every process (see identity-changes.ts).
+  triggers: identityTriggers('user_id'),
 });
 
 /**

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccessTokens } from '../access/access-tokens.ts';
-import type { Viewer } from '../access/viewer.ts';
+import type { Authenticate, Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, InvalidInputError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { EventBus } from '../module.ts';
@@ -28,6 +28,8 @@ export type AuthServiceDeps = {
   audit: AuditLog;
   events: EventBus;
   clock: Clock;
+  /** Told at once of the credentials this service changes, before the database's notification comes round. */
+  identities: Pick<Authenticate, 'changed'>;
   limits: LoginLimits;
   /** The request's logger (its lines carry the request id). Never given a password. */
   logger: Logger;
@@ -55,16 +57,18 @@ export class AuthService {
   readonly #audit: AuditLog;
   readonly #events: EventBus;
   readonly #clock: Clock;
+  readonly #identities: Pick<Authenticate, 'changed'>;
   readonly #limits: LoginLimits;
   readonly #logger: Logger;
 
-  constructor({ em, viewer, tokens, audit, events, clock, limits, logger }: AuthServiceDeps) {
+  constructor({ em, viewer, tokens, audit, events, clock, identities, limits, logger }: AuthServiceDeps) {
     this.#em = em;
     this.#viewer = viewer;
     this.#tokens = tokens;
     this.#audit = audit;
     this.#events = events;
     this.#clock = clock;
+    this.#identities = identities;
     this.#limits = limits;
     this.#logger = logger;
   }
@@ -165,6 +169,7 @@ export class AuthService {
         { revokedAt: now, revokedReason: 'Password changed.' },
       );
     });
+    this.#identities.changed(user.id);
     // Watchers re-check each of the user's identities: the other sessions' sockets close, this one's stays.
     await this.#events.publish('identityRevoked', { userId: user.id, reason: 'REVOKED', at: now.toISOString() });
     await this.#audit.record({
@@ -194,6 +199,7 @@ export class AuthService {
     const now = this.#clock.now();
     session.revoke(now, reason);
     await this.#em.flush();
+    this.#identities.changed(session.user.id);
     await this.#events.publish('identityRevoked', {
       userId: session.user.id,
       sessionId: session.id,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineEntity, p } from '@mikro-orm/core';
 import { ROLES, type Role } from '../access/role.ts';
+import { identityTriggers } from './identity-changes.ts';
 
 const UserSchema = defineEntity({
   name: 'User',
@@ -19,6 +20,8 @@ const UserSchema = defineEntity({
     lastLoginAt: p.datetime(3).nullable(),
   },
   indexes: [{ properties: ['createdAt', 'id'] }],
+  // Every change that can make a verified identity wrong is told to every process (see identity-changes.ts).
+  triggers: identityTriggers('id', 'last_login_at'),
 });
 
 export type NewUser = { email: string; name: string; role: Role; passwordHash: string; now: Date };

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import type DataLoader from 'dataloader';
 import { ROLES, type Role } from '../access/role.ts';
-import type { Viewer } from '../access/viewer.ts';
+import type { Authenticate, Viewer } from '../access/viewer.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { EventBus } from '../module.ts';
@@ -58,7 +58,15 @@ function parseName(raw: string): string {
   return name;
 }
 
-export type UserServiceDeps = { em: EntityManager; viewer: Viewer; audit: AuditLog; events: EventBus; clock: Clock };
+export type UserServiceDeps = {
+  em: EntityManager;
+  viewer: Viewer;
+  audit: AuditLog;
+  events: EventBus;
+  clock: Clock;
+  /** Told at once of the users this service changes, before the database's notification comes round. */
+  identities: Pick<Authenticate, 'changed'>;
+};
 
 /** Users: everyone sees themselves; ADMIN sees and manages all. */
 export class UserService {
@@ -67,14 +75,16 @@ export class UserService {
   readonly #audit: AuditLog;
   readonly #events: EventBus;
   readonly #clock: Clock;
+  readonly #identities: Pick<Authenticate, 'changed'>;
   readonly #byId: DataLoader<string, User | null>;
 
-  constructor({ em, viewer, audit, events, clock }: UserServiceDeps) {
+  constructor({ em, viewer, audit, events, clock, identities }: UserServiceDeps) {
     this.#em = em;
     this.#viewer = viewer;
     this.#audit = audit;
     this.#events = events;
     this.#clock = clock;
+    this.#identities = identities;
     this.#byId = byIdLoader(em, User);
   }
 
@@ -177,6 +187,7 @@ export class UserService {
       }
     });
     this.#byId.clear(user.id);
+    this.#identities.changed(user.id);
     // Open streams re-check at once: a new role applies to them too.
     if (deactivated || password != null || changes.role) {
       await this.#events.publish('identityRevoked', {

@@ -6,6 +6,7 @@ import { AuthService } from './auth.service.ts';
 import { AuthSessionSchema, RefreshTokenSchema } from './auth-session.entity.ts';
 import { LoginAttemptSchema } from './login-attempt.entity.ts';
 import { UsersAuth } from './migrations/20261124000000-users-auth.ts';
+import { IdentityChanges } from './migrations/20261202000000-identity-changes.ts';
 import { User, UserSchema } from './user.entity.ts';
 import { userResolvers } from './user.resolvers.ts';
 import { UserService } from './user.service.ts';
@@ -48,7 +49,10 @@ declare module '../audit/audit-event.entity.ts' {
 export const usersModule = {
   name: 'users',
   entities: [UserSchema, AuthSessionSchema, RefreshTokenSchema, ApiTokenSchema, LoginAttemptSchema],
-  migrations: [{ name: '20261124000000-users-auth', class: UsersAuth }],
+  migrations: [
+    { name: '20261124000000-users-auth', class: UsersAuth },
+    { name: '20261202000000-identity-changes', class: IdentityChanges },
+  ],
   resolvers: [userResolvers],
   nodes: {
     User: { load: (services, id) => services.users.get(id), is: (value) => value instanceof User },
@@ -72,9 +76,9 @@ export const usersModule = {
   ],
   services: (scope) => {
     const audit = new AuditLog(scope);
-    const { em, viewer, events, clock } = scope;
+    const { em, viewer, events, clock, authenticator: identities } = scope;
     return {
-      users: new UserService({ em, viewer, audit, events, clock }),
+      users: new UserService({ em, viewer, audit, events, clock, identities }),
       auth: new AuthService({
         em,
         viewer,
@@ -82,10 +86,11 @@ export const usersModule = {
         audit,
         events,
         clock,
+        identities,
         limits: scope.config.auth,
         logger: scope.logger,
       }),
-      apiTokens: new ApiTokenService({ em, viewer, audit, events, clock }),
+      apiTokens: new ApiTokenService({ em, viewer, audit, events, clock, identities }),
     };
   },
 } satisfies AreaModule;
