@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import { useQueryCost } from './query-cost.ts';
@@ -30,6 +30,17 @@ const ARMOR_CODES: [RegExp, string][] = [
 ];
 
 /**
+ * Armor's validation rules throw their refusal by default, which ends the
+ * validation without a result: yoga's validation cache keeps only results, so
+ * a refused document would be walked again at every request. Reported as
+ * validation errors, a refusal is cached with its document like any other.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
+/**
  * graphql-armor's limits, our query cost limit, field suggestions hidden in production (they map
  * the schema for an attacker), introspection off in production unless
  * `INTROSPECTION=true`, and CSRF prevention: a GET or a form/multipart POST,
@@ -41,9 +52,10 @@ export function useHardening(config: Config): Plugin[] {
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'] }),
     ...(config.graphql.introspection ? [] : [useDisableIntrospection() as unknown as Plugin]),
     EnvelopArmorPlugin({
-      maxDepth: { n: QUERY_LIMITS.depth },
-      maxAliases: { n: QUERY_LIMITS.aliases },
-      maxDirectives: { n: QUERY_LIMITS.directives },
+      maxDepth: { n: QUERY_LIMITS.depth, ...reported },
+      maxAliases: { n: QUERY_LIMITS.aliases, ...reported },
+      maxDirectives: { n: QUERY_LIMITS.directives, ...reported },
+      // A parse error: yoga's parse cache keeps it, thrown or not.
       maxTokens: { n: QUERY_LIMITS.tokens },
       costLimit: { enabled: false },
       blockFieldSuggestion: { enabled: config.env === 'production' },

@@ -1,6 +1,7 @@
-import { buildSchema, parse } from 'graphql';
+import { buildSchema, type GraphQLObjectType, parse } from 'graphql';
+import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { MAX_QUERY_COST, queryCost } from './query-cost.ts';
+import { MAX_QUERY_COST, queryCost, useQueryCost } from './query-cost.ts';
 import { loadTypeDefs } from './schema.ts';
 
 const schema = buildSchema(loadTypeDefs().join('\n'));
@@ -52,5 +53,40 @@ describe('queryCost on a wide, shallow document of fragments', () => {
     const document = `query { ...F0 } ${level(0, 'F1')} ${level(1, 'F2')} ${level(2, 'F3')} fragment F3 on Query { viewer { id } }`;
     // Each repeated spread counts once, as execution runs it once.
     expect(costOf(document)).toBe(2);
+  });
+});
+
+describe('useQueryCost', () => {
+  const post = async (yoga: ReturnType<typeof createYoga>, query: string, variables: Record<string, unknown>) => {
+    const response = await yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    return (await response.json()) as { errors?: { extensions: { code: string } }[] };
+  };
+
+  it('walks a query once, however many requests send it, and weighs each request by its own variables', async () => {
+    const schema = createSchema({ typeDefs: loadTypeDefs(), resolvers: { Query: { scans: () => ({ nodes: [] }) } } });
+    // Execution never reaches a Scan (the page is empty): after the first request's validation, only a cost walk reads Scan's fields.
+    const scan = schema.getType('Scan') as GraphQLObjectType;
+    const fields = scan.getFields.bind(scan);
+    let reads = 0;
+    scan.getFields = () => {
+      reads += 1;
+      return fields();
+    };
+    const yoga = createYoga({ schema, plugins: [useQueryCost(1_000)], logging: false });
+    const query = 'query($n: Int) { scans(first: $n) { nodes { id } } }';
+    expect((await post(yoga, query, { n: 10 })).errors).toBeUndefined();
+    const firstRequest = reads;
+
+    const codes = [];
+    for (const n of [100, 1_000, 5]) codes.push((await post(yoga, query, { n })).errors?.[0]?.extensions.code);
+
+    expect(codes).toEqual([undefined, 'QUERY_TOO_COMPLEX', undefined]);
+    expect(reads).toBe(firstRequest);
+    await post(yoga, query.replace('id', 'id status'), { n: 10 });
+    expect(reads).toBeGreaterThan(firstRequest);
   });
 });

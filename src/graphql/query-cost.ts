@@ -1,4 +1,5 @@
 import {
+  type ConstValueNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -23,6 +24,29 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../platform/pagination.ts';
  */
 export const MAX_QUERY_COST = 25_000;
 
+/** An operation's cost for the variables of one request. */
+export type CostOfVariables = (variables: Readonly<Record<string, unknown>>) => number;
+
+/** A cost known from the document alone, or one that waits for the variables. */
+type Term = number | CostOfVariables;
+type IntTerm = number | undefined | ((variables: Readonly<Record<string, unknown>>) => number | undefined);
+
+const termAt = (term: Term, variables: Readonly<Record<string, unknown>>) => (typeof term === 'number' ? term : term(variables));
+
+function sum(terms: readonly Term[]): Term {
+  let known = 0;
+  const pending: CostOfVariables[] = [];
+  for (const term of terms) {
+    if (typeof term === 'number') known += term;
+    else pending.push(term);
+  }
+  return pending.length === 0 ? known : (variables) => pending.reduce((total, term) => total + term(variables), known);
+}
+
+function product(a: Term, b: Term): Term {
+  return typeof a === 'number' && typeof b === 'number' ? a * b : (variables) => termAt(a, variables) * termAt(b, variables);
+}
+
 /**
  * The cost of the operation to run, with its variables: every field costs 1,
  * and a field that pages (`first`/`last`) multiplies its subtree by its page
@@ -36,11 +60,24 @@ export function queryCost(
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): number {
+  return (costOfOperation(schema, document, operationName) ?? (() => 0))(variables ?? {});
+}
+
+/**
+ * What `queryCost` needs of the document and the schema, worked out once: the
+ * cost as a function of the variables alone. `undefined` when the document has
+ * no such operation.
+ */
+export function costOfOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+): CostOfVariables | undefined {
   const operation = document.definitions.find(
     (definition): definition is OperationDefinitionNode =>
       definition.kind === Kind.OPERATION_DEFINITION && (!operationName || definition.name?.value === operationName),
   );
-  if (!operation) return 0;
+  if (!operation) return undefined;
   const fragments = new Map(
     document.definitions
       .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
@@ -49,19 +86,19 @@ export function queryCost(
   const defaults = new Map(
     operation.variableDefinitions?.map((definition) => [definition.variable.name.value, definition.defaultValue]) ?? [],
   );
-  const pageSize = (field: FieldNode): number => {
-    let size = 1;
-    for (const argument of field.arguments ?? []) {
-      if (argument.name.value !== 'first' && argument.name.value !== 'last') continue;
-      size = Math.max(size, intOf(argument.value, variables ?? {}, defaults) ?? MAX_PAGE_SIZE);
-    }
-    return size;
+  const pageSize = (field: FieldNode): Term => {
+    const sizes: IntTerm[] = (field.arguments ?? [])
+      .filter((argument) => argument.name.value === 'first' || argument.name.value === 'last')
+      .map((argument) => intOf(argument.value, defaults));
+    const size = (values: readonly (number | undefined)[]) => Math.max(1, ...values.map((value) => value ?? MAX_PAGE_SIZE));
+    if (sizes.every((term) => typeof term !== 'function')) return size(sizes as (number | undefined)[]);
+    return (variables) => size(sizes.map((term) => (typeof term === 'function' ? term(variables) : term)));
   };
   const root = schema.getRootType(operation.operation);
   // Each fragment is costed once: re-walking it at every spread would make a wide, shallow document cost exponential time.
-  const fragmentCosts = new Map<string, number>();
-  const cost = (selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined | null, seen: ReadonlySet<string>): number => {
-    let total = 0;
+  const fragmentCosts = new Map<string, Term>();
+  const cost = (selectionSet: SelectionSetNode, type: GraphQLNamedType | undefined | null, seen: ReadonlySet<string>): Term => {
+    const terms: Term[] = [];
     // Execution runs a fragment spread twice in one selection set once; so does this count.
     const spread = new Set<string>();
     for (const selection of selectionSet.selections) {
@@ -76,9 +113,9 @@ export function queryCost(
             : DEFAULT_PAGE_SIZE
           : 1;
         const below = selection.selectionSet ? cost(selection.selectionSet, definition && getNamedType(definition.type), seen) : 0;
-        total += size * (1 + below);
+        terms.push(product(size, sum([1, below])));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        total += cost(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, seen);
+        terms.push(cost(selection.selectionSet, selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type, seen));
       } else {
         const name = selection.name.value;
         const fragment = fragments.get(name);
@@ -89,30 +126,50 @@ export function queryCost(
           fragmentCosts.get(name) ??
           cost(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), new Set([...seen, name]));
         fragmentCosts.set(name, known);
-        total += known;
+        terms.push(known);
       }
     }
-    return total;
+    return sum(terms);
   };
-  return root ? cost(operation.selectionSet, root, new Set()) : 0;
+  const total = root ? cost(operation.selectionSet, root, new Set()) : 0;
+  return (variables) => termAt(total, variables);
 }
 
-/** An integer argument's value; `undefined` when it is not one (coercion will refuse it). */
-function intOf(
-  value: ValueNode,
-  variables: Readonly<Record<string, unknown>>,
-  defaults: Map<string, ValueNode | undefined>,
-): number | undefined {
+/** An integer argument's value, or how to read it from the variables; `undefined` when it is not one (coercion will refuse it). */
+function intOf(value: ValueNode, defaults: ReadonlyMap<string, ConstValueNode | undefined>): IntTerm {
   if (value.kind === Kind.INT) return Number(value.value);
   if (value.kind !== Kind.VARIABLE) return undefined;
   const name = value.name.value;
-  if (name in variables) return Number.isInteger(variables[name]) ? (variables[name] as number) : undefined;
+  // A default is a literal; none leaves the field to its default page.
   const fallback = defaults.get(name);
-  return fallback ? intOf(fallback, {}, new Map()) : DEFAULT_PAGE_SIZE;
+  const absent = !fallback ? DEFAULT_PAGE_SIZE : fallback.kind === Kind.INT ? Number(fallback.value) : undefined;
+  return (variables) => {
+    if (!(name in variables)) return absent;
+    return Number.isInteger(variables[name]) ? (variables[name] as number) : undefined;
+  };
 }
 
-/** Refuses, before it runs, an operation that costs more than `MAX_QUERY_COST`, with `QUERY_TOO_COMPLEX`. */
+/**
+ * Refuses, before it runs, an operation that costs more than `MAX_QUERY_COST`, with `QUERY_TOO_COMPLEX`.
+ * yoga's parse cache hands every request of one query the same DocumentNode,
+ * so the walk of the document is done once per document and operation; a
+ * request only applies its variables.
+ */
 export function useQueryCost(max = MAX_QUERY_COST): Plugin {
+  const costs = new WeakMap<DocumentNode, Map<string, { schema: GraphQLSchema; cost: CostOfVariables }>>();
+  const costOf = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
+    let byName = costs.get(document);
+    if (!byName) {
+      byName = new Map();
+      costs.set(document, byName);
+    }
+    const known = byName.get(operationName ?? '');
+    if (known?.schema === schema) return known.cost;
+    const cost = costOfOperation(schema, document, operationName);
+    // An operation name the document lacks is not kept: requests could otherwise grow the map without end.
+    if (cost) byName.set(operationName ?? '', { schema, cost });
+    return cost;
+  };
   const check = ({
     args,
     setResultAndStopExecution,
@@ -120,7 +177,7 @@ export function useQueryCost(max = MAX_QUERY_COST): Plugin {
     args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: unknown };
     setResultAndStopExecution: (result: never) => void;
   }) => {
-    const cost = queryCost(args.schema, args.document, args.operationName, args.variableValues as Record<string, unknown> | undefined);
+    const cost = costOf(args.schema, args.document, args.operationName)?.((args.variableValues ?? {}) as Record<string, unknown>) ?? 0;
     if (cost <= max) return;
     setResultAndStopExecution({
       errors: [

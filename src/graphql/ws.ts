@@ -147,7 +147,7 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
       document = parse(params.query);
       errors = validate(schema, document);
     } catch (error) {
-      // A parse error, or one of graphql-armor's rules, which throw their refusal instead of reporting it.
+      // A parse error (graphql-armor's rules report their refusals as validation errors; see hardening.ts).
       if (!(error instanceof GraphQLError)) throw error;
       errors = [error];
     }
