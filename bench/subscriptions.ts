@@ -158,7 +158,9 @@ async function connectAll(url: string, plan: Audience[], tokens: string[], admin
  * graphql-transport-ws does not acknowledge a subscribe, so each analyst
  * creates one scan (never started) and the run waits until every socket has
  * received one it may see: its subscription was then live before any scan of
- * the run existed. The probes are deleted after, which publishes nothing.
+ * the run existed. Every 5 s without all of them, each analyst probes again,
+ * as a subscription that began after a probe never sees it. The probes are
+ * deleted after, which publishes nothing.
  */
 async function awaitLive(url: string, tokens: string[], tally: DeliveryTally): Promise<{ probes: Map<string, number>; live: number }> {
   const probes = new Map<string, number>();
@@ -171,6 +173,8 @@ async function awaitLive(url: string, tokens: string[], tally: DeliveryTally): P
     if (Date.now() - reported > 5_000) {
       progress(`${live} of ${tally.sockets.length} subscriptions live`);
       reported = Date.now();
+      // A subscription that began after the last probes never sees them: probe again.
+      await Promise.all(tokens.map(async (token, owner) => probes.set(await createScan(url, token, SCAN_INPUT), owner)));
     }
   }
   await Promise.all([...probes].map(([id, owner]) => graphql(url, DELETE_SCAN, { input: { id } }, tokens[owner])));
