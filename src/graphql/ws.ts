@@ -32,6 +32,8 @@ type SocketState = {
   live: Set<AsyncIterator<unknown>>;
   /** Operations accepted and not yet running, counted against the cap too. */
   starting: number;
+  /** The start of the operation asked for last: operations on one socket start one at a time, in the order asked. */
+  turn: Promise<unknown>;
 };
 
 /** Operations one socket may run at once: each subscription holds a listener and a buffer. */
@@ -210,7 +212,10 @@ export function serveGraphQLOverWebSocket({ app, yoga, watch, wsServer }: WebSoc
           if (started) state.starting -= 1;
           started = false;
         });
-        const prepared = await prepare(state, params).catch((error: unknown) => {
+        // A burst waits its turn, and counts against the cap meanwhile, however quickly each start goes.
+        const turn = state.turn.then(() => prepare(state, params));
+        state.turn = turn.catch(() => {});
+        const prepared = await turn.catch((error: unknown) => {
           const requestId = randomUUID();
           app.logger.error({ err: error, requestId, socketId: state.socketId }, 'graphql-ws operation failed to start');
           return [internalError(requestId)];
@@ -260,6 +265,7 @@ function stateOf(extra: Partial<SocketState> & Pick<SocketState, 'request' | 'so
   extra.socketId ??= randomUUID();
   extra.live ??= new Set();
   extra.starting ??= 0;
+  extra.turn ??= Promise.resolve();
   return extra as SocketState;
 }
 
