@@ -8,6 +8,7 @@ import { type Orm, openDatabase } from './db.ts';
 import { Keyset } from './keyset.ts';
 import { createLogger } from './logger.ts';
 import { type Connection, encodeCursor, type PageArgs, parsePage } from './pagination.ts';
+import { Reads } from './reads.ts';
 
 // Tables of this test's own, so the builder is checked apart from any area's rules.
 const NoteSchema = defineEntity({
@@ -54,7 +55,13 @@ const BY_ID = new Keyset({ entity: Entry, keys: [['id', 'serial']] });
 let database: TestDatabase;
 let orm: Orm;
 let em: EntityManager;
+let reads: Reads;
 const queries: string[] = [];
+
+/** The notes of `list` as plain SQL, made plain objects (no entity). */
+type NoteRow = { id: string; list: string; kind: string; created_at: Date };
+const noteView = (row: NoteRow) => ({ id: row.id, list: row.list, kind: row.kind, createdAt: row.created_at });
+const notesOf = (where?: { sql: string; params: unknown[] }) => ({ table: 'keyset_notes', columns: 'id, list, kind, created_at', where });
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -66,6 +73,7 @@ beforeAll(async () => {
     onQuery: (sql) => queries.push(sql),
   });
   await orm.schema.create();
+  reads = await Reads.of(orm, (sql) => queries.push(sql));
 });
 
 afterAll(async () => {
@@ -169,24 +177,45 @@ describe('Keyset on PostgreSQL', () => {
     expect(seen).toEqual(expect.arrayContaining(notes.map((note) => note.id)));
   });
 
-  it('reads plain rows with the same ids and cursors as entities, untracked', async () => {
+  it('reads plain rows by SQL with the same ids and cursors as entities, one query each, untracked', async () => {
     await addNotes([3, 1, 1, 2, 0], { list: 'a' });
     await addNotes([1, 2], { list: 'b' });
     const query = { where: () => ({ list: 'a' }) };
+    const sql = notesOf({ sql: 'list = ?', params: ['a'] });
     for (const args of [{ first: 2 }, { first: 10 }, { last: 2 }, { last: 10 }]) {
       const entities = await BY_CREATION.entities(em, query, parsePage(args));
-      const rows = await BY_CREATION.rows(orm.em.fork(), query, parsePage(args), ['list']);
+      queries.length = 0;
+      const rows = await BY_CREATION.select(reads, sql, parsePage(args), noteView);
+      expect(queries).toHaveLength(1);
       expect(ids(rows)).toEqual(ids(entities));
       expect(rows.edges.map((edge) => edge.cursor)).toEqual(entities.edges.map((edge) => edge.cursor));
       expect(rows.pageInfo).toEqual(entities.pageInfo);
       expect(await rows.totalCount()).toBe(5);
+      // Later pages too: a cursor from one reads on in the other.
+      if (entities.pageInfo.hasNextPage) {
+        const next = parsePage({ first: 2, after: entities.pageInfo.endCursor });
+        expect(ids(await BY_CREATION.select(reads, sql, next, noteView))).toEqual(ids(await BY_CREATION.entities(em, query, next)));
+      }
     }
-    const fork = orm.em.fork();
-    const { edges } = await BY_CREATION.rows(fork, query, parsePage({ first: 1 }), ['list']);
-    expect(Object.keys(edges[0]!.node).sort()).toEqual(['createdAt', 'id', 'list']);
+    const { edges } = await BY_CREATION.select(reads, sql, parsePage({ first: 1 }), noteView);
     expect(edges[0]!.node).not.toBeInstanceOf(Note);
     expect(edges[0]!.node.createdAt).toBeInstanceOf(Date);
-    expect(fork.getUnitOfWork().getIdentityMap().values()).toHaveLength(0);
+  });
+
+  it('neither repeats nor skips a plain row when rows are inserted between pages', async () => {
+    const notes = await addNotes([0, 10, 20, 20, 30]);
+    const first = await BY_CREATION.select(reads, notesOf(), parsePage({ first: 2 }), noteView);
+    const last = first.edges.at(-1)!.node;
+    const added = await addNotes([-5, (last.createdAt.getTime() - T0) / 1000, 25]);
+    const seen = [...ids(first)];
+    for (let after = first.pageInfo.endCursor; ; ) {
+      const page = await BY_CREATION.select(reads, notesOf(), parsePage({ first: 2, after }), noteView);
+      seen.push(...ids(page));
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    const now = inOrder([...notes, ...added]);
+    expect(seen).toEqual([...ids(first), ...now.slice(now.indexOf(last.id) + 1)]);
   });
 
   it('filters by a MikroORM where, by SQL, or by both, and counts what it filters', async () => {
@@ -205,13 +234,14 @@ describe('Keyset on PostgreSQL', () => {
       next: false,
     });
     const after = (await BY_CREATION.entities(em, { where: () => ({ list: 'a' }) }, parsePage({ first: 4 }))).pageInfo.endCursor;
-    const rest = await BY_CREATION.rows(
-      em,
-      { where: () => ({ list: 'a' }), sql: { sql: 'kind in (?, ?)', params: ['x', 'y'] } },
+    const rest = await BY_CREATION.select(
+      reads,
+      notesOf({ sql: 'list = ? and kind in (?, ?)', params: ['a', 'x', 'y'] }),
       parsePage({ first: 4, after }),
-      ['kind'],
+      noteView,
     );
     expect(rest.edges.map((edge) => edge.node.kind)).toEqual(['y']);
+    expect(await rest.totalCount()).toBe(5);
   });
 
   it('reads one page in one query, and counts only when asked', async () => {
@@ -232,7 +262,7 @@ describe('Keyset on PostgreSQL', () => {
     const [note] = await addNotes([0]);
     const page = await BY_CREATION.entities(em, {}, parsePage({ first: 1 }));
     expect(page.edges[0]!.cursor).toBe(encodeCursor([note!.createdAt.toISOString(), note!.id]));
-    const tagged = await TAGGED.rows(em, {}, parsePage({ first: 1 }), ['id']);
+    const tagged = await TAGGED.select(reads, notesOf(), parsePage({ first: 1 }), noteView);
     expect(tagged.edges[0]!.cursor).toBe(encodeCursor(['createdAt', note!.createdAt.toISOString(), note!.id]));
     const writer = orm.em.fork();
     const entry = writer.create(Entry, { list: 'a' });
@@ -280,35 +310,33 @@ describe('Keyset on PostgreSQL', () => {
 });
 
 describe('Keyset first pages', () => {
-  it("reads the first page of every partition in one query, as entities or plain rows, the same as each one's own page", async () => {
+  it("reads the first page of every partition in one query, the same as each one's own page", async () => {
     await addNotes([4, 1, 1, 2, 0], { list: 'a', kind: 'x' });
     await addNotes([2, 1], { list: 'b', kind: 'x' });
     await addNotes([9], { list: 'b', kind: 'y' });
     await addNotes([3], { list: 'c', kind: 'y' });
     const query = {
-      where: () => ({ list: { $in: ['a', 'b', 'c', 'd'] } }),
-      sql: { sql: 'kind = ?', params: ['x'] },
-      partitionBy: ['list'] as const,
+      ...notesOf({ sql: 'list = any(?) and kind = ?', params: [['a', 'b', 'c', 'd'], 'x'] }),
+      partitionBy: ['list'],
       size: 2,
     };
     queries.length = 0;
-    const entities = await BY_CREATION.firstPages(em, query);
+    const found = await BY_CREATION.selectFirstPages(reads, query, noteView);
     expect(queries).toHaveLength(1);
-    const rows = await BY_CREATION.firstPages(orm.em.fork(), query, ['kind']);
-    expect(entities.map((page) => [page.partition, page.total])).toEqual([
+    expect(found.map((page) => [page.partition, page.total])).toEqual([
       [['a'], 5],
       [['b'], 2],
     ]);
-    expect(rows.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)])).toEqual(
-      entities.map((page) => [page.partition, page.total, page.rows.map((row) => row.id)]),
-    );
-    expect(entities[0]!.rows[0]).toBeInstanceOf(Note);
-    expect(rows[0]!.rows[0]).not.toBeInstanceOf(Note);
-    expect(rows[0]!.rows[0]!.createdAt).toBeInstanceOf(Date);
-    for (const found of entities) {
+    expect(found[0]!.rows[0]).not.toBeInstanceOf(Note);
+    expect(found[0]!.rows[0]!.createdAt).toBeInstanceOf(Date);
+    for (const first of found) {
       const page = parsePage({ first: 2 });
-      const own = await BY_CREATION.entities(em, { where: () => ({ list: found.partition[0] as string }), sql: query.sql }, page);
-      const batched = BY_CREATION.connection(found.rows, page, async () => found.total);
+      const own = await BY_CREATION.entities(
+        em,
+        { where: () => ({ list: first.partition[0] as string }), sql: { sql: 'kind = ?', params: ['x'] } },
+        page,
+      );
+      const batched = BY_CREATION.connection(first.rows, page, async () => first.total);
       expect(batched.edges.map((edge) => edge.cursor)).toEqual(own.edges.map((edge) => edge.cursor));
       expect(batched.pageInfo).toEqual(own.pageInfo);
       expect(await batched.totalCount()).toBe(await own.totalCount());
@@ -319,7 +347,11 @@ describe('Keyset first pages', () => {
     const writer = orm.em.fork();
     for (const list of ['a', 'b', 'a', 'a', 'b']) writer.create(Entry, { list });
     await writer.flush();
-    const [a, b] = await BY_ID.firstPages(em, { partitionBy: ['list'], size: 1, order: 'desc' });
+    const [a, b] = await BY_ID.selectFirstPages(
+      reads,
+      { table: 'keyset_entries', columns: 'id, list', partitionBy: ['list'], size: 1, order: 'desc' },
+      (row: { id: string; list: string }) => row,
+    );
     const newest = async (list: string) => (await em.find(Entry, { list }, { orderBy: { id: 'desc' } })).map((entry) => entry.id);
     expect(a!.rows.map((row) => row.id)).toEqual((await newest('a')).slice(0, 2));
     expect(b!.rows.map((row) => row.id)).toEqual((await newest('b')).slice(0, 2));

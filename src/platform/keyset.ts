@@ -1,4 +1,4 @@
-import { type EntityManager, type EntityName, type FilterQuery, raw } from '@mikro-orm/postgresql';
+import type { EntityManager, EntityName, FilterQuery } from '@mikro-orm/postgresql';
 import { InvalidInputError } from '../errors.ts';
 import { type Connection, type Page, toConnection } from './pagination.ts';
 import type { Reads, Sql } from './reads.ts';
@@ -24,14 +24,7 @@ export type KeysetQuery<T> = KeysetFilter<T> & {
   order?: 'asc' | 'desc';
 };
 
-/** A plain row: the selected properties, a relation as its key, not tracked by the EntityManager. */
-export type PlainRow<T, F extends keyof T> = { [K in F]: Plain<T[K]> };
-type Plain<V> = V extends Date ? V : V extends { id: infer Id } ? Id : V;
-
-/** The first pages of a list's partitions (`partitionBy`, e.g. each scan's results), `size` rows each. */
-export type FirstPagesQuery<T> = KeysetQuery<T> & { partitionBy: readonly (keyof T & string)[]; size: number };
-
-/** One owner's first page, from `firstPages`: the partition's values (columns, as stored), its rows and its total. */
+/** One owner's first page, from `selectFirstPages`: the partition's values (columns, as stored), its rows and its total. */
 export type FirstPage<R> = { partition: readonly unknown[]; rows: R[]; total: number };
 
 /** A list read as plain SQL (`Keyset.select`): its table, the columns a read view needs, and which rows. */
@@ -49,7 +42,7 @@ export type SqlListQuery = {
 export type SqlFirstPagesQuery = SqlListQuery & { partitionBy: readonly string[]; size: number };
 
 export type KeysetOptions<T, K extends keyof T & string> = {
-  /** The entity read by `entities`, `rows` and entity `firstPages`; `select` needs none. */
+  /** The entity `entities` reads; `select` and `selectFirstPages` need none. */
   entity?: EntityName<T>;
   /** The order's keys, most significant first; the last is unique (the id), so no two rows tie. */
   keys: readonly (readonly [K, KeyType])[];
@@ -65,9 +58,10 @@ export type KeysetOptions<T, K extends keyof T & string> = {
  * The one keyset paginator: a table's rows in one order of unique keys, a
  * page at a time after (or before) a cursor that names a position, not an
  * offset, so pages never repeat or skip rows while others are written. Pages
- * come as entities (tracked, for code that needs their behaviour) or as plain
- * rows of chosen properties (for read views); both read the same SQL and give
- * the same cursors. Cursors are the key values: `[id]`,
+ * come as plain rows read by SQL of the list's own through `Reads` (`select`,
+ * `selectFirstPages`: what read views are made of), or as entities through
+ * MikroORM (`entities`); both give the same positions and cursors. Cursors
+ * are the key values: `[id]`,
  * `[ISO time, uuid]`, with `tag` first when the list has several orders.
  */
 export class Keyset<T extends object, const K extends keyof T & string = keyof T & string> {
@@ -87,66 +81,9 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     return this.connection(rows as T[], page, () => this.count(em, query));
   }
 
-  /** A page of plain rows with `fields` (the keys are added), in one query, read as committed. */
-  async rows<const F extends keyof T & string>(
-    em: EntityManager,
-    query: KeysetQuery<T>,
-    page: Page,
-    fields: readonly F[],
-  ): Promise<Connection<PlainRow<T, F | K>>> {
-    const rows = await this.#pageQuery(em, query, page, this.#withKeys(fields)).execute<PlainRow<T, F | K>[]>('all');
-    return this.connection(rows, page, () => this.count(em, query));
-  }
-
   /** How many rows the list holds. */
   count(em: EntityManager, filter: KeysetFilter<T>): Promise<number> {
     return this.#filtered(em, filter).getCount();
-  }
-
-  /**
-   * The first `size` rows (and one more, to tell there are more) of each
-   * partition of the list, with each one's total, in one query however many
-   * partitions: the first pages of a list of lists. Entities, or plain rows
-   * of `fields`. Partitions without rows are absent.
-   */
-  async firstPages(em: EntityManager, query: FirstPagesQuery<T>): Promise<FirstPage<T>[]>;
-  async firstPages<const F extends keyof T & string>(
-    em: EntityManager,
-    query: FirstPagesQuery<T>,
-    fields: readonly F[],
-  ): Promise<FirstPage<PlainRow<T, F | K>>[]>;
-  async firstPages(em: EntityManager, query: FirstPagesQuery<T>, fields?: readonly string[]): Promise<FirstPage<unknown>[]> {
-    const entity = this.#entityName();
-    const meta = em.getMetadata().get(entity);
-    const partitionColumns = query.partitionBy.map((property) => this.#column(em, property));
-    const partition = partitionColumns.join(', ');
-    const sort = query.order ?? 'asc';
-    const order = this.#keys.map(([property]) => `${this.#column(em, property)} ${sort}`).join(', ');
-    // The partition's columns too: the outer query sorts by them.
-    const selected = fields ? this.#withKeys([...fields, ...query.partitionBy] as (keyof T & string)[]) : ['*'];
-    const inner = this.#filtered(em, query)
-      .select([
-        ...selected,
-        raw(`row_number() over (partition by ${partition} order by ${order}) as keyset_position`),
-        raw(`count(*) over (partition by ${partition}) as keyset_total`),
-      ] as never)
-      .toQuery();
-    const found = await em.execute<Record<string, unknown>[]>(
-      `select * from (${inner.sql}) as ranked where keyset_position <= ? order by ${partition}, ${order}`,
-      [...inner.params, query.size + 1],
-    );
-    const pages = new Map<string, FirstPage<unknown>>();
-    for (const { keyset_position: _, keyset_total: total, ...row } of found) {
-      const values = partitionColumns.map((column) => row[column]);
-      const key = JSON.stringify(values);
-      let page = pages.get(key);
-      if (!page) {
-        page = { partition: values, rows: [], total: Number(total) };
-        pages.set(key, page);
-      }
-      page.rows.push(fields ? em.getDriver().mapResult(row as never, meta) : em.map(entity, row as never));
-    }
-    return [...pages.values()];
   }
 
   /**
@@ -184,9 +121,11 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
   }
 
   /**
-   * `firstPages` as plain SQL through `reads`: each partition's first `size`
-   * rows (and one more) and its total, in one query however many partitions,
-   * each row made a read view by `view`.
+   * The first `size` rows (and one more, to tell there are more) of each
+   * partition of the list (`partitionBy`: each scan's results, say), with
+   * each one's total, in one query however many partitions: the first pages
+   * of a list of lists, each row made a read view by `view`. Partitions
+   * without rows are absent.
    */
   async selectFirstPages<V>(reads: Reads, query: SqlFirstPagesQuery, view: (row: never) => V): Promise<FirstPage<V>[]> {
     const partition = query.partitionBy.join(', ');
@@ -224,11 +163,10 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     return toConnection(rows, page, (row) => this.#cursorOf(row as Record<string, unknown>), count);
   }
 
-  #pageQuery(em: EntityManager, query: KeysetQuery<T>, page: Page, fields?: readonly string[]) {
+  #pageQuery(em: EntityManager, query: KeysetQuery<T>, page: Page) {
     // Reading forward in a descending list walks down the keys.
     const ascending = ((query.order ?? 'asc') === 'asc') === (page.direction === 'forward');
     const qb = this.#filtered(em, query);
-    if (fields) qb.select(fields as never);
     if (page.cursor) {
       const values = this.#readCursor(page.cursor, page.direction === 'forward' ? 'after' : 'before');
       // A row comparison: the position after (or before) the cursor's, which an index on the keys serves as one range.
@@ -245,10 +183,6 @@ export class Keyset<T extends object, const K extends keyof T & string = keyof T
     qb.where((where?.() ?? {}) as never);
     if (sql) qb.andWhere(sql.sql, [...sql.params]);
     return qb;
-  }
-
-  #withKeys(fields: readonly (keyof T & string)[]): string[] {
-    return [...new Set([...fields, ...this.#keys.map(([property]) => property)])];
   }
 
   #entityName(): EntityName<T> {
