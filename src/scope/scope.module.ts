@@ -1,8 +1,8 @@
 import { AuditLog } from '../audit/audit-log.ts';
 import type { AreaModule } from '../module.ts';
 import { scopeResolvers } from './scope.resolvers.ts';
-import { ScopeService } from './scope.service.ts';
-import { ScopeNetwork, ScopeNetworkSchema } from './scope-network.entity.ts';
+import { isScopeView, ScopeService } from './scope.service.ts';
+import { ScopeNetworkSchema } from './scope-network.entity.ts';
 
 declare module '../module.ts' {
   interface Services {
@@ -29,7 +29,7 @@ export const scopeModule = {
   name: 'scope',
   entities: [ScopeNetworkSchema],
   resolvers: [scopeResolvers],
-  nodes: { Scope: { load: (services, id) => services.scopes.get(id), is: (value) => value instanceof ScopeNetwork } },
+  nodes: { Scope: { load: (services, id) => services.scopes.get(id), is: isScopeView } },
   grants: {
     ADMIN: { 'scope:read': 'all', 'scope:manage': 'all' },
     ANALYST: { 'scope:read': 'all' },
@@ -39,6 +39,7 @@ export const scopeModule = {
   services: (scope) => ({
     scopes: new ScopeService({
       em: scope.em,
+      reads: scope.reads,
       viewer: scope.viewer,
       audit: new AuditLog(scope),
       baseline: scope.baseline,

@@ -15,7 +15,7 @@ export const scopeResolvers = {
   },
   Scope: {
     id: (scope) => toGlobalId('Scope', scope.id),
-    createdBy: (scope, _, { services }) => (scope.createdBy ? services.users.get(scope.createdBy.id) : null),
+    createdBy: (scope, _, { services }) => (scope.createdById ? services.users.get(scope.createdById) : null),
   },
   ScopeConnection: connectionResolvers,
 } satisfies Resolvers;
