@@ -15,8 +15,8 @@ export type Sql = { sql: string; params: readonly unknown[] };
 export class Reads {
   readonly #pool: pg.Pool;
   readonly #onQuery: ((sql: string) => void) | undefined;
-  /** Statement names by text: one name per shape, the same in every connection. */
-  readonly #names = new Map<string, string>();
+  /** Each shape's numbered text and statement name, by its text as written: the same name in every connection. */
+  readonly #statements = new Map<string, { text: string; name: string }>();
 
   constructor(pool: pg.Pool, onQuery?: (sql: string) => void) {
     this.#pool = pool;
@@ -30,12 +30,13 @@ export class Reads {
 
   /** The rows `query` selects; `?` placeholders (no `?` operators in the text) become `$1`, `$2`, …. */
   async rows<R>({ sql, params }: Sql): Promise<R[]> {
-    const text = numbered(sql);
-    let name = this.#names.get(text);
-    if (name === undefined) {
-      name = `r_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-      this.#names.set(text, name);
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      const text = numbered(sql);
+      statement = { text, name: `r_${createHash('sha1').update(text).digest('hex').slice(0, 20)}` };
+      this.#statements.set(sql, statement);
     }
+    const { text, name } = statement;
     this.#onQuery?.(text);
     // pg's own parsers (timestamps as Dates), not MikroORM's, which keep them as text for its hydration.
     const result = await this.#pool.query<R & pg.QueryResultRow>({ name, text, values: [...params], types: pg.types });
