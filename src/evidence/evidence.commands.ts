@@ -97,7 +97,8 @@ export class EvidenceCommands {
       await lockBlob(tx, blob.sha256);
       // A sweep may have taken the blob between its put and this lock: then there is no record either.
       if (!(await store.stat(blob.sha256))) throw new ConflictError('The file was removed while it was being recorded: send it again.');
-      await tx.insert(Evidence, row);
+      const { scanId: scan, uploadedById: uploadedBy, ...columns } = row;
+      await tx.insert(Evidence, { ...columns, scan, uploadedBy });
     });
     await audit.record({
       action: 'EVIDENCE_UPLOADED',

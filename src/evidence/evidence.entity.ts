@@ -1,12 +1,14 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { Scan } from '../scans/scan.entity.ts';
+import { User } from '../users/user.entity.ts';
 
 const EvidenceSchema = defineEntity({
   name: 'Evidence',
   tableName: 'evidence',
   properties: {
     id: p.uuid().primary(),
-    /** A plain key, not a relation: the scans area knows nothing of evidence; the foreign key cascades deletes. */
-    scanId: p.uuid(),
+    /** Deleting the scan deletes its evidence (the scans area knows nothing of it); the sweep then removes the blobs. */
+    scan: () => p.manyToOne(Scan).deleteRule('cascade'),
     /** The content's name in the `FileStore`: several records may share one. */
     sha256: p.text(),
     size: p.bigint('number'),
@@ -14,9 +16,10 @@ const EvidenceSchema = defineEntity({
     /** As the client gave it, for display only. */
     filename: p.text(),
     description: p.text().nullable(),
-    uploadedById: p.uuid().nullable(),
+    uploadedBy: () => p.manyToOne(User).nullable().deleteRule('set null'),
     createdAt: p.datetime(3),
   },
+  indexes: [{ properties: ['scan', 'createdAt', 'id'] }, { properties: ['sha256'] }, { properties: ['uploadedBy'] }],
 });
 
 /** A file kept with a scan: who sent which content, when, for which scan. The content lives in the `FileStore`. */

@@ -129,7 +129,11 @@ export function createGraphQLServer(app: GraphQLServerDeps): GraphQLServer {
 
   // Multipart uploads are bounded per file by their resolver; every other body by `MAX_BODY_BYTES`.
   const uploads = { path: GRAPHQL_PATH, maxFieldBytes: app.config.graphql.maxBodyBytes, logger: app.logger };
-  const http = createServer(withRoutes(app, withUploads(yoga, uploads, limitBody(app.config.graphql.maxBodyBytes, yoga))));
+  // Small stream buffers (16 KiB, not 64): an upload refused at its limit has had little more read off its socket.
+  const http = createServer(
+    { highWaterMark: 16 * 1024 },
+    withRoutes(app, withUploads(yoga, uploads, limitBody(app.config.graphql.maxBodyBytes, yoga))),
+  );
   const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
   const ws = serveGraphQLOverWebSocket({ app, yoga, watch, wsServer });
 

@@ -22,7 +22,8 @@ export class StreamedFile extends File {
   }
 
   override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
-    return Readable.toWeb(this.#source) as ReadableStream<Uint8Array<ArrayBuffer>>;
+    // No queue of its own (high-water mark 0): past a limit, the least possible has been read off the socket.
+    return Readable.toWeb(this.#source, { strategy: { highWaterMark: 0 } }) as ReadableStream<Uint8Array<ArrayBuffer>>;
   }
 }
 
@@ -66,13 +67,18 @@ export function withUploads(yoga: Yoga, { path, maxFieldBytes, logger }: UploadO
         'A multipart request must carry an `x-graphql-yoga-csrf` (or `apollo-require-preflight`) header: CSRF prevention.',
       );
     }
-    void handle(yoga, request, response, maxFieldBytes).catch((error: unknown) => {
+    // The socket may have carried requests before this one (keep-alive): count from here.
+    const readBefore = request.socket.bytesRead;
+    void handle(yoga, request, response, maxFieldBytes, logger, readBefore).catch((error: unknown) => {
       logger.error({ err: error }, 'unexpected error in a multipart request');
       if (!response.headersSent) refuse(request, response, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
       else response.destroy();
     });
   };
 }
+
+/** How long the rest of a refused request is read and dropped, for its answer to reach the client. */
+const LINGER_MS = 2_000;
 
 class MultipartError extends Error {
   readonly status: number;
@@ -85,13 +91,23 @@ class MultipartError extends Error {
   }
 }
 
-async function handle(yoga: Yoga, request: IncomingMessage, response: ServerResponse, maxFieldBytes: number): Promise<void> {
+async function handle(
+  yoga: Yoga,
+  request: IncomingMessage,
+  response: ServerResponse,
+  maxFieldBytes: number,
+  logger: Logger,
+  readBefore: number,
+): Promise<void> {
   let busboy: ReturnType<typeof Busboy>;
   try {
     busboy = Busboy({
       headers: request.headers as never,
       // The name as sent, for display: it never names a file on the server.
       preservePath: true,
+      // Small buffers between the socket and the store: what is read past a limit stays small.
+      highWaterMark: 16 * 1024,
+      fileHwm: 16 * 1024,
       limits: { fields: 2, fieldSize: maxFieldBytes, files: 1, parts: 3, fieldNameSize: 200, headerPairs: 20 },
     });
   } catch {
@@ -160,18 +176,31 @@ async function handle(yoga: Yoga, request: IncomingMessage, response: ServerResp
   result.headers.forEach((value, name) => {
     if (name !== 'content-length') out[name] = value;
   });
-  if (unread) stopReading(request, response);
+  if (unread) {
+    logger.info(
+      { bytesRead: request.socket.bytesRead - readBefore, status: tooLarge ? 413 : result.status },
+      'answered a multipart request before its file ended',
+    );
+    stopReading(request, response);
+  }
   response.writeHead(tooLarge ? 413 : result.status, out);
   response.end(body);
 }
 
-/** No more of this request is read: the connection closes once the answer is out. */
+/**
+ * No more of this request is parsed, and the connection closes once the
+ * answer is out. What the client sends meanwhile is discarded for a moment
+ * (a lingering close, as web servers do): closing on unread data would reset
+ * the connection, and a reset can destroy the answer before the client reads it.
+ */
 function stopReading(request: IncomingMessage, response: ServerResponse): void {
   request.unpipe();
   request.pause();
   response.setHeader('connection', 'close');
-  // Node would otherwise read (and discard) the rest of the body after the response; a moment lets the answer reach the client first.
-  response.once('finish', () => setTimeout(() => request.socket.destroy(), 250).unref());
+  response.once('finish', () => {
+    request.resume();
+    setTimeout(() => request.socket.destroy(), LINGER_MS).unref();
+  });
 }
 
 function refuse(request: IncomingMessage, response: ServerResponse, status: number, code: string, message: string): void {
