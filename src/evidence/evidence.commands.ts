@@ -12,8 +12,8 @@ import type { EvidenceLoaders } from './evidence.loaders.ts';
 import type { EvidenceReads } from './evidence.reads.ts';
 import type { EvidenceView } from './evidence.view.ts';
 import { lockBlob, removeIfUnreferenced } from './evidence-blobs.ts';
-import { claimedType, detectType, EVIDENCE_TYPES, SNIFF_BYTES } from './evidence-type.ts';
-import { BlobTooLargeError, type FileStore } from './file-store.ts';
+import { claimedType, detectType, EVIDENCE_TYPES, type EvidenceType, SNIFF_BYTES } from './evidence-type.ts';
+import { BlobTooLargeError, type FileStore, type StoredBlob } from './file-store.ts';
 
 const SCAN_NOT_FOUND = 'No scan with this ID.';
 const NOT_FOUND = 'No evidence with this ID.';
@@ -63,31 +63,21 @@ export class EvidenceCommands {
     if (room <= 0) throw new QuotaExceededError(`Your evidence quota of ${limits.quotaBytes} bytes is used up.`);
 
     const chunks = file.stream()[Symbol.asyncIterator]();
-    const head = await readHead(chunks, SNIFF_BYTES);
-    const detected = await detectType(head.bytes);
-    if ('other' in detected) {
-      throw new InvalidInputError('file', `Evidence must be PNG, JPEG, PDF, pcap or pcapng; this file is ${detected.other}.`);
-    }
-    const claim = claimedType(file.type);
-    if (claim && claim !== detected.type) {
-      throw new InvalidInputError('file', `The file was sent as ${claim}, but its content is ${detected.type}.`);
-    }
-    const limit = EVIDENCE_TYPES[detected.type] === 'capture' ? limits.maxCaptureBytes : limits.maxBytes;
-    const store = await this.#deps.store();
-    let blob: { sha256: string; size: number };
+    let blob: StoredBlob;
+    let type: EvidenceType;
     try {
-      blob = await store.put(head.done ? once(head.bytes) : rest(head.bytes, chunks), { maxBytes: Math.min(limit, room) });
+      ({ blob, type } = await this.#store(file.type, chunks, room));
     } catch (error) {
-      if (!(error instanceof BlobTooLargeError)) throw error;
-      if (room < limit) throw new QuotaExceededError(`This file would take you past your evidence quota of ${limits.quotaBytes} bytes.`);
-      throw new PayloadTooLargeError(`A ${detected.type} file may have at most ${limit} bytes.`, limit);
+      // Refused: the rest of the file is not read (the server stops reading the request).
+      await chunks.return?.();
+      throw error;
     }
     const row = {
       id: randomUUID(),
       scanId: scan.id,
       sha256: blob.sha256,
       size: blob.size,
-      contentType: detected.type,
+      contentType: type,
       filename: displayName(file.name),
       description: description ?? null,
       uploadedById: viewer.userId,
@@ -96,16 +86,41 @@ export class EvidenceCommands {
     await em.transactional(async (tx) => {
       await lockBlob(tx, blob.sha256);
       // A sweep may have taken the blob between its put and this lock: then there is no record either.
-      if (!(await store.stat(blob.sha256))) throw new ConflictError('The file was removed while it was being recorded: send it again.');
+      if (!(await (await this.#deps.store()).stat(blob.sha256)))
+        throw new ConflictError('The file was removed while it was being recorded: send it again.');
       const { scanId: scan, uploadedById: uploadedBy, ...columns } = row;
       await tx.insert(Evidence, { ...columns, scan, uploadedBy });
     });
     await audit.record({
       action: 'EVIDENCE_UPLOADED',
       target: { type: 'Evidence', id: row.id },
-      details: { scanId: scan.id, sha256: blob.sha256, size: blob.size, contentType: detected.type },
+      details: { scanId: scan.id, sha256: blob.sha256, size: blob.size, contentType: type },
     });
     return row;
+  }
+
+  /** The file's type from its first bytes, then the file streamed into the store within its limit. */
+  async #store(claimed: string, chunks: AsyncIterator<Uint8Array>, room: number): Promise<{ blob: StoredBlob; type: EvidenceType }> {
+    const { limits } = this.#deps;
+    const head = await readHead(chunks, SNIFF_BYTES);
+    const detected = await detectType(head.bytes);
+    if ('other' in detected) {
+      throw new InvalidInputError('file', `Evidence must be PNG, JPEG, PDF, pcap or pcapng; this file is ${detected.other}.`);
+    }
+    const claim = claimedType(claimed);
+    if (claim && claim !== detected.type) {
+      throw new InvalidInputError('file', `The file was sent as ${claim}, but its content is ${detected.type}.`);
+    }
+    const limit = EVIDENCE_TYPES[detected.type] === 'capture' ? limits.maxCaptureBytes : limits.maxBytes;
+    const store = await this.#deps.store();
+    try {
+      const blob = await store.put(head.done ? once(head.bytes) : rest(head.bytes, chunks), { maxBytes: Math.min(limit, room) });
+      return { blob, type: detected.type };
+    } catch (error) {
+      if (!(error instanceof BlobTooLargeError)) throw error;
+      if (room < limit) throw new QuotaExceededError(`This file would take you past your evidence quota of ${limits.quotaBytes} bytes.`);
+      throw new PayloadTooLargeError(`A ${detected.type} file may have at most ${limit} bytes.`, limit);
+    }
   }
 
   /** Deletes the record; its blob goes with the last record that points to it. */

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { Busboy, type BusboyFileStream } from '@fastify/busboy';
 import type { GraphQLParams, Plugin, YogaServerInstance } from 'graphql-yoga';
@@ -77,7 +77,7 @@ export function withUploads(yoga: Yoga, { path, maxFieldBytes, logger }: UploadO
   };
 }
 
-/** How long the rest of a refused request is read and dropped, for its answer to reach the client. */
+/** How long a connection answered early stays open, unread, for its answer to reach the client. */
 const LINGER_MS = 2_000;
 
 class MultipartError extends Error {
@@ -106,8 +106,8 @@ async function handle(
       // The name as sent, for display: it never names a file on the server.
       preservePath: true,
       // Small buffers between the socket and the store: what is read past a limit stays small.
-      highWaterMark: 16 * 1024,
-      fileHwm: 16 * 1024,
+      highWaterMark: 4 * 1024,
+      fileHwm: 4 * 1024,
       limits: { fields: 2, fieldSize: maxFieldBytes, files: 1, parts: 3, fieldNameSize: 200, headerPairs: 20 },
     });
   } catch {
@@ -161,6 +161,14 @@ async function handle(
     if (!(error instanceof MultipartError)) throw error;
     return refuse(request, response, error.status, error.code, error.message);
   }
+  // The resolver gave up on the file (a limit crossed, a refusal): not one more byte is taken off the socket.
+  let readAtHalt: number | undefined;
+  file?.once('close', () => {
+    if (file?.readableEnded) return;
+    request.unpipe();
+    request.pause();
+    readAtHalt = request.socket.bytesRead - readBefore;
+  });
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined && name !== 'content-length' && name !== 'transfer-encoding') headers.set(name, String(value));
@@ -176,37 +184,46 @@ async function handle(
   result.headers.forEach((value, name) => {
     if (name !== 'content-length') out[name] = value;
   });
-  if (unread) {
-    logger.info(
-      { bytesRead: request.socket.bytesRead - readBefore, status: tooLarge ? 413 : result.status },
-      'answered a multipart request before its file ended',
-    );
-    stopReading(request, response);
+  const status = tooLarge ? 413 : result.status;
+  if (!unread) {
+    response.writeHead(status, out);
+    response.end(body);
+    return;
   }
-  response.writeHead(tooLarge ? 413 : result.status, out);
-  response.end(body);
+  logger.info(
+    { bytesRead: readAtHalt ?? request.socket.bytesRead - readBefore, status },
+    'answered a multipart request before its file ended',
+  );
+  answerAndClose(request, status, out, body);
 }
 
 /**
- * No more of this request is parsed, and the connection closes once the
- * answer is out. What the client sends meanwhile is discarded for a moment
- * (a lingering close, as web servers do): closing on unread data would reset
- * the connection, and a reset can destroy the answer before the client reads it.
+ * Answers on the socket itself and closes it, reading no more of the
+ * request. Node's own response would either read the rest of the body (to
+ * keep the connection) or destroy the connection at once, and closing on
+ * unread data resets it, which can destroy the answer before the client reads
+ * it. So: the answer, then our end of the connection (FIN), and only after a
+ * moment (a lingering close, as web servers do) the rest, unread.
  */
-function stopReading(request: IncomingMessage, response: ServerResponse): void {
+function answerAndClose(request: IncomingMessage, status: number, headers: Record<string, string>, body: string): void {
   request.unpipe();
   request.pause();
-  response.setHeader('connection', 'close');
-  response.once('finish', () => {
-    request.resume();
-    setTimeout(() => request.socket.destroy(), LINGER_MS).unref();
-  });
+  const lines = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`];
+  for (const [name, value] of Object.entries(headers))
+    if (name !== 'connection' && name !== 'transfer-encoding') lines.push(`${name}: ${value}`);
+  lines.push(`content-length: ${Buffer.byteLength(body)}`, 'connection: close', `date: ${new Date().toUTCString()}`);
+  const socket = request.socket;
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
-function refuse(request: IncomingMessage, response: ServerResponse, status: number, code: string, message: string): void {
-  stopReading(request, response);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  response.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+function refuse(request: IncomingMessage, _response: ServerResponse, status: number, code: string, message: string): void {
+  answerAndClose(
+    request,
+    status,
+    { 'content-type': 'application/json; charset=utf-8' },
+    JSON.stringify({ errors: [{ message, extensions: { code } }] }),
+  );
 }
 
 function parseJson(value: string, part: string): unknown {

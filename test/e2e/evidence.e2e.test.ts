@@ -124,33 +124,41 @@ describe('uploading evidence over GraphQL multipart', () => {
   it('refuses a 1 GB PNG stream early, reading at most the limit and 64 KiB of it, with flat memory', async () => {
     const scanId = await createScan(server);
     const huge = () => ({ filename: 'huge.png', contentType: 'image/png', content: generated(SAMPLES.png, 2 ** 30) });
-    // Once first, so the measure below is of a refusal, not of the process warming up.
+    // Once first, so the measures below are of a refusal, not of the process warming up.
     expect((await uploadTo(server, scanId, huge(), uploadHeaders(server.adminToken))).status).toBe(413);
-    const lines = server.output.length;
-    const baseline = await rssOf(server.pid);
-    let peak = baseline;
-    const sampling = setInterval(() => {
-      void rssOf(server.pid).then((rss) => {
-        peak = Math.max(peak, rss);
-      });
-    }, 20);
-    const started = Date.now();
-    const result = await uploadTo(server, scanId, huge(), uploadHeaders(server.adminToken));
-    clearInterval(sampling);
-    const elapsed = Date.now() - started;
-    expect(result.status).toBe(413);
-    expect(result.body?.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
-    const logged = server.output
-      .slice(lines)
-      .map((line) => /"bytesRead":(\d+)/.exec(line)?.[1])
-      .find(Boolean);
-    const bytesRead = Number(logged);
-    console.log(
-      `1 GB refusal: ${elapsed} ms, server read ${bytesRead} bytes (limit + ${bytesRead - LIMIT}), client sent ${result.fileBytesSent} bytes of the file, RSS ${(baseline / MiB).toFixed(1)} → peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - baseline) / MiB).toFixed(1)} MiB)`,
-    );
-    expect(bytesRead).toBeLessThanOrEqual(LIMIT + 64 * 1024);
-    expect(result.fileBytesSent).toBeLessThan(2 ** 30 / 8);
-    expect(peak - baseline).toBeLessThan(20 * MiB);
+    const growths: number[] = [];
+    // Three times: how much the RSS grows depends on when V8 collects the 10 MiB read; the median tells the usual.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const lines = server.output.length;
+      const baseline = await rssOf(server.pid);
+      let peak = baseline;
+      const sampling = setInterval(() => {
+        void rssOf(server.pid).then((rss) => {
+          peak = Math.max(peak, rss);
+        });
+      }, 5);
+      const started = Date.now();
+      const result = await uploadTo(server, scanId, huge(), uploadHeaders(server.adminToken));
+      clearInterval(sampling);
+      peak = Math.max(peak, await rssOf(server.pid));
+      const elapsed = Date.now() - started;
+      expect(result.status).toBe(413);
+      expect(result.body?.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+      const bytesRead = Number(
+        server.output
+          .slice(lines)
+          .map((line) => /"bytesRead":(\d+)/.exec(line)?.[1])
+          .find(Boolean),
+      );
+      console.log(
+        `1 GB refusal: answered in ${elapsed} ms, the server read ${bytesRead} bytes of the request (limit + ${bytesRead - LIMIT}), the client had sent ${result.fileBytesSent} bytes of the file, RSS ${(baseline / MiB).toFixed(1)} → peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - baseline) / MiB).toFixed(1)} MiB)`,
+      );
+      expect(bytesRead).toBeLessThanOrEqual(LIMIT + 64 * 1024);
+      expect(result.fileBytesSent).toBeLessThan(2 ** 30 / 8);
+      growths.push(peak - baseline);
+    }
+    const median = growths.sort((a, b) => a - b)[1] ?? Infinity;
+    expect(median).toBeLessThan(20 * MiB);
     expect(await drafts()).toEqual([]);
   }, 60_000);
 
@@ -280,6 +288,12 @@ describe('who may touch evidence', () => {
     expect(await evidenceOf(scanId, other)).toBeNull();
     const node = await server.graphql('query($id: ID!) { node(id: $id) { id } }', { id: evidence.id }, other.headers);
     expect(node.body.data).toEqual({ node: null });
+    const own = await server.graphql(
+      'query($id: ID!) { node(id: $id) { __typename ... on Evidence { filename scan { id } } } }',
+      { id: evidence.id },
+      analyst.headers,
+    );
+    expect(own.body.data).toEqual({ node: { __typename: 'Evidence', filename: 'mine.png', scan: { id: scanId } } });
     const missing = await download(server, `/evidence/${evidence.id}`, other.headers);
     const unknown = await download(server, '/evidence/RXZpZGVuY2U6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw', other.headers);
     expect(missing.status).toBe(404);
