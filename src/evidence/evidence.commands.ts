@@ -11,7 +11,7 @@ import { Evidence } from './evidence.entity.ts';
 import type { EvidenceLoaders } from './evidence.loaders.ts';
 import type { EvidenceReads } from './evidence.reads.ts';
 import type { EvidenceView } from './evidence.view.ts';
-import { lockBlob, removeIfUnreferenced } from './evidence-blobs.ts';
+import { type InFlight, lockBlob, removeIfUnreferenced } from './evidence-blobs.ts';
 import { claimedType, detectType, EVIDENCE_TYPES, type EvidenceType, SNIFF_BYTES } from './evidence-type.ts';
 import { BlobTooLargeError, type FileStore, type StoredBlob } from './file-store.ts';
 
@@ -31,6 +31,8 @@ export type EvidenceCommandsDeps = {
   reads: EvidenceReads;
   loaders: EvidenceLoaders;
   store: () => Promise<FileStore>;
+  /** This process's uploads stored and not yet recorded, which the sweep leaves alone. */
+  inFlight: InFlight;
 };
 
 /**
@@ -51,7 +53,7 @@ export class EvidenceCommands {
    * within its type's limit (and the quota's room), then records it.
    */
   async upload({ scanId, file, description }: UploadEvidence): Promise<EvidenceView> {
-    const { viewer, scans, reads, limits, em, audit, clock } = this.#deps;
+    const { viewer, scans, reads, limits } = this.#deps;
     viewer.assert('evidence:write');
     const [scan] = await scans.byIds([scanId]);
     if (!scan) throw new NotFoundError(SCAN_NOT_FOUND);
@@ -72,13 +74,26 @@ export class EvidenceCommands {
       await chunks.return?.();
       throw error;
     }
+    try {
+      return await this.#record(blob, type, { scanId: scan.id, filename: file.name, description });
+    } finally {
+      this.#deps.inFlight.release(blob.sha256);
+    }
+  }
+
+  async #record(
+    blob: StoredBlob,
+    type: EvidenceType,
+    { scanId, filename, description }: { scanId: string; filename: string; description?: string | null },
+  ): Promise<EvidenceView> {
+    const { viewer, em, audit, clock } = this.#deps;
     const row = {
       id: randomUUID(),
-      scanId: scan.id,
+      scanId,
       sha256: blob.sha256,
       size: blob.size,
       contentType: type,
-      filename: displayName(file.name),
+      filename: displayName(filename),
       description: description ?? null,
       uploadedById: viewer.userId,
       createdAt: clock.now(),
@@ -94,7 +109,7 @@ export class EvidenceCommands {
     await audit.record({
       action: 'EVIDENCE_UPLOADED',
       target: { type: 'Evidence', id: row.id },
-      details: { scanId: scan.id, sha256: blob.sha256, size: blob.size, contentType: type },
+      details: { scanId, sha256: blob.sha256, size: blob.size, contentType: type },
     });
     return row;
   }
@@ -115,6 +130,8 @@ export class EvidenceCommands {
     const store = await this.#deps.store();
     try {
       const blob = await store.put(head.done ? once(head.bytes) : rest(head.bytes, chunks), { maxBytes: Math.min(limit, room) });
+      // Before any other callback runs: the sweep cannot find it unrecorded and unprotected.
+      this.#deps.inFlight.hold(blob.sha256);
       return { blob, type: detected.type };
     } catch (error) {
       if (!(error instanceof BlobTooLargeError)) throw error;
@@ -134,7 +151,7 @@ export class EvidenceCommands {
     loaders.byId.clear(id);
     if (deleted === 0) throw new NotFoundError(NOT_FOUND);
     // Records first, blob after: a crash between the two leaves an orphan for the sweep, never a record without content.
-    await removeIfUnreferenced(em.fork(), await this.#deps.store(), owned.evidence.sha256);
+    await removeIfUnreferenced(em.fork(), await this.#deps.store(), owned.evidence.sha256, this.#deps.inFlight);
     await audit.record({ action: 'EVIDENCE_DELETED', target: { type: 'Evidence', id }, details: { scanId: owned.evidence.scanId } });
     return id;
   }

@@ -12,7 +12,7 @@ import { EvidenceReads } from './evidence.reads.ts';
 import { evidenceResolvers } from './evidence.resolvers.ts';
 import { serveDownload } from './evidence.route.ts';
 import { isEvidenceView } from './evidence.view.ts';
-import { sweepBlobs } from './evidence-blobs.ts';
+import { InFlight, sweepBlobs } from './evidence-blobs.ts';
 import { configuredFileStore, type FileStoreFactory, FileStores } from './evidence-store.ts';
 import { CreateEvidence } from './migrations/20261203100000-evidence.ts';
 
@@ -66,10 +66,20 @@ const downloadRoute: Route = {
 export function createEvidenceModule(store: FileStoreFactory = configuredFileStore) {
   const stores = new FileStores(store);
   const sweeps = new WeakMap<Runtime, NodeJS.Timeout>();
+  // Per app, like the store: one process's uploads between their put and their record.
+  const inFlight = new WeakMap<Runtime['config'], InFlight>();
+  const inFlightOf = (config: Runtime['config']) => {
+    let found = inFlight.get(config);
+    if (!found) {
+      found = new InFlight();
+      inFlight.set(config, found);
+    }
+    return found;
+  };
   const sweep = async (runtime: Runtime) => {
     const em = runtime.orm.em.fork();
-    await sweepBlobs(em, await stores.of({ config: runtime.config, em }), runtime.logger).catch((error: unknown) =>
-      runtime.logger.error({ err: error }, 'could not sweep evidence blobs'),
+    await sweepBlobs(em, await stores.of({ config: runtime.config, em }), runtime.logger, inFlightOf(runtime.config)).catch(
+      (error: unknown) => runtime.logger.error({ err: error }, 'could not sweep evidence blobs'),
     );
   };
   return {
@@ -112,6 +122,7 @@ export function createEvidenceModule(store: FileStoreFactory = configuredFileSto
           reads,
           loaders,
           store: fileStore,
+          inFlight: inFlightOf(scope.config),
         }),
         evidenceDownloads: new EvidenceDownloads({ viewer: scope.viewer, loaders, audit, store: fileStore }),
       };

@@ -138,7 +138,12 @@ async function handle(
         return reject(new MultipartError(`The \`map\` part names no file \`${name}\`.`));
       }
       const file = new StreamedFile(stream, filename ?? '', mimeType === 'application/octet-stream' ? '' : (mimeType ?? ''));
-      for (const at of paths) setAt(operations, at, file);
+      try {
+        for (const at of paths) setAt(operations, at, file);
+      } catch (error) {
+        stream.resume();
+        return reject(error);
+      }
       resolve({ params: operations, file: stream });
     });
     busboy.on('filesLimit', () => reject(new MultipartError('Send one file per request.')));
