@@ -144,12 +144,14 @@ describe('uploading evidence over GraphQL multipart', () => {
       const elapsed = Date.now() - started;
       expect(result.status).toBe(413);
       expect(result.body?.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
-      const bytesRead = Number(
+      // The server's log line may come a moment after its answer.
+      const logged = () =>
         server.output
           .slice(lines)
           .map((line) => /"bytesRead":(\d+)/.exec(line)?.[1])
-          .find(Boolean),
-      );
+          .find(Boolean);
+      await expect.poll(logged).toBeDefined();
+      const bytesRead = Number(logged());
       console.log(
         `1 GB refusal: answered in ${elapsed} ms, the server read ${bytesRead} bytes of the request (limit + ${bytesRead - LIMIT}), the client had sent ${result.fileBytesSent} bytes of the file, RSS ${(baseline / MiB).toFixed(1)} → peak ${(peak / MiB).toFixed(1)} MiB (+${((peak - baseline) / MiB).toFixed(1)} MiB)`,
       );
