@@ -128,6 +128,8 @@ async function handle(
       }
     });
     busboy.on('file', (name, stream, filename, _encoding, mimeType) => {
+      // Its reader hears its errors while it reads; one after the reader gave up (a client leaving late) must not crash the process.
+      stream.on('error', () => undefined);
       if (!operations || !map) {
         stream.resume();
         return reject(new MultipartError('Send the `operations` part first, then `map`, then the files.'));
@@ -155,8 +157,9 @@ async function handle(
   });
   let file: BusboyFileStream | undefined;
   // A client that goes away mid-file fails the file's reader, so nothing partial is kept.
+  request.on('error', () => undefined);
   request.once('close', () => {
-    if (!request.complete) file?.destroy(new Error('The client closed the connection before the file ended.'));
+    if (!request.complete && file && !file.destroyed) file.destroy(new Error('The client closed the connection before the file ended.'));
   });
   request.pipe(busboy);
   let params: GraphQLParams;

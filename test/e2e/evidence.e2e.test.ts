@@ -175,6 +175,9 @@ describe('uploading evidence over GraphQL multipart', () => {
     expect(csrfless.body?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(csrfless.fileBytesSent).toBeLessThan(16 * MiB);
     expect((await evidenceOf(scanId))?.totalCount).toBe(0);
+    // Once the connections answered early are closed (after a moment), the server is still there.
+    await sleep(2_500);
+    expect((await evidenceOf(scanId))?.totalCount).toBe(0);
   }, 30_000);
 
   it('keeps hostile names as text only: nothing of them reaches the file system or breaks a header', async () => {
@@ -329,13 +332,15 @@ describe('who may touch evidence', () => {
   });
 });
 
-describe('the storage quota', () => {
+describe('limits by type, and the storage quota', () => {
   let small: ServerProcess;
   let smallDir: string;
 
   beforeAll(async () => {
     smallDir = await mkdtemp(path.join(tmpdir(), 'scanops-quota-'));
-    small = await startServer({ env: { EVIDENCE_DIR: smallDir, EVIDENCE_QUOTA_BYTES: '1000' } });
+    small = await startServer({
+      env: { EVIDENCE_DIR: smallDir, EVIDENCE_MAX_BYTES: '1000', EVIDENCE_MAX_CAPTURE_BYTES: '5000', EVIDENCE_QUOTA_BYTES: '6000' },
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -343,23 +348,65 @@ describe('the storage quota', () => {
     await rm(smallDir, { recursive: true, force: true });
   });
 
-  it('refuses with QUOTA_EXCEEDED a file that would take the user past it, before storing it', async () => {
+  const sized = (sample: Buffer, size: number, fill: number) => Buffer.concat([sample, Buffer.alloc(size - sample.length, fill)]);
+
+  it('gives captures their larger limit, and refuses with QUOTA_EXCEEDED a file that would take the user past the quota', async () => {
     const scanId = await createScan(small);
-    await uploaded(small, scanId, { filename: 'a.png', content: Buffer.concat([SAMPLES.png, Buffer.alloc(500)]) });
-    const stored = await readdir(smallDir);
-    const result = await uploadTo(
+    await uploaded(small, scanId, { filename: 'a.png', content: sized(SAMPLES.png, 900, 1) });
+    const tooLarge = await uploadTo(
       small,
       scanId,
-      { filename: 'b.png', content: Buffer.concat([SAMPLES.png, Buffer.alloc(600, 9)]) },
+      { filename: 'b.png', content: sized(SAMPLES.png, 1001, 2) },
       uploadHeaders(small.adminToken),
     );
-    expect(result.body?.errors?.[0]?.extensions?.code).toBe('QUOTA_EXCEEDED');
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body?.errors?.[0]?.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', maxBytes: 1000 });
+    const capture = await uploaded(small, scanId, { filename: 'c.pcap', content: sized(SAMPLES.pcapMicroBig, 4000, 3) });
+    expect(capture.size).toBe(4000);
+    const stored = await readdir(smallDir);
+    // 4,900 bytes used of 6,000: a 2,000-byte capture, within its own limit, would pass the quota.
+    const over = await uploadTo(
+      small,
+      scanId,
+      { filename: 'd.pcap', content: sized(SAMPLES.pcapMicroBig, 2000, 4) },
+      uploadHeaders(small.adminToken),
+    );
+    expect(over.body?.errors?.[0]?.extensions?.code).toBe('QUOTA_EXCEEDED');
     expect(await readdir(smallDir)).toEqual(stored);
+  });
+});
+
+describe('the multipart request', () => {
+  const OPERATIONS = (scanId: string) =>
+    JSON.stringify({
+      query: 'mutation($input: UploadEvidenceInput!) { uploadEvidence(input: $input) { evidence { id } } }',
+      variables: { input: { scanId, file: null } },
+    });
+
+  it('refuses a file sent before `operations`, and an `operations` part over MAX_BODY_BYTES', async () => {
+    const scanId = await createScan(server);
+    const early = new FormData();
+    early.set('0', new Blob([SAMPLES.png]), 'x.png');
+    early.set('operations', OPERATIONS(scanId));
+    early.set('map', JSON.stringify({ 0: ['variables.input.file'] }));
+    const first = await fetch(server.url, { method: 'POST', body: early, headers: uploadHeaders(server.adminToken) });
+    expect(first.status).toBe(400);
+    expect(((await first.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    const huge = new FormData();
+    huge.set('operations', JSON.stringify({ query: `# ${'x'.repeat(200_000)}\n{ viewer { id } }` }));
+    const big = await fetch(server.url, { method: 'POST', body: huge, headers: uploadHeaders(server.adminToken) });
+    expect(big.status).toBe(413);
+  });
+
+  it('refuses a file given as a JSON variable instead of a part', async () => {
+    const scanId = await createScan(server);
+    const { body } = await server.graphql('mutation($input: UploadEvidenceInput!) { uploadEvidence(input: $input) { evidence { id } } }', {
+      input: { scanId, file: 'not a file' },
+    });
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'file' });
   });
 });
 
 function analystIdOf(user: TestUser): string {
   return user.id;
 }
-
-void sleep;
