@@ -42,7 +42,7 @@ const config: CodegenConfig = {
         importExtension: '.ts',
         useIndexSignature: false,
         contextType: '../context.ts#GraphQLContext',
-        scalars: { DateTime: { input: 'Date', output: 'Date | string' } },
+        scalars: { DateTime: { input: 'Date', output: 'Date | string' }, File: { input: 'File', output: 'never' } },
         mappers: areaMappers(),
         avoidOptionals: { field: true, inputValue: false, defaultValue: true },
         maybeValue: 'T | null',

@@ -45,6 +45,27 @@ const schema = z.object({
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   WS_AUTH_GRACE_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(10_485_760).default(102_400),
+  EVIDENCE_STORE: z.enum(['fs', 'postgres']).default('fs'),
+  EVIDENCE_DIR: z.string().min(1).optional(),
+  EVIDENCE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 40)
+    .default(10 * 2 ** 20),
+  EVIDENCE_MAX_CAPTURE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 44)
+    .default(2 ** 30),
+  EVIDENCE_QUOTA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 50)
+    .default(10 * 2 ** 30),
+  EVIDENCE_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
 });
 
 export type Config = {
@@ -108,6 +129,20 @@ export type Config = {
     /** Most target entries one scan may list. */
     maxTargets: number;
   };
+  evidence: {
+    /** Where evidence content lives: files under `dir`, or PostgreSQL. @default 'fs' */
+    store: 'fs' | 'postgres';
+    /** The `fs` store's folder. @default `<DATA_DIR>/evidence` */
+    dir: string;
+    /** Largest image or PDF accepted, in bytes (exactly this is accepted). @default 10 MiB */
+    maxBytes: number;
+    /** Largest packet capture (pcap, pcapng) accepted, in bytes. @default 1 GiB */
+    maxCaptureBytes: number;
+    /** Bytes of evidence each user may have stored in all. @default 10 GiB */
+    quotaBytes: number;
+    /** How often blobs no record points to (left by deleted scans, or a crash) are removed. @default 300 */
+    sweepSeconds: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -158,6 +193,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .filter(Boolean),
       maxHosts: values.SCAN_MAX_HOSTS,
       maxTargets: values.SCAN_MAX_TARGETS,
+    },
+    evidence: {
+      store: values.EVIDENCE_STORE,
+      dir: path.resolve(values.EVIDENCE_DIR ?? path.join(values.DATA_DIR, 'evidence')),
+      maxBytes: values.EVIDENCE_MAX_BYTES,
+      maxCaptureBytes: values.EVIDENCE_MAX_CAPTURE_BYTES,
+      quotaBytes: values.EVIDENCE_QUOTA_BYTES,
+      sweepSeconds: values.EVIDENCE_SWEEP_SECONDS,
     },
   };
 }

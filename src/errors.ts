@@ -43,3 +43,19 @@ export class RateLimitedError extends DomainError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** More bytes than allowed: the upload was stopped where the limit was crossed, and nothing kept. */
+export class PayloadTooLargeError extends DomainError {
+  override name = 'PayloadTooLargeError';
+  readonly maxBytes: number;
+
+  constructor(message: string, maxBytes: number) {
+    super(message);
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** The caller's storage allowance would be exceeded. */
+export class QuotaExceededError extends DomainError {
+  override name = 'QuotaExceededError';
+}

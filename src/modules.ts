@@ -1,4 +1,5 @@
 import { auditModule } from './audit/audit.module.ts';
+import { evidenceModule } from './evidence/evidence.module.ts';
 import type { AreaModule } from './module.ts';
 import { scansModule } from './scans/scans.module.ts';
 import { scopeModule } from './scope/scope.module.ts';
@@ -9,4 +10,4 @@ import { usersModule } from './users/users.module.ts';
  * before those that use it. Adding an area is writing its folder and its
  * `schema/<area>.graphql`, and one line here.
  */
-export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule];
+export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule, evidenceModule];

@@ -6,9 +6,12 @@ import { UnauthenticatedError } from '../errors.ts';
 import type { Clock } from '../platform/clock.ts';
 import { isUuid } from '../platform/uuid.ts';
 import { ROLES, type Role } from './role.ts';
+import type { Identity } from './viewer.ts';
 
 export const ISSUER = 'scanops';
 export const AUDIENCE = 'scanops-api';
+/** Links that carry their own credential (downloads): never accepted as access tokens, nor those as links. */
+export const LINK_AUDIENCE = 'scanops-link';
 
 const isUuidClaim = (value: unknown): value is string => typeof value === 'string' && isUuid(value);
 
@@ -28,6 +31,15 @@ export class AccessTokens {
     this.#key = key;
     this.#ttlSeconds = ttlSeconds;
     this.#clock = clock;
+  }
+
+  /** A link to `resource` carrying `identity`, valid `ttlSeconds` (see `signLink`). */
+  signLink(identity: Identity, resource: string, ttlSeconds: number): Promise<string> {
+    return signLink(this.#key, identity, resource, ttlSeconds, this.#clock.now());
+  }
+
+  verifyLink(token: string, resource: string): Promise<Identity> {
+    return verifyLink(this.#key, token, resource, this.#clock.now());
   }
 
   async sign(userId: string, role: Role, sessionId: string): Promise<{ token: string; expiresAt: Date }> {
@@ -64,6 +76,53 @@ export class AccessTokens {
         throw new UnauthenticatedError('The access token has expired: get a new one with `refreshAccessToken`.');
       throw new UnauthenticatedError('The access token is invalid.');
     }
+  }
+}
+
+/**
+ * A link's credential: the identity that asked for it, for one resource, for
+ * `ttlSeconds`. Whoever follows it acts as that identity, which is checked
+ * again (still active, credential not revoked) at every use.
+ */
+export async function signLink(key: Uint8Array, identity: Identity, resource: string, ttlSeconds: number, now: Date): Promise<string> {
+  const at = Math.floor(now.getTime() / 1000);
+  return new SignJWT({
+    role: identity.role,
+    email: identity.email,
+    via: identity.via,
+    cid: identity.credentialId,
+    cexp: identity.expiresAt === null ? null : identity.expiresAt.getTime(),
+    res: resource,
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(identity.userId)
+    .setIssuer(ISSUER)
+    .setAudience(LINK_AUDIENCE)
+    .setIssuedAt(at)
+    .setExpirationTime(at + ttlSeconds)
+    .sign(key);
+}
+
+/** The identity a link for `resource` carries; UNAUTHENTICATED for a link expired, forged or for another resource. */
+export async function verifyLink(key: Uint8Array, token: string, resource: string, now: Date): Promise<Identity> {
+  try {
+    const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, audience: LINK_AUDIENCE, currentDate: now });
+    const { sub, role, email, via, cid, cexp, res } = payload;
+    if (
+      res !== resource ||
+      !isUuidClaim(sub) ||
+      !isUuidClaim(cid) ||
+      !ROLES.includes(role as Role) ||
+      typeof email !== 'string' ||
+      (via !== 'session' && via !== 'apiToken') ||
+      (cexp !== null && typeof cexp !== 'number')
+    ) {
+      throw new errors.JWTClaimValidationFailed('missing claims', payload);
+    }
+    return { userId: sub, role: role as Role, email, via, credentialId: cid, expiresAt: cexp === null ? null : new Date(cexp) };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) throw new UnauthenticatedError('The link has expired: ask for the evidence again.');
+    throw new UnauthenticatedError('The link is invalid.');
   }
 }
 

@@ -1,6 +1,15 @@
 import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+  QuotaExceededError,
+  RateLimitedError,
+  UnauthenticatedError,
+} from '../errors.ts';
 import type { Logger } from '../platform/logger.ts';
 
 /** The one place that knows error codes: each domain error class and its `extensions.code`. */
@@ -11,10 +20,20 @@ const CODES: [new (...args: never[]) => Error, string][] = [
   [ForbiddenError, 'FORBIDDEN'],
   [ConflictError, 'CONFLICT'],
   [RateLimitedError, 'RATE_LIMITED'],
+  [PayloadTooLargeError, 'PAYLOAD_TOO_LARGE'],
+  [QuotaExceededError, 'QUOTA_EXCEEDED'],
 ];
 
 /** A domain error that has a code. */
-export type CodedError = InvalidInputError | NotFoundError | UnauthenticatedError | ForbiddenError | ConflictError | RateLimitedError;
+export type CodedError =
+  | InvalidInputError
+  | NotFoundError
+  | UnauthenticatedError
+  | ForbiddenError
+  | ConflictError
+  | RateLimitedError
+  | PayloadTooLargeError
+  | QuotaExceededError;
 
 const codeOf = (error: Error): string | undefined => CODES.find(([type]) => error instanceof type)?.[1];
 
@@ -35,6 +54,7 @@ export function toCodedError(error: CodedError, location: Location = {}): GraphQ
   const extensions: Record<string, unknown> = { code };
   if (error instanceof InvalidInputError) extensions.field = error.field;
   if (error instanceof RateLimitedError) extensions.retryAfterSeconds = error.retryAfterSeconds;
+  if (error instanceof PayloadTooLargeError) extensions.maxBytes = error.maxBytes;
   return new GraphQLError(error.message, { ...location, extensions });
 }
 

@@ -40,6 +40,9 @@ const reported = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
 };
 
+/** Headers only a script can set: one of them proves a request is not a cross-site form. */
+export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'] as const;
+
 /**
  * graphql-armor's limits, our query cost limit, field suggestions hidden in production (they map
  * the schema for an attacker), introspection off in production unless
@@ -49,7 +52,7 @@ const reported = {
  */
 export function useHardening(config: Config): Plugin[] {
   const plugins: (Plugin | undefined)[] = [
-    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'] }),
+    useCSRFPrevention({ requestHeaders: [...CSRF_HEADERS] }),
     ...(config.graphql.introspection ? [] : [useDisableIntrospection() as unknown as Plugin]),
     EnvelopArmorPlugin({
       maxDepth: { n: QUERY_LIMITS.depth, ...reported },

@@ -11,6 +11,7 @@ import { useErrorCodes } from './errors.ts';
 import { limitBody, useHardening } from './hardening.ts';
 import { IdentityWatch } from './identity-watch.ts';
 import { buildSchema } from './schema.ts';
+import { useStreamedUploads, withUploads } from './uploads.ts';
 import { type ServerContext, serveGraphQLOverWebSocket } from './ws.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -117,10 +118,22 @@ export function createGraphQLServer(app: GraphQLServerDeps): GraphQLServer {
     // The backstop for errors outside execution; `useErrorCodes` maps those inside it.
     maskedErrors: { isDev: app.config.env === 'development' },
     logging: yogaLogger(app.logger),
-    plugins: [useRequestId(requestIds), ...useHardening(app.config), useIdentityGuard(watch), useErrorCodes(app.logger)],
+    plugins: [
+      useStreamedUploads(),
+      useRequestId(requestIds),
+      ...useHardening(app.config),
+      useIdentityGuard(watch),
+      useErrorCodes(app.logger),
+    ],
   });
 
-  const http = createServer(withRoutes(app, limitBody(app.config.graphql.maxBodyBytes, yoga)));
+  // Multipart uploads are bounded per file by their resolver; every other body by `MAX_BODY_BYTES`.
+  const uploads = { path: GRAPHQL_PATH, maxFieldBytes: app.config.graphql.maxBodyBytes, logger: app.logger };
+  // Small stream buffers (16 KiB, not 64): an upload refused at its limit has had little more read off its socket.
+  const http = createServer(
+    { highWaterMark: 16 * 1024 },
+    withRoutes(app, withUploads(yoga, uploads, limitBody(app.config.graphql.maxBodyBytes, yoga))),
+  );
   const wsServer = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: app.config.graphql.maxBodyBytes });
   const ws = serveGraphQLOverWebSocket({ app, yoga, watch, wsServer });
 

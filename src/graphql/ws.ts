@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import type { Disposable, OperationResult, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
+import { type GraphQLParams, isAsyncIterable, type YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { Viewer } from '../access/viewer.ts';
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
@@ -15,7 +15,14 @@ import type { IdentityWatch } from './identity-watch.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
 
 /** What a request carries into yoga: from node's HTTP server, or from graphql-ws with the viewer already known. */
-export type ServerContext = { req?: IncomingMessage; requestId?: string; viewer?: Viewer; ip?: string | null };
+export type ServerContext = {
+  req?: IncomingMessage;
+  requestId?: string;
+  viewer?: Viewer;
+  ip?: string | null;
+  /** A multipart request's operation, its files in place, as `withUploads` parsed it. */
+  upload?: GraphQLParams;
+};
 
 /** What graphql-ws keeps per socket. */
 type SocketState = {

@@ -1,6 +1,8 @@
 import { buildSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTypeDefs } from '../../src/graphql/schema.ts';
+import { SAMPLES, UPLOAD } from '../helpers/evidence.ts';
+import { upload } from '../helpers/multipart.ts';
 import { firstOutcome, type Outcome, type ServerProcess, startServer, type TestUser } from '../helpers/server.ts';
 
 /**
@@ -51,6 +53,20 @@ async function http(caller: Caller, query: string, variables?: Record<string, un
   return {
     data: body.data ? Object.values(body.data)[0] : null,
     errors: (body.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
+  };
+}
+
+/** `uploadEvidence` as a client sends it: multipart, with the CSRF header. */
+async function uploadAs(caller: Caller, scanId: string): Promise<Outcome> {
+  const { body } = await upload(server.url, {
+    query: UPLOAD,
+    variables: { input: { scanId, file: null } },
+    file: { filename: 'matrix.png', contentType: 'image/png', content: SAMPLES.png },
+    headers: { ...headersOf(caller), 'x-graphql-yoga-csrf': '1' },
+  });
+  return {
+    data: body?.data ? Object.values(body.data)[0] : null,
+    errors: (body?.errors ?? []).map((error) => ({ message: error.message, code: error.extensions?.code })),
   };
 }
 
@@ -200,6 +216,21 @@ const MATRIX: Record<string, Row> = {
       }),
   }),
 
+  'Mutation.uploadEvidence': row({
+    // On the ANALYST's scan: the VIEWER sees it, so refusing it is FORBIDDEN, not NOT_FOUND.
+    access: SCAN_WRITERS,
+    run: (caller) => uploadAs(caller, analystScan),
+  }),
+  'Mutation.deleteEvidence': row({
+    access: SCAN_WRITERS,
+    setup: async () => {
+      const { data } = await uploadAs('ANALYST', analystScan);
+      return (data as { evidence: { id: string } }).evidence.id;
+    },
+    run: (caller, id: string) =>
+      http(caller, mutation('deleteEvidence', 'DeleteEvidenceInput', '{ deletedEvidenceId }'), { input: { id } }),
+  }),
+
   'Subscription.scanUpdated': row({
     access: SIGNED_IN,
     // The feed is silent until a scan changes; the ANALYST's new scans are ones every role may see.
@@ -306,6 +337,11 @@ const BY_ID: Record<string, { type: string; run: (caller: Caller, id: string) =>
   'Mutation.updateUser': {
     type: 'User',
     run: (caller, id) => http(caller, mutation('updateUser', 'UpdateUserInput', '{ user { id } }'), { input: { id, name: 'nobody' } }),
+  },
+  'Mutation.uploadEvidence': { type: 'Scan', run: (caller, id) => uploadAs(caller, id) },
+  'Mutation.deleteEvidence': {
+    type: 'Evidence',
+    run: (caller, id) => http(caller, mutation('deleteEvidence', 'DeleteEvidenceInput', '{ deletedEvidenceId }'), { input: { id } }),
   },
   'Subscription.scanProgress': {
     type: 'Scan',

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -65,11 +68,14 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
     database = await createTestDatabase();
     databaseUrl = database.url;
   }
+  // A store of its own: a server's sweep removes the files its database does not know, so servers must not share one.
+  const evidenceDir = options.env?.EVIDENCE_DIR ? undefined : await mkdtemp(path.join(tmpdir(), 'scanops-evidence-'));
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '',
     NODE_ENV: 'test',
     PORT: '0',
+    ...(evidenceDir ? { EVIDENCE_DIR: evidenceDir } : {}),
     LOG_LEVEL: 'info',
     ...(options.admin === false ? {} : { ADMIN_EMAIL, ADMIN_PASSWORD: TEST_PASSWORD }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
@@ -89,10 +95,11 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
   });
   const url = await listening.catch(async (error: unknown) => {
     await database?.drop();
+    if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
     throw error;
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const server = serverProcess(child, url, output, exited, database);
+  const server = serverProcess(child, url, output, exited, database, evidenceDir);
   if (options.admin === false) return server;
   try {
     server.adminToken = (
@@ -115,6 +122,7 @@ function serverProcess(
   output: string[],
   exited: Promise<number | null>,
   database?: TestDatabase,
+  evidenceDir?: string,
 ): ServerProcess {
   const wsUrl = url.replace(/^http/, 'ws');
   const clients: Client[] = [];
@@ -174,6 +182,7 @@ function serverProcess(
       if (child.exitCode === null) child.kill('SIGTERM');
       const code = await exited;
       await database?.drop();
+      if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
       return code;
     },
   };
