@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
 import type { FileStore } from './file-store.ts';
-import { InterimFsFileStore } from './interim-fs-store.ts';
+import { FsFileStore } from './store/fs-store.ts';
+import { PostgresFileStore } from './store/postgres-store.ts';
 
 /** What a store is made from: the configuration, and the app's database (for the `postgres` adapter's pool). */
 export type FileStoreDeps = { config: Config; em: EntityManager };
@@ -13,9 +14,13 @@ export type FileStoreFactory = (deps: FileStoreDeps) => FileStore | Promise<File
  * The store `EVIDENCE_STORE` names: `fs` (files under `EVIDENCE_DIR`) or
  * `postgres` (the app's database). The adapters of `store/` plug in here.
  */
-export const configuredFileStore: FileStoreFactory = ({ config }) => {
-  if (config.evidence.store === 'postgres') throw new Error('EVIDENCE_STORE=postgres has no adapter in this build yet; use fs.');
-  return new InterimFsFileStore(config.evidence.dir);
+export const configuredFileStore: FileStoreFactory = async ({ config, em }) => {
+  // A pool of its own: a put holds a connection for the whole upload, which must not starve the app's queries.
+  if (config.evidence.store === 'postgres') return PostgresFileStore.alongside(await em.getConnection().getNativeClient());
+  const store = new FsFileStore(config.evidence.dir);
+  // What a crash left half-written; files still being written by another process are newer than its hour.
+  await store.sweepTemp();
+  return store;
 };
 
 /**
@@ -30,6 +35,13 @@ export class FileStores {
 
   constructor(factory: FileStoreFactory) {
     this.#factory = factory;
+  }
+
+  /** Closes the store made for `config`, if one was. */
+  async close(config: Config): Promise<void> {
+    const store = this.#made.get(config);
+    this.#made.delete(config);
+    await (await store?.catch(() => undefined))?.close?.();
   }
 
   of(deps: FileStoreDeps): Promise<FileStore> {

@@ -14,7 +14,9 @@ import { serveDownload } from './evidence.route.ts';
 import { isEvidenceView } from './evidence.view.ts';
 import { InFlight, sweepBlobs } from './evidence-blobs.ts';
 import { configuredFileStore, type FileStoreFactory, FileStores } from './evidence-store.ts';
+import { EvidenceBlobs } from './migrations/20261203000000-evidence-blobs.ts';
 import { CreateEvidence } from './migrations/20261203100000-evidence.ts';
+import { EvidenceBlobSchema, EvidenceChunkSchema } from './store/postgres-store.schema.ts';
 
 declare module '../module.ts' {
   interface Services {
@@ -84,8 +86,11 @@ export function createEvidenceModule(store: FileStoreFactory = configuredFileSto
   };
   return {
     name: 'evidence',
-    entities: [EvidenceSchema],
-    migrations: [{ name: '20261203100000-evidence', class: CreateEvidence }],
+    entities: [EvidenceSchema, EvidenceBlobSchema, EvidenceChunkSchema],
+    migrations: [
+      { name: '20261203000000-evidence-blobs', class: EvidenceBlobs },
+      { name: '20261203100000-evidence', class: CreateEvidence },
+    ],
     resolvers: [evidenceResolvers],
     nodes: { Evidence: { load: (services, id) => services.evidence.get(id), is: isEvidenceView } },
     // Evidence shares its scan's access: VIEWER reads and downloads all; ANALYST acts on their own scans'; ADMIN on all.
@@ -104,6 +109,7 @@ export function createEvidenceModule(store: FileStoreFactory = configuredFileSto
     },
     async stop(runtime) {
       clearInterval(sweeps.get(runtime));
+      await stores.close(runtime.config);
     },
     services: (scope: RequestScope) => {
       const reads = new EvidenceReads(scope.reads);

@@ -42,4 +42,6 @@ export interface FileStore {
   delete(sha256: string): Promise<void>;
   /** Every blob stored: what the sweep compares with the records. */
   list(): AsyncIterable<string>;
+  /** Releases what the store holds of its own (connections), when the app stops. */
+  close?(): Promise<void>;
 }

@@ -16,9 +16,12 @@ let analyst: TestUser;
 let other: TestUser;
 let viewer: TestUser;
 
-/** The blobs the store holds (its `.incoming` drafts apart). */
-const blobs = async () => (await readdir(dir).catch(() => [] as string[])).filter((name) => !name.startsWith('.'));
-const drafts = async () => readdir(path.join(dir, '.incoming')).catch(() => [] as string[]);
+/** The blobs the store holds, as `<dir>/aa/bb/<sha256>` (its `tmp` drafts apart). */
+const blobs = async (under = dir) =>
+  (await readdir(under, { recursive: true }).catch(() => [] as string[]))
+    .map((name) => path.basename(name))
+    .filter((name) => /^[0-9a-f]{64}$/.test(name));
+const drafts = async () => readdir(path.join(dir, 'tmp')).catch(() => [] as string[]);
 
 const evidenceOf = async (scanId: string, user?: TestUser) => {
   const { body } = await server.graphql<{ scan: { evidence: { totalCount: number; edges: { node: { id: string } }[] } } | null }>(
@@ -280,7 +283,7 @@ describe('duplicates, ranges and deletion', () => {
     expect(await blobs()).toContain(evidence.sha256);
     await server.graphql('mutation($input: DeleteScanInput!) { deleteScan(input: $input) { deletedScanId } }', { input: { id: scanId } });
     expect((await download(server, evidence.url)).status).toBe(404);
-    await expect.poll(blobs, { timeout: 10_000 }).not.toContain(evidence.sha256);
+    await expect.poll(() => blobs(), { timeout: 10_000 }).not.toContain(evidence.sha256);
   });
 });
 
@@ -363,7 +366,7 @@ describe('limits by type, and the storage quota', () => {
     expect(tooLarge.body?.errors?.[0]?.extensions).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', maxBytes: 1000 });
     const capture = await uploaded(small, scanId, { filename: 'c.pcap', content: sized(SAMPLES.pcapMicroBig, 4000, 3) });
     expect(capture.size).toBe(4000);
-    const stored = await readdir(smallDir);
+    const stored = await blobs(smallDir);
     // 4,900 bytes used of 6,000: a 2,000-byte capture, within its own limit, would pass the quota.
     const over = await uploadTo(
       small,
@@ -372,7 +375,7 @@ describe('limits by type, and the storage quota', () => {
       uploadHeaders(small.adminToken),
     );
     expect(over.body?.errors?.[0]?.extensions?.code).toBe('QUOTA_EXCEEDED');
-    expect(await readdir(smallDir)).toEqual(stored);
+    expect(await blobs(smallDir)).toEqual(stored);
   });
 });
 

@@ -4,9 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/helpers/dat
 import { entities, migrations } from '../../app.ts';
 import { type Orm, openDatabase } from '../../platform/db.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { EvidenceBlobs } from '../migrations/20261203000000-evidence-blobs.ts';
 import { fileStoreContract } from './file-store.contract.ts';
-import { EvidenceBlobSchema, EvidenceChunkSchema } from './postgres-store.schema.ts';
 import { PostgresFileStore } from './postgres-store.ts';
 
 let database: TestDatabase;
@@ -18,8 +16,8 @@ beforeAll(async () => {
   orm = await openDatabase({
     url: database.url,
     logger: createLogger('silent', false),
-    entities: [...entities, EvidenceBlobSchema, EvidenceChunkSchema],
-    migrations: [...migrations, { name: '20261203000000-evidence-blobs', class: EvidenceBlobs }],
+    entities,
+    migrations,
   });
   // The pool MikroORM uses, as the app hands it over: its type parsers must not change what the store reads.
   pool = await orm.em.getConnection().getNativeClient();

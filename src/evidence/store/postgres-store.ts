@@ -36,6 +36,18 @@ export class PostgresFileStore implements FileStore {
     return store;
   }
 
+  /**
+   * On a pool of its own with the settings of `pool` (MikroORM's, say, which
+   * knows an embedded database's address too), ended by `close`.
+   * @default poolSize 4
+   */
+  static alongside(pool: pg.Pool, { poolSize = 4, ...options }: PostgresFileStoreOptions & { poolSize?: number } = {}): PostgresFileStore {
+    const settings = (pool as unknown as { options: pg.PoolConfig }).options;
+    const store = new PostgresFileStore(new pg.Pool({ ...settings, max: poolSize }), options);
+    store.#owned = true;
+    return store;
+  }
+
   async close(): Promise<void> {
     if (this.#owned) await this.#pool.end();
   }
