@@ -1,11 +1,7 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
-import path from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { benchDatabase, type ServerProcess, startServer } from './lib/server-process.ts';
 
 /**
  * Throughput of `scans(first: 50)` on the real server process and PostgreSQL,
@@ -27,8 +23,6 @@ const OPEN_PORTS = 12;
 const CLOSED_PORTS = 8;
 const RUN_TIMEOUT_MS = 120_000;
 const SEED_CONCURRENCY = 10;
-const STOP_TIMEOUT_MS = 30_000;
-const ROOT = path.resolve(import.meta.dirname, '..');
 const SCAN_FIELDS = 'id targets ports scanType status createdAt updatedAt startedAt finishedAt error';
 const SCANS_QUERY = `{ scans(first: 50) { edges { cursor node { ${SCAN_FIELDS} } } } }`;
 const DASHBOARD_QUERY = `{ scans(first: 50) { edges { cursor node { ${SCAN_FIELDS} summary { open closed filtered total }
@@ -40,7 +34,6 @@ const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToke
 /** The admin the bench's server creates on its empty database, and logs in as: every request is authenticated, as in use. */
 const ADMIN = { email: 'ops@scanops.local', password: 'load test password, long enough' };
 
-type Server = { url: string; stop(): Promise<void> };
 type Figures = {
   rps: number;
   p50: number;
@@ -57,60 +50,6 @@ type Request = { query: string; variables?: Record<string, unknown> };
 type DashboardPage = {
   scans: { edges: { node: { id: string; summary: { open: number }; results: { edges: { node: { state: string } }[] } } }[] };
 };
-
-/** Runs `node <script>` and resolves once it logs its URL (the `"graphql"` field, as `src/main.ts` logs it). */
-async function start(name: string, script: string, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [script], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    const onLine = (line: string) => {
-      // Keep reading after the URL: a full pipe would stall the server.
-      if (output.push(line) > 100) output.shift();
-      const match = /"graphql":"(http:\/\/127\.0\.0\.1:\d+\/graphql)"/.exec(line);
-      if (match?.[1]) resolve(match[1]);
-    };
-    createInterface({ input: child.stdout }).on('line', onLine);
-    createInterface({ input: child.stderr }).on('line', onLine);
-    child.once('error', reject);
-    void exited.then((code) => reject(new Error(`${name} exited with ${code} before listening:\n${output.join('\n')}`)));
-  });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      const code = await exited;
-      clearTimeout(timer);
-      if (code !== 0) throw new Error(`${name} did not stop cleanly (exit ${code}):\n${output.slice(-20).join('\n')}`);
-    },
-  };
-}
-
-/** A fresh database on DATABASE_URL's server; without DATABASE_URL, the server's embedded PostgreSQL in its own folder. */
-async function benchDatabase(): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
-  const given = process.env.DATABASE_URL;
-  if (!given) return { env: { DATA_DIR: '.data/bench', EMBEDDED_POSTGRES_PORT: '54349' }, drop: async () => {} };
-  const name = `scanops_bench_${randomBytes(6).toString('hex')}`;
-  await admin(given, `create database ${name}`);
-  const url = new URL(given);
-  url.pathname = `/${name}`;
-  return { env: { DATABASE_URL: url.toString() }, drop: () => admin(given, `drop database if exists ${name} with (force)`) };
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 /** POSTs like the load does, and fails on any HTTP or GraphQL error. */
 async function graphql(
@@ -254,20 +193,20 @@ function versus(name: string, f: Figures, bare: Figures, barePage?: Figures): st
 
 async function main(): Promise<void> {
   const listeners = await loopbackPorts();
-  const database = await benchDatabase().catch((error: unknown) => {
+  const database = await benchDatabase('.data/bench', 54349).catch((error: unknown) => {
     listeners.close();
     throw error;
   });
-  const servers: Server[] = [];
+  const servers: ServerProcess[] = [];
   try {
-    const scanops = await start('ScanOps', 'src/main.ts', {
+    const scanops = await startServer('ScanOps', 'src/main.ts', {
       LOG_LEVEL: 'info',
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       ...database.env,
     });
     servers.push(scanops);
-    const bare = await start('bare yoga', 'bench/bare-server.ts', {});
+    const bare = await startServer('bare yoga', 'bench/bare-server.ts', {});
     servers.push(bare);
     const { login } = (await graphql(scanops.url, LOGIN, { input: ADMIN })) as { login: { accessToken: string } };
     const auth = { authorization: `Bearer ${login.accessToken}` };
