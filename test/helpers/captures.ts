@@ -26,7 +26,7 @@ export function ipv6Bytes(address: string): Bytes {
   const back = tail === undefined ? [] : groups(tail);
   const all = [...front, ...new Array(8 - front.length - back.length).fill(0), ...back];
   const { data, view } = bytes(16);
-  all.forEach((group, index) => view.setUint16(index * 2, group));
+  for (const [index, group] of all.entries()) view.setUint16(index * 2, group);
   return data;
 }
 
