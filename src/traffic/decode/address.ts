@@ -46,3 +46,9 @@ export function macAt(view: DataView, at: number, length = 6): string {
   for (let i = 0; i < length; i++) text += (i ? ':' : '') + HEX_PAIRS[view.getUint8(at + i)];
   return text;
 }
+
+/** The text of an address key (`PacketSummary.srcKey`): an IPv4 address as a number, or IPv6 text as it is. */
+export function addressOfKey(key: number | string): string {
+  if (typeof key === 'string') return key;
+  return `${key >>> 24}.${(key >>> 16) & 0xff}.${(key >>> 8) & 0xff}.${key & 0xff}`;
+}

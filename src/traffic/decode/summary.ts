@@ -143,6 +143,19 @@ export class PacketSummary {
     return this.address(1);
   }
 
+  /**
+   * The source address as a key for maps, without building text for IPv4: the
+   * address as an unsigned 32-bit number (IPv4 and ARP), or its text (IPv6).
+   * `addressOfKey` turns one back into text.
+   */
+  get srcKey(): number | string | null {
+    return this.addressKey(0);
+  }
+
+  get dstKey(): number | string | null {
+    return this.addressKey(1);
+  }
+
   /** Ethernet addresses, when the link layer is Ethernet and was captured. */
   get srcMac(): string | null {
     return this.interface.linkType === 1 && this.capturedLength >= 12 ? macAt(this.view, this.linkAt + 6) : null;
@@ -193,6 +206,17 @@ export class PacketSummary {
     if (this.protocol === Protocol.ARP && this.arpAddresses()) {
       const hardware = view.getUint8(netAt + 4);
       return ipv4At(view, netAt + 8 + hardware + which * (hardware + 4));
+    }
+    return null;
+  }
+
+  private addressKey(which: 0 | 1): number | string | null {
+    const { view, netAt } = this;
+    if (this.ipVersion === 4) return view.getUint32(netAt + 12 + which * 4);
+    if (this.ipVersion === 6) return ipv6At(view, netAt + 8 + which * 16);
+    if (this.protocol === Protocol.ARP && this.arpAddresses()) {
+      const hardware = view.getUint8(netAt + 4);
+      return view.getUint32(netAt + 8 + hardware + which * (hardware + 4));
     }
     return null;
   }
