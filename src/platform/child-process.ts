@@ -9,6 +9,10 @@ export type ProcessOptions = {
   killAfterMs?: number;
   /** How much of stderr is kept for the error message. @default 4096 */
   stderrLimit?: number;
+  /** Sees stderr as it comes (a tool that says on stderr when it is ready). */
+  onStderr?: (text: string) => void;
+  /** The signal that stops it when aborted. @default 'SIGTERM' */
+  stopSignal?: NodeJS.Signals;
 };
 
 export type Exit = {
@@ -20,9 +24,9 @@ export type Exit = {
   stderr: string;
 };
 
-export type RunningProcess = {
-  /** Its stdout as text, as it comes. */
-  stdout: AsyncIterable<string>;
+export type RunningProcess<Out = string> = {
+  /** Its stdout as it comes: text, or bytes when run with `binary`. */
+  stdout: AsyncIterable<Out>;
   /** Settles once it exited, or failed to start (at once). */
   exited: Promise<Exit>;
   /** Kills it now if it still runs: call in a `finally`, so a consumer that stops early never leaves it behind. */
@@ -30,17 +34,24 @@ export type RunningProcess = {
 };
 
 /**
- * Runs a tool we drive by its output (nmap now, tcpdump next), with the
+ * Runs a tool we drive by its output (nmap's XML, tcpdump's pcap bytes), with the
  * chores every such run needs: stdin written and closed, stderr kept short
  * for the error message, an AbortSignal that stops it politely then firmly,
  * and nothing left running when its reader stops.
  */
-export function runProcess(file: string, args: readonly string[], options: ProcessOptions = {}): RunningProcess {
-  const { stdin, signal, killAfterMs = 500, stderrLimit = 4_096 } = options;
+export function runProcess(file: string, args: readonly string[], options: ProcessOptions & { binary: true }): RunningProcess<Buffer>;
+export function runProcess(file: string, args: readonly string[], options?: ProcessOptions): RunningProcess;
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  options: ProcessOptions & { binary?: boolean } = {},
+): RunningProcess<string | Buffer> {
+  const { stdin, signal, killAfterMs = 500, stderrLimit = 4_096, stopSignal = 'SIGTERM', binary = false, onStderr } = options;
   const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => {
     if (stderr.length < stderrLimit) stderr += text;
+    onStderr?.(text);
   });
   const exited = new Promise<Exit>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error, stderr }));
@@ -51,14 +62,14 @@ export function runProcess(file: string, args: readonly string[], options: Proce
   child.stdin.end(stdin ?? '');
   const running = () => child.exitCode === null && child.signalCode === null;
   const stop = () => {
-    child.kill('SIGTERM');
+    child.kill(stopSignal);
     setTimeout(() => running() && child.kill('SIGKILL'), killAfterMs).unref();
   };
   if (signal?.aborted) stop();
   else signal?.addEventListener('abort', stop, { once: true });
   void exited.then(() => signal?.removeEventListener('abort', stop));
   return {
-    stdout: child.stdout.setEncoding('utf8') as AsyncIterable<string>,
+    stdout: (binary ? child.stdout : child.stdout.setEncoding('utf8')) as AsyncIterable<string | Buffer>,
     exited,
     kill: () => {
       if (running()) child.kill('SIGKILL');
