@@ -3,7 +3,25 @@ import { decodeLink } from './link.ts';
 import { PacketSummary, Protocol } from './summary.ts';
 
 const PROTOCOLS = Object.values(Protocol);
-const PROTOCOL_INDEX = new Map<Protocol, number>(PROTOCOLS.map((protocol, index) => [protocol, index]));
+
+function protocolIndex(protocol: Protocol): number {
+  switch (protocol) {
+    case Protocol.TCP:
+      return 0;
+    case Protocol.UDP:
+      return 1;
+    case Protocol.ICMP:
+      return 2;
+    case Protocol.ICMPV6:
+      return 3;
+    case Protocol.ARP:
+      return 4;
+    case Protocol.GRE:
+      return 5;
+    default:
+      return 6;
+  }
+}
 
 /** What a decoder has seen so far. */
 export interface DecodeStats {
@@ -30,6 +48,8 @@ export class CaptureDecoder {
   private wireBytes = 0;
   private capturedBytes = 0;
   private decodeErrors = 0;
+  private maxPackets = Number.POSITIVE_INFINITY;
+  private maxCapturedBytes = Number.POSITIVE_INFINITY;
 
   constructor() {
     this.reader = new CaptureReader((view, at, capturedLength, wireLength, seconds, nanos, iface) =>
@@ -65,6 +85,27 @@ export class CaptureDecoder {
     return { packets, wireBytes, capturedBytes, decodeErrors, byProtocol };
   }
 
+  /**
+   * Stops before the record that would pass `packets` records or `capturedBytes`
+   * captured bytes: `halted` turns true and `offset` is where that record
+   * starts, so the bytes before it are exactly the packets decoded.
+   */
+  limit({
+    packets = Number.POSITIVE_INFINITY,
+    capturedBytes = Number.POSITIVE_INFINITY,
+  }: {
+    packets?: number;
+    capturedBytes?: number;
+  }): void {
+    this.maxPackets = packets;
+    this.maxCapturedBytes = capturedBytes;
+  }
+
+  /** A limit was reached: nothing more is decoded. */
+  get halted(): boolean {
+    return this.reader.halted;
+  }
+
   /** Decodes what `chunk` completes; the packets come back in capture order. */
   push(chunk: Uint8Array): PacketSummary[] {
     this.reader.push(chunk);
@@ -86,16 +127,18 @@ export class CaptureDecoder {
     seconds: number,
     nanos: number,
     iface: CaptureInterface,
-  ): void {
+  ): boolean {
+    if (this.packets >= this.maxPackets || this.capturedBytes + capturedLength > this.maxCapturedBytes) return false;
     const packet = new PacketSummary(view, at, capturedLength, wireLength, seconds, nanos, iface);
     decodeLink(packet, view, iface.linkType, at, at + capturedLength);
     this.packets++;
     this.wireBytes += wireLength;
     this.capturedBytes += capturedLength;
     if (packet.problems !== 0) this.decodeErrors++;
-    const index = PROTOCOL_INDEX.get(packet.protocol) as number;
+    const index = protocolIndex(packet.protocol);
     this.counts[index] = (this.counts[index] as number) + 1;
     this.batch.push(packet);
+    return true;
   }
 }
 

@@ -213,3 +213,37 @@ describe('a pcapng stream', () => {
     });
   });
 });
+
+describe('a decoder with limits', () => {
+  const records = [10, 20, 30, 40].map((size, index) => ({ frame: frame(index, size), seconds: 1_700_000_000 + index }));
+
+  it('halts before the record past its packet limit, at that record in the stream, whatever the chunking', () => {
+    const bytes = pcap(records);
+    for (const size of [1, 7, 64, bytes.length]) {
+      const decoder = new CaptureDecoder();
+      decoder.limit({ packets: 2 });
+      const packets: PacketSummary[] = [];
+      for (let at = 0; at < bytes.length && !decoder.halted; at += size) packets.push(...decoder.push(bytes.subarray(at, at + size)));
+      decoder.end();
+      expect(packets.map((packet) => packet.srcPort)).toEqual([0, 1]);
+      expect(decoder.offset).toBe(pcap(records.slice(0, 2)).length);
+    }
+  });
+
+  it('halts before the record that would pass its byte limit', () => {
+    const decoder = new CaptureDecoder();
+    const capturedBytes = records.slice(0, 3).reduce((sum, record) => sum + record.frame.length, 0);
+    decoder.limit({ capturedBytes: capturedBytes + 10 });
+    const packets = decoder.push(
+      new PcapngWriter()
+        .section()
+        .iface()
+        .packet(0, 1n, records[0]!.frame)
+        .packet(0, 2n, records[1]!.frame)
+        .packet(0, 3n, records[2]!.frame)
+        .packet(0, 4n, records[3]!.frame)
+        .bytes(),
+    );
+    expect([packets.length, decoder.halted, decoder.stats.capturedBytes]).toEqual([3, true, capturedBytes]);
+  });
+});

@@ -35,7 +35,11 @@ export class CaptureFormatError extends InvalidInputError {
   }
 }
 
-/** Receives each packet record: its bytes are `view[at, at + capturedLength)`; `seconds` is -1 for a record without time. */
+/**
+ * Receives each packet record: its bytes are `view[at, at + capturedLength)`;
+ * `seconds` is -1 for a record without time. Returning false refuses the
+ * record and halts the reader before it (a capture at its limit).
+ */
 export type RecordSink = (
   view: DataView,
   at: number,
@@ -44,7 +48,7 @@ export type RecordSink = (
   seconds: number,
   nanos: number,
   iface: CaptureInterface,
-) => void;
+) => boolean;
 
 const State = { START: 0, PCAP_HEADER: 1, PCAP_RECORD: 2, PCAPNG_BLOCK: 3 } as const;
 type State = (typeof State)[keyof typeof State];
@@ -64,6 +68,8 @@ export class CaptureReader {
   offset = 0;
   /** The largest unit held across chunks, in bytes. */
   largestHeld = 0;
+  /** The sink refused a record: `offset` is where that record starts, and nothing more is read. */
+  halted = false;
   private readonly sink: RecordSink;
   private state: State = State.START;
   private littleEndian = true;
@@ -91,9 +97,10 @@ export class CaptureReader {
     }
   }
 
-  /** The stream ended: a unit left half-read is an error. */
+  /** The stream ended: a unit left half-read is an error (unless the sink halted the reader). */
   end(): void {
     if (this.failed) throw this.failed;
+    if (this.halted) return;
     if (this.state === State.START && this.carry === null) {
       this.failed = new CaptureFormatError('empty stream: not a pcap or pcapng capture', this.offset);
     } else if (this.carry !== null || this.skipping > 0) {
@@ -104,11 +111,12 @@ export class CaptureReader {
   }
 
   private read(chunk: Uint8Array): void {
+    if (this.halted) return;
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const length = chunk.byteLength;
     let at = this.skip(0, length);
     if (this.carry !== null && at < length) at = this.fillCarry(chunk, at);
-    while (at < length) {
+    while (at < length && !this.halted) {
       const available = length - at;
       const want = this.needed(view, at, available);
       if (this.skipUnit) {
@@ -118,8 +126,7 @@ export class CaptureReader {
       } else if (want > available) {
         this.startCarry(chunk, at, want);
         return;
-      } else {
-        this.consume(view, at, want);
+      } else if (this.consume(view, at, want)) {
         this.offset += want;
         at += want;
       }
@@ -151,8 +158,7 @@ export class CaptureReader {
       if (this.carried >= want) {
         this.carry = null;
         this.carried = 0;
-        this.consume(new DataView(carry.buffer, 0, want), 0, want);
-        this.offset += want;
+        if (this.consume(new DataView(carry.buffer, 0, want), 0, want)) this.offset += want;
         return at;
       }
       if (carry.byteLength < want) {
@@ -243,18 +249,14 @@ export class CaptureReader {
     }
   }
 
-  private consume(view: DataView, at: number, length: number): void {
-    switch (this.state) {
-      case State.PCAP_HEADER:
-        this.pcapHeader(view, at);
-        return;
-      case State.PCAP_RECORD:
-        this.pcapRecord(view, at, length);
-        return;
-      case State.PCAPNG_BLOCK:
-        this.pcapngBlock(view, at, length);
-        return;
-    }
+  /** Reads one whole unit; false when the sink refused its record (the reader is halted). */
+  private consume(view: DataView, at: number, length: number): boolean {
+    let accepted = true;
+    if (this.state === State.PCAP_HEADER) this.pcapHeader(view, at);
+    else if (this.state === State.PCAP_RECORD) accepted = this.pcapRecord(view, at, length);
+    else if (this.state === State.PCAPNG_BLOCK) accepted = this.pcapngBlock(view, at, length);
+    if (!accepted) this.halted = true;
+    return accepted;
   }
 
   private pcapHeader(view: DataView, at: number): void {
@@ -269,10 +271,10 @@ export class CaptureReader {
     this.state = State.PCAP_RECORD;
   }
 
-  private pcapRecord(view: DataView, at: number, length: number): void {
+  private pcapRecord(view: DataView, at: number, length: number): boolean {
     const le = this.littleEndian;
     const fraction = view.getUint32(at + 4, le);
-    this.sink(
+    return this.sink(
       view,
       at + 16,
       length - 16,
@@ -283,7 +285,7 @@ export class CaptureReader {
     );
   }
 
-  private pcapngBlock(view: DataView, at: number, length: number): void {
+  private pcapngBlock(view: DataView, at: number, length: number): boolean {
     // A section header's type reads the same in both byte orders, and its byte-order magic sets the section's.
     const type = view.getUint32(at, this.littleEndian);
     if (type === BlockType.SECTION_HEADER) this.littleEndian = view.getUint32(at + 8, true) === PCAPNG_BYTE_ORDER;
@@ -299,7 +301,7 @@ export class CaptureReader {
         const major = view.getUint16(at + 12, le);
         if (major !== 1) throw new CaptureFormatError(`pcapng version ${major} is not one this reader knows (1)`, this.offset);
         this.interfaces = [];
-        return;
+        return true;
       }
       case BlockType.INTERFACE_DESCRIPTION: {
         if (length < 20) throw new CaptureFormatError(`interface description block of ${length} bytes is too short`, this.offset);
@@ -310,7 +312,7 @@ export class CaptureReader {
           snapLength: view.getUint32(at + 12, le),
           ...options,
         });
-        return;
+        return true;
       }
       case BlockType.ENHANCED_PACKET:
       case BlockType.OBSOLETE_PACKET: {
@@ -322,8 +324,7 @@ export class CaptureReader {
           throw new CaptureFormatError(`packet block of ${length} bytes claims ${captured} captured bytes`, this.offset);
         }
         const time = timestampOf(view.getUint32(at + 12, le), view.getUint32(at + 16, le), iface.resolution);
-        this.sink(view, at + 28, captured, view.getUint32(at + 24, le), time.seconds + iface.timeOffset, time.nanos, iface);
-        return;
+        return this.sink(view, at + 28, captured, view.getUint32(at + 24, le), time.seconds + iface.timeOffset, time.nanos, iface);
       }
       case BlockType.SIMPLE_PACKET: {
         if (length < 16) throw new CaptureFormatError(`simple packet block of ${length} bytes is too short`, this.offset);
@@ -331,10 +332,10 @@ export class CaptureReader {
         const wire = view.getUint32(at + 8, le);
         let captured = Math.min(wire, length - 16);
         if (iface.snapLength > 0) captured = Math.min(captured, iface.snapLength);
-        this.sink(view, at + 12, captured, wire, -1, 0, iface);
-        return;
+        return this.sink(view, at + 12, captured, wire, -1, 0, iface);
       }
     }
+    return true;
   }
 
   private interface(id: number): CaptureInterface {

@@ -149,7 +149,6 @@ function arp(packet: PacketSummary, view: DataView, at: number, end: number): vo
     return;
   }
   packet.netAt = at;
-  packet.arpOperation = view.getUint16(at + 6);
   const addresses = 2 * (view.getUint8(at + 4) + view.getUint8(at + 5));
   if (end - at < 8 + addresses) packet.problems |= Problem.TRUNCATED;
 }

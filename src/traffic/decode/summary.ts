@@ -71,28 +71,25 @@ export class PacketSummary {
   dstPort: number | null = null;
   /** TCP flag bits (see `TcpFlag`), 0 when not TCP. */
   tcpFlags = 0;
-  seq: number | null = null;
-  ack: number | null = null;
-  window: number | null = null;
-  tcpHeaderLength: number | null = null;
   /** Bytes of the transport layer's payload (TCP or UDP), by its headers, whatever the capture kept. */
   payloadLength: number | null = null;
-  icmpType: number | null = null;
-  icmpCode: number | null = null;
-  /** Identifier and sequence number of an ICMP or ICMPv6 echo. */
-  icmpId: number | null = null;
-  icmpSeq: number | null = null;
-  arpOperation: number | null = null;
   /** 802.1Q VLAN ids, outer first; null when the frame has no tag. */
   vlans: number[] | null = null;
   /** An IP fragment (of IPv4, or with an IPv6 fragment header); only a first fragment has its ports read. */
   fragment = false;
   /** `Problem` bits: a layer cut short by the capture, or a header that cannot be right. */
   problems = 0;
-  /** The record's bytes: where its link header starts and its network header (IP or ARP) starts, -1 when none. */
+  /**
+   * The record's bytes: where its link header starts, its network header (IP
+   * or ARP; -1 when none was read) and its transport header (-1 when none),
+   * with the bytes of that header the capture holds. The rarely read fields
+   * (sequence numbers, ICMP types, ARP operations) are read from there.
+   */
   readonly view: DataView;
   readonly linkAt: number;
   netAt = -1;
+  transportAt = -1;
+  transportLength = 0;
 
   constructor(
     view: DataView,
@@ -110,6 +107,43 @@ export class PacketSummary {
     this.seconds = seconds;
     this.nanos = nanos;
     this.interface = iface;
+  }
+
+  get seq(): number | null {
+    return this.tcpHeader() ? this.view.getUint32(this.transportAt + 4) : null;
+  }
+
+  get ack(): number | null {
+    return this.tcpHeader() ? this.view.getUint32(this.transportAt + 8) : null;
+  }
+
+  get window(): number | null {
+    return this.tcpHeader() ? this.view.getUint16(this.transportAt + 14) : null;
+  }
+
+  get tcpHeaderLength(): number | null {
+    return this.tcpHeader() ? (this.view.getUint8(this.transportAt + 12) >> 4) * 4 : null;
+  }
+
+  get icmpType(): number | null {
+    return this.icmpHeader() ? this.view.getUint8(this.transportAt) : null;
+  }
+
+  get icmpCode(): number | null {
+    return this.icmpHeader() ? this.view.getUint8(this.transportAt + 1) : null;
+  }
+
+  /** Identifier and sequence number of an ICMP or ICMPv6 echo. */
+  get icmpId(): number | null {
+    return this.echo() ? this.view.getUint16(this.transportAt + 4) : null;
+  }
+
+  get icmpSeq(): number | null {
+    return this.echo() ? this.view.getUint16(this.transportAt + 6) : null;
+  }
+
+  get arpOperation(): number | null {
+    return this.protocol === Protocol.ARP && this.netAt >= 0 ? this.view.getUint16(this.netAt + 6) : null;
   }
 
   /** Nanoseconds since the epoch, or null when the record has no time. */
@@ -208,6 +242,20 @@ export class PacketSummary {
       return ipv4At(view, netAt + 8 + hardware + which * (hardware + 4));
     }
     return null;
+  }
+
+  private tcpHeader(): boolean {
+    return this.protocol === Protocol.TCP && this.transportLength >= 20;
+  }
+
+  private icmpHeader(): boolean {
+    return (this.protocol === Protocol.ICMP || this.protocol === Protocol.ICMPV6) && this.transportLength >= 4;
+  }
+
+  private echo(): boolean {
+    if (!this.icmpHeader() || this.transportLength < 8) return false;
+    const type = this.view.getUint8(this.transportAt);
+    return this.protocol === Protocol.ICMP ? type === 0 || type === 8 : type === 128 || type === 129;
   }
 
   private addressKey(which: 0 | 1): number | string | null {

@@ -31,12 +31,10 @@ function tcp(packet: PacketSummary, view: DataView, at: number, end: number, len
     return;
   }
   ports(packet, view, at, end);
-  packet.seq = view.getUint32(at + 4);
-  packet.ack = view.getUint32(at + 8);
+  packet.transportAt = at;
+  packet.transportLength = end - at;
   const headerLength = (view.getUint8(at + 12) >> 4) * 4;
   packet.tcpFlags = view.getUint8(at + 13);
-  packet.window = view.getUint16(at + 14);
-  packet.tcpHeaderLength = headerLength;
   if (headerLength < 20 || headerLength > length) {
     packet.problems |= Problem.MALFORMED;
     packet.payloadLength = 0;
@@ -50,6 +48,8 @@ function udp(packet: PacketSummary, view: DataView, at: number, end: number, len
     return;
   }
   ports(packet, view, at, end);
+  packet.transportAt = at;
+  packet.transportLength = end - at;
   const udpLength = view.getUint16(at + 4);
   if (udpLength < 8 || udpLength > length) {
     // 0 is a jumbogram's UDP length; the IP layer's then stands.
@@ -64,14 +64,9 @@ function icmp(packet: PacketSummary, view: DataView, at: number, end: number, ec
     packet.problems |= Problem.TRUNCATED;
     return;
   }
+  packet.transportAt = at;
+  packet.transportLength = end - at;
   const type = view.getUint8(at);
-  packet.icmpType = type;
-  packet.icmpCode = view.getUint8(at + 1);
-  if (type !== echoReply && type !== echoRequest) return;
-  if (end - at < 8) {
-    packet.problems |= Problem.TRUNCATED;
-    return;
-  }
-  packet.icmpId = view.getUint16(at + 4);
-  packet.icmpSeq = view.getUint16(at + 6);
+  // An echo's identifier and sequence number follow the checksum.
+  if ((type === echoReply || type === echoRequest) && end - at < 8) packet.problems |= Problem.TRUNCATED;
 }
