@@ -50,7 +50,7 @@ export interface Sent {
   tcp6: SentTcp;
   /** A connect to a port nobody listens on: the kernel answers the SYN with RST/ACK. */
   refused: { address: string; port: number };
-  /** The client sends `clientBytes`, which the server reads, then resets (SO_LINGER 0: RST). */
+  /** The client sends `clientBytes`, the server answers `serverBytes` (1), then the client resets (SO_LINGER 0: RST). */
   reset: SentTcp;
   udp4: SentUdp;
   udp6: SentUdp;
@@ -125,11 +125,8 @@ async function refusedConnection(host: string): Promise<{ address: string; port:
   return { address: host, port };
 }
 
+/** The client sends `clientBytes`, the server answers one byte (which acknowledges them), then the client resets. */
 async function resetConnection(host: string, clientBytes: number): Promise<SentTcp> {
-  let serverRead!: () => void;
-  const read = new Promise<void>((resolve) => {
-    serverRead = resolve;
-  });
   let serverClosed!: Promise<unknown>;
   const server = await listen(host, (socket) => {
     // The reset is an ECONNRESET error on this side (which `once` would reject with): wait for 'close' plainly.
@@ -138,7 +135,7 @@ async function resetConnection(host: string, clientBytes: number): Promise<SentT
     let received = 0;
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received === clientBytes) serverRead();
+      if (received === clientBytes) socket.write(payload(1, 9));
     });
   });
   const client = connect({ host, port: endpoint(server.address()).port });
@@ -147,12 +144,11 @@ async function resetConnection(host: string, clientBytes: number): Promise<SentT
     client: { address: client.localAddress as string, port: client.localPort as number },
     server: { address: client.remoteAddress as string, port: client.remotePort as number },
     clientBytes,
-    serverBytes: 0,
+    serverBytes: 1,
   };
+  const answered = once(client, 'data');
   client.write(payload(clientBytes, 5));
-  await read;
-  // Let the server's ACK of the data go out before the RST.
-  await sleep(20);
+  await answered;
   const clientClosed = once(client, 'close');
   client.resetAndDestroy();
   await clientClosed;
@@ -193,10 +189,11 @@ function ping(args: string[], count: number): void {
 /** Starts tcpdump on lo and resolves once its "listening on lo" line is out. */
 async function startTcpdump(): Promise<{ tcpdump: ChildProcess; stderr: () => string }> {
   // --immediate-mode: packets leave the kernel's ring one by one, so none is left behind in a block when it stops.
+  // -B: each slot of that ring takes a whole snapshot length (256 KiB), and 2 MiB (8 of them) is too few on a busy
+  // machine: the kernel drops what finds the ring full. 32 MiB is room for 128 packets, more than all we send.
   // `timeout` (which passes SIGINT on) ends it should this script die without stopping it.
-  const tcpdump = spawn('timeout', ['-s', 'INT', '60', 'tcpdump', '-i', 'lo', '-n', '--immediate-mode', '-U', '-w', pcap], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const args = ['-i', 'lo', '-n', '--immediate-mode', '-B', '32768', '-U', '-w', pcap];
+  const tcpdump = spawn('timeout', ['-s', 'INT', '60', 'tcpdump', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   process.on('exit', () => tcpdump.kill('SIGINT'));
   process.on('SIGTERM', () => process.exit(1));
   let stderr = '';
