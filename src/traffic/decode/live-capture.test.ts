@@ -10,7 +10,7 @@ import type { PacketSummary } from './summary.ts';
 // Real traffic, captured by tcpdump on the loopback of a private network namespace (never the host's):
 // a namespace needs root, and the tools must be there. CI has both, and must not skip.
 const netns = spawnSync('unshare', ['-n', 'true']).status === 0;
-const missingTools = ['tcpdump', 'ping', 'editcap'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const missingTools = ['tcpdump', 'ping', 'editcap', 'tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 const runnable = netns && missingTools.length === 0;
 
 const ETHERNET = 14;
@@ -383,6 +383,79 @@ describe.skipIf(!runnable && !process.env.CI)('decoding a live capture of loopba
       }
     });
   }
+
+  it('agrees with tshark on every field of every packet', () => {
+    const columns = {
+      'frame.time_epoch': (p: PacketSummary) => `${p.seconds}.${String(p.nanos).padStart(9, '0')}`,
+      'frame.len': (p: PacketSummary) => p.wireLength,
+      'frame.cap_len': (p: PacketSummary) => p.capturedLength,
+      'ip.src': (p: PacketSummary) => (p.ipVersion === 4 ? p.src : null),
+      'ip.dst': (p: PacketSummary) => (p.ipVersion === 4 ? p.dst : null),
+      'ip.proto': (p: PacketSummary) => (p.ipVersion === 4 ? p.ipProtocol : null),
+      'ipv6.src': (p: PacketSummary) => (p.ipVersion === 6 ? p.src : null),
+      'ipv6.dst': (p: PacketSummary) => (p.ipVersion === 6 ? p.dst : null),
+      'ipv6.nxt': (p: PacketSummary) => (p.ipVersion === 6 ? p.ipProtocol : null),
+      'tcp.srcport': (p: PacketSummary) => (p.protocol === 'TCP' ? p.srcPort : null),
+      'tcp.dstport': (p: PacketSummary) => (p.protocol === 'TCP' ? p.dstPort : null),
+      'tcp.seq_raw': (p: PacketSummary) => p.seq,
+      'tcp.ack_raw': (p: PacketSummary) => p.ack,
+      // tshark's 12 bits of flags (with the reserved and AccECN ones) against our byte of them.
+      'tcp.flags': (p: PacketSummary) => (p.protocol === 'TCP' ? p.tcpFlags : null),
+      'tcp.window_size_value': (p: PacketSummary) => p.window,
+      'tcp.hdr_len': (p: PacketSummary) => p.tcpHeaderLength,
+      'tcp.len': (p: PacketSummary) => (p.protocol === 'TCP' ? p.payloadLength : null),
+      'udp.srcport': (p: PacketSummary) => (p.protocol === 'UDP' ? p.srcPort : null),
+      'udp.dstport': (p: PacketSummary) => (p.protocol === 'UDP' ? p.dstPort : null),
+      'udp.length': (p: PacketSummary) => (p.protocol === 'UDP' ? (p.payloadLength as number) + 8 : null),
+      'icmp.type': (p: PacketSummary) => (p.protocol === 'ICMP' ? p.icmpType : null),
+      'icmp.code': (p: PacketSummary) => (p.protocol === 'ICMP' ? p.icmpCode : null),
+      'icmp.ident': (p: PacketSummary) => (p.protocol === 'ICMP' ? p.icmpId : null),
+      'icmp.seq': (p: PacketSummary) => (p.protocol === 'ICMP' ? p.icmpSeq : null),
+      'icmpv6.type': (p: PacketSummary) => (p.protocol === 'ICMPV6' ? p.icmpType : null),
+      'icmpv6.code': (p: PacketSummary) => (p.protocol === 'ICMPV6' ? p.icmpCode : null),
+      'icmpv6.echo.identifier': (p: PacketSummary) => (p.protocol === 'ICMPV6' ? p.icmpId : null),
+      'icmpv6.echo.sequence_number': (p: PacketSummary) => (p.protocol === 'ICMPV6' ? p.icmpSeq : null),
+    };
+    const names = Object.keys(columns);
+    // Reading a file only: no capture. -o: sequence numbers as on the wire; occurrence=f: an ICMP error's inner headers aside.
+    const run = spawnSync(
+      'tshark',
+      [
+        '-n',
+        '-r',
+        join(outdir, 'lo.pcap'),
+        '-T',
+        'fields',
+        '-E',
+        'separator=/t',
+        '-E',
+        'occurrence=f',
+        ...names.flatMap((name) => ['-e', name]),
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const theirs = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) =>
+        line.split('\t').map((value, index) => {
+          if (value === '') return null;
+          // Some fields come as hex (TCP flags, the ICMPv6 identifier).
+          if (/^0x[0-9a-f]+$/i.test(value)) return Number.parseInt(value, 16) & (names[index] === 'tcp.flags' ? 0xff : 0xffff);
+          return /^\d+$/.test(value) ? Number(value) : value;
+        }),
+      );
+    expect(theirs).toHaveLength(pcap.packets.length);
+    const differences: string[] = [];
+    pcap.packets.forEach((packet, index) => {
+      Object.values(columns).forEach((column, field) => {
+        const [ours, tshark] = [column(packet), theirs[index]?.[field] ?? null];
+        if (ours !== tshark) differences.push(`packet ${index + 1} ${names[field]}: ours ${ours}, tshark ${tshark}`);
+      });
+    });
+    expect(differences).toEqual([]);
+  });
 
   it('captured nothing but what was sent', () => {
     const pairs = [sent.marker, sent.tcp4, sent.tcp6, sent.reset, sent.udp4, sent.udp6].map(({ client, server }) =>
