@@ -10,7 +10,9 @@ import type { PacketSummary } from './summary.ts';
 // Real traffic, captured by tcpdump on the loopback of a private network namespace (never the host's):
 // a namespace needs root, and the tools must be there. CI has both, and must not skip.
 const netns = spawnSync('unshare', ['-n', 'true']).status === 0;
-const missingTools = ['tcpdump', 'ping', 'editcap', 'tshark'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+const missingTools = ['ip', 'tcpdump', 'ping', 'editcap', 'tshark'].filter(
+  (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+);
 const runnable = netns && missingTools.length === 0;
 
 const ETHERNET = 14;
