@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -66,6 +67,24 @@ const schema = z.object({
     .max(2 ** 50)
     .default(10 * 2 ** 30),
   EVIDENCE_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  SENSOR_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, dots, dashes and underscores, at most 63')
+    .optional(),
+  SENSOR_NETNS: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a network namespace name (ip netns)')
+    .optional(),
+  TCPDUMP_PATH: z.string().min(1).default('tcpdump'),
+  CAPTURE_MAX_SECONDS: z.coerce.number().int().min(1).max(604_800).default(3_600),
+  CAPTURE_MAX_PACKETS: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(10_000_000),
+  CAPTURE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(Number.MAX_SAFE_INTEGER)
+    .default(1024 ** 3),
+  CAPTURE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
 });
 
 export type Config = {
@@ -143,6 +162,20 @@ export type Config = {
     /** How often blobs no record points to (left by deleted scans, or a crash) are removed. @default 300 */
     sweepSeconds: number;
   };
+  traffic: {
+    /** This worker's name as a capture sensor. @default the host name */
+    sensorName: string;
+    /** A network namespace (`ip netns`) the sensor captures in, instead of its own: its interfaces are the sensor's. */
+    sensorNetns: string | undefined;
+    /** The tcpdump binary live captures run. */
+    tcpdumpPath: string;
+    /** Ceilings of a capture's limits, and their defaults. */
+    maxSeconds: number;
+    maxPackets: number;
+    maxBytes: number;
+    /** Captures one worker runs at once (live and replays). */
+    concurrency: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -202,5 +235,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       quotaBytes: values.EVIDENCE_QUOTA_BYTES,
       sweepSeconds: values.EVIDENCE_SWEEP_SECONDS,
     },
+    traffic: {
+      sensorName: values.SENSOR_NAME ?? sensorNameOf(hostname()),
+      sensorNetns: values.SENSOR_NETNS,
+      tcpdumpPath: values.TCPDUMP_PATH,
+      maxSeconds: values.CAPTURE_MAX_SECONDS,
+      maxPackets: values.CAPTURE_MAX_PACKETS,
+      maxBytes: values.CAPTURE_MAX_BYTES,
+      concurrency: values.CAPTURE_CONCURRENCY,
+    },
   };
+}
+
+/** A host name as a sensor name: what `SENSOR_NAME` allows, `sensor` if nothing of it is left. */
+function sensorNameOf(host: string): string {
+  const name = host
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
+  return name || 'sensor';
 }
