@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ethernet, ipv4, PcapngWriter, pcap, udp } from '../../../test/helpers/captures.ts';
+import { ethernet, ipv4, PcapngWriter, pcap, pcapRecord, udp } from '../../../test/helpers/captures.ts';
 import { mixedPcap } from '../../../test/helpers/mixed-traffic.ts';
 import { type Clock, systemClock } from '../../platform/clock.ts';
 import { CaptureDecoder } from '../decode/capture-decoder.ts';
@@ -131,6 +131,8 @@ function spacedPcap(count: number, stepMicros: number): Uint8Array {
   );
 }
 
+const pcapRecordBytes = (frame: Uint8Array, seconds: number) => pcapRecord({ frame, seconds });
+
 const elapsed = (since: number) => performance.now() - since;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -230,6 +232,28 @@ describe('runCapture', () => {
     expect(elapsed(started)).toBeGreaterThanOrEqual(190);
     expect(elapsed(started)).toBeLessThan(1000);
     expect(live.signal?.aborted).toBe(true);
+  });
+
+  it('ends at maxSeconds while a fast source keeps it busy', async () => {
+    const { bytes } = mixedPcap(2000);
+    const header = bytes.subarray(0, 24);
+    const records = bytes.subarray(24);
+    let stopped = false;
+    // An endless recording, each chunk at once: nothing but the runner's own turns of the event loop lets timers run.
+    const endless = async function* () {
+      try {
+        yield header;
+        for (;;) yield records;
+      } finally {
+        stopped = true;
+      }
+    };
+    const started = performance.now();
+    const end = await runCapture(options(new RecordedSource(endless), recorder(), { limits: { ...NO_LIMITS, maxSeconds: 0.15 } }));
+    expect(end).toMatchObject({ status: 'COMPLETED', reason: 'maxSeconds' });
+    expect(end.stats.packets).toBeGreaterThan(2000);
+    expect(elapsed(started)).toBeLessThan(1000);
+    expect(stopped).toBe(true);
   });
 
   it('ends STOPPED within a second when stopped while the source is silent', async () => {
@@ -379,6 +403,44 @@ describe('runCapture', () => {
     const { bytes } = mixedPcap(1000);
     const end = await runCapture(options(chunked(bytes, 5000).source, recorder(), { maxFlows: 10 }));
     expect(end.stats.untrackedFlows).toBeGreaterThan(0);
+  });
+
+  it('counts packets cut short or malformed as decode errors', async () => {
+    const whole = datagram(0);
+    const bytes = pcap([{ frame: whole }, { frame: whole.subarray(0, 20), wireLength: whole.length }, { frame: whole }]);
+    const end = await runCapture(options(chunked(bytes, 64).source, recorder()));
+    expect(end.stats).toMatchObject({ packets: 3, decodeErrors: 1, capturedBytes: 2 * whole.length + 20, bytes: 3 * whole.length });
+  });
+
+  it('evicts flows flushed and idle for evictAfterSeconds of capture time', async () => {
+    const live = new FakeLive();
+    const stop = new AbortController();
+    const flushes: CaptureFlush[] = [];
+    const flushed = () => new Promise<void>((resolve) => setTimeout(resolve, 60));
+    const running = runCapture(
+      options(live, recorder(), {
+        stop: stop.signal,
+        flushMs: 10,
+        evictAfterSeconds: 60,
+        onFlush: async (flush) => {
+          flushes.push(flush);
+        },
+      }),
+    );
+    const at = (seconds: number, port: number) => pcapRecordBytes(datagram(port - 1000), 1_700_000_000 + seconds);
+    live.push(Buffer.concat([pcap([]), at(0, 1000)]));
+    await flushed();
+    // 100 s later another flow: the first, idle and flushed, goes; its next packet starts a new flow.
+    live.push(at(100, 1001));
+    await flushed();
+    live.push(at(101, 1000));
+    await flushed();
+    stop.abort();
+    await running;
+    const ids = new Set(flushes.flatMap((flush) => flush.flows.filter((flow) => flow.srcPort === 1000).map((flow) => flow.id)));
+    expect(ids.size).toBe(2);
+    const other = new Set(flushes.flatMap((flush) => flush.flows.filter((flow) => flow.srcPort === 1001).map((flow) => flow.id)));
+    expect(other.size).toBe(1);
   });
 
   it('rates packets and bytes over the wall time of the clock', async () => {

@@ -84,8 +84,9 @@ export interface CaptureRunOptions {
 
 /** Longest a timer can wait (setTimeout fires at once beyond it). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** How long the source may take to report once it was told to stop. */
+/** How long the source may take to report once it was told to stop, or once its bytes ended (it should have by then). */
 const ENDED_GRACE_MS = 500;
+const ENDED_AFTER_END_MS = 5000;
 /** Busy decoding longer than this without a turn of the event loop lets timers run. */
 const YIELD_EVERY_MS = 10;
 
@@ -201,7 +202,7 @@ class CaptureRun {
       // Whatever was decoded counts (pacing may have held some back when the run was interrupted).
       this.finishing = true;
       if (!sourceDone) this.stopSource(iterator);
-      const report = await settle(run.ended, sourceDone ? MAX_TIMER_MS : ENDED_GRACE_MS);
+      const report = await settle(run.ended, sourceDone ? ENDED_AFTER_END_MS : ENDED_GRACE_MS);
       if (report.ok) this.droppedByKernel = report.value?.droppedByKernel ?? 0;
       else if (reason === 'end') {
         const failure = failureOf(report.error);
