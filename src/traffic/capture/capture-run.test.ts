@@ -302,6 +302,18 @@ describe('runCapture', () => {
     expect(seen.flushes.at(-1)?.final).toBe(true);
   });
 
+  it('ends FAILED with the failure its source reports after bytes that ended early', async () => {
+    const failing: PacketSource = {
+      open: () => {
+        const ended = Promise.reject(new CaptureFailure('interface: eth9 does not exist'));
+        ended.catch(() => {});
+        return { bytes: (async function* () {})(), ended };
+      },
+    };
+    const end = await runCapture(options(failing, recorder()));
+    expect(end).toMatchObject({ status: 'FAILED', error: 'interface: eth9 does not exist' });
+  });
+
   it('ends FAILED on bytes that are not a capture', async () => {
     const garbage = Buffer.from('this is not a capture file, only some text that goes on');
     const { source, state } = chunked(garbage, 8);

@@ -188,7 +188,6 @@ class CaptureRun {
           if (this.interruption) break;
           await this.yieldNow();
         }
-        if (sourceDone) this.decoder.end();
       } catch (caught) {
         const failure = failureOf(caught);
         if (failure === null) throw caught;
@@ -199,16 +198,26 @@ class CaptureRun {
       if (interruption && 'error' in interruption) throw interruption.error;
       if (reason === 'end' && !sourceDone && interruption) reason = interruption.reason;
 
-      // Whatever was decoded counts (pacing may have held some back when the run was interrupted).
       this.finishing = true;
       if (!sourceDone) this.stopSource(iterator);
       const report = await settle(run.ended, sourceDone ? ENDED_AFTER_END_MS : ENDED_GRACE_MS);
       if (report.ok) this.droppedByKernel = report.value?.droppedByKernel ?? 0;
       else if (reason === 'end') {
+        // The source's own word on why it ended comes before what its bytes lack.
         const failure = failureOf(report.error);
         if (failure === null) throw report.error;
         reason = 'failed';
         error = failure;
+      }
+      if (reason === 'end') {
+        try {
+          this.decoder.end();
+        } catch (caught) {
+          const failure = failureOf(caught);
+          if (failure === null) throw caught;
+          reason = 'failed';
+          error = failure;
+        }
       }
       this.clearTimers();
       this.emit();
