@@ -3,7 +3,7 @@ import { AccessTokens, loadSigningKey } from './access/access-tokens.ts';
 import { composeGrants, type Grants, Viewer } from './access/viewer.ts';
 import type { Config } from './config.ts';
 import type { ContextFactory, GraphQLServerDeps } from './graphql/context.ts';
-import type { AreaModule, EventBus, JobRunner, RequestScope, Runtime, Services, Topics } from './module.ts';
+import type { AreaModule, EventBus, JobRunner, Jobs, RequestScope, Runtime, Services, Topics } from './module.ts';
 import { modules } from './modules.ts';
 import { Scope } from './net/scope.ts';
 import { type Clock, systemClock } from './platform/clock.ts';
@@ -81,7 +81,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     const bus = createEventBus<Topics>({ redisUrl: config.redisUrl, logger });
     events = bus;
     const queues = modules.flatMap((module) => module.queues ?? []).map((queue) => ({ name: queue.name, ...queue.settings(config) }));
-    jobs = await createJobRunner({ url, logger, queues }).catch(async (error: unknown) => {
+    jobs = await createJobRunner<Jobs>({ url, logger, queues }).catch(async (error: unknown) => {
       await bus.close();
       await opened.close();
       throw error;

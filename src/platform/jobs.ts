@@ -52,7 +52,7 @@ export type JobRunner<J> = JobQueue<J> & {
 export type JobQueueOptions<J> = {
   url: string;
   logger: Logger;
-  /** Every queue known at start, with its settings. */
+  /** Every queue known at start, with its settings; `prefix.*` declares a family of queues named at run time. */
   queues: readonly JobDef<J>[];
 };
 
@@ -67,7 +67,7 @@ export async function createJobRunner<J>({ url, logger, queues }: JobQueueOption
   await boss.start();
   const defs = new Map<string, JobDef<J>>(queues.map((def) => [def.name, def]));
   const optionsOf = (name: string) => {
-    const def = defs.get(name);
+    const def = defs.get(name) ?? familyOf(defs, name);
     if (!def) throw new Error(`No job queue "${name}" was declared.`);
     return {
       retryLimit: def.retryLimit ?? 2,
@@ -144,6 +144,12 @@ export async function createJobRunner<J>({ url, logger, queues }: JobQueueOption
 }
 
 const deadLetterOf = (name: string) => `${name}.given-up`;
+
+/** A family of queues named at run time (one per capture sensor) is declared once, as `prefix.*`. */
+function familyOf<D>(defs: ReadonlyMap<string, D>, name: string): D | undefined {
+  for (const [pattern, def] of defs) if (pattern.endsWith('.*') && name.startsWith(pattern.slice(0, -1))) return def;
+  return undefined;
+}
 
 /** pg-boss keeps a thrown error's fields, or its own `{ value: { message } }` for a timeout. */
 function reasonOf(output: object | null): string {
