@@ -13,6 +13,7 @@ import { evidenceResolvers } from './evidence.resolvers.ts';
 import { serveDownload } from './evidence.route.ts';
 import { isEvidenceView } from './evidence.view.ts';
 import { InFlight, sweepBlobs } from './evidence-blobs.ts';
+import { EvidenceFiles } from './evidence-files.ts';
 import { configuredFileStore, type FileStoreFactory, FileStores } from './evidence-store.ts';
 import { EvidenceBlobs } from './migrations/20261203000000-evidence-blobs.ts';
 import { CreateEvidence } from './migrations/20261203100000-evidence.ts';
@@ -26,6 +27,8 @@ declare module '../module.ts' {
     evidenceCommands: EvidenceCommands;
     /** What the download route reads. */
     evidenceDownloads: EvidenceDownloads;
+    /** Content for other areas' jobs (a capture's replay). */
+    evidenceFiles: EvidenceFiles;
   }
 }
 
@@ -131,6 +134,7 @@ export function createEvidenceModule(store: FileStoreFactory = configuredFileSto
           inFlight: inFlightOf(scope.config),
         }),
         evidenceDownloads: new EvidenceDownloads({ viewer: scope.viewer, loaders, audit, store: fileStore }),
+        evidenceFiles: new EvidenceFiles({ reads, store: fileStore, em: scope.em, clock: scope.clock, inFlight: inFlightOf(scope.config) }),
       };
     },
   } satisfies AreaModule;
