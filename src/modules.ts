@@ -3,6 +3,7 @@ import { evidenceModule } from './evidence/evidence.module.ts';
 import type { AreaModule } from './module.ts';
 import { scansModule } from './scans/scans.module.ts';
 import { scopeModule } from './scope/scope.module.ts';
+import { trafficModule } from './traffic/traffic.module.ts';
 import { usersModule } from './users/users.module.ts';
 
 /**
@@ -10,4 +11,4 @@ import { usersModule } from './users/users.module.ts';
  * before those that use it. Adding an area is writing its folder and its
  * `schema/<area>.graphql`, and one line here.
  */
-export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule, evidenceModule];
+export const modules: readonly AreaModule[] = [auditModule, usersModule, scopeModule, scansModule, evidenceModule, trafficModule];

@@ -1,7 +1,7 @@
 import { buildSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTypeDefs } from '../../src/graphql/schema.ts';
-import { SAMPLES, UPLOAD } from '../helpers/evidence.ts';
+import { SAMPLES, UPLOAD, uploaded } from '../helpers/evidence.ts';
 import { upload } from '../helpers/multipart.ts';
 import { firstOutcome, type Outcome, type ServerProcess, startServer, type TestUser } from '../helpers/server.ts';
 
@@ -39,6 +39,8 @@ const users = {} as Record<Role, TestUser>;
 let bystander: TestUser;
 /** Owned by the ANALYST, so every signed-in role may read it. */
 let analystScan: string;
+let analystPcap: string;
+let analystCapture: string;
 
 const SCAN = '{ scan { id status } }';
 const mutation = (name: string, inputType: string, selection: string) =>
@@ -76,6 +78,15 @@ async function as<T>(user: TestUser, query: string, variables?: Record<string, u
   if (!body.data || body.errors) throw new Error(`fixture failed: ${JSON.stringify(body.errors)}`);
   return Object.values(body.data)[0] as T;
 }
+
+const CAPTURE = '{ capture { id status } }';
+/** A replay of the ANALYST's pcap, by `owner`: with no worker, it stays QUEUED. */
+const startReplay = async (owner: TestUser) =>
+  (
+    await as<{ capture: { id: string } }>(owner, mutation('startCapture', 'StartCaptureInput', CAPTURE), {
+      input: { evidenceId: analystPcap },
+    })
+  ).capture.id;
 
 const createScan = async (owner: TestUser, ports = '1') =>
   (await as<{ scan: { id: string } }>(owner, mutation('createScan', 'CreateScanInput', SCAN), { input: { targets: ['127.0.0.1'], ports } }))
@@ -231,6 +242,23 @@ const MATRIX: Record<string, Row> = {
       http(caller, mutation('deleteEvidence', 'DeleteEvidenceInput', '{ deletedEvidenceId }'), { input: { id } }),
   }),
 
+  'Query.captureSensors': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ captureSensors { name online } }') }),
+  'Query.captures': row({ access: SIGNED_IN, run: (caller) => http(caller, '{ captures { totalCount } }') }),
+  'Query.capture': row({
+    access: SIGNED_IN,
+    run: (caller) => http(caller, 'query($id: ID!) { capture(id: $id) { id status } }', { id: analystCapture }),
+  }),
+  'Mutation.startCapture': row({
+    // A replay of the ANALYST's pcap: the VIEWER sees it, so refusing it is FORBIDDEN, not NOT_FOUND.
+    access: SCAN_WRITERS,
+    run: (caller) => http(caller, mutation('startCapture', 'StartCaptureInput', CAPTURE), { input: { evidenceId: analystPcap } }),
+  }),
+  'Mutation.stopCapture': row({
+    access: SCAN_WRITERS,
+    setup: () => startReplay(users.ANALYST),
+    run: (caller, id: string) => http(caller, mutation('stopCapture', 'StopCaptureInput', CAPTURE), { input: { id } }),
+  }),
+
   'Subscription.scanUpdated': row({
     access: SIGNED_IN,
     // The feed is silent until a scan changes; the ANALYST's new scans are ones every role may see.
@@ -243,6 +271,20 @@ const MATRIX: Record<string, Row> = {
   'Subscription.scanEvents': row({
     access: SIGNED_IN,
     run: (caller) => subscription(caller, 'subscription($id: ID!) { scanEvents(scanId: $id) { scanId } }', { id: analystScan }),
+  }),
+  'Subscription.captureUpdated': row({
+    access: SIGNED_IN,
+    // Silent until a capture changes; the ANALYST's new replays are ones every role may see.
+    run: (caller) => subscription(caller, 'subscription { captureUpdated { id status } }', undefined, () => startReplay(users.ANALYST)),
+  }),
+  'Subscription.trafficEvents': row({
+    access: SIGNED_IN,
+    run: (caller) =>
+      subscription(caller, 'subscription($id: ID!) { trafficEvents(captureId: $id) { captureId dropped } }', { id: analystCapture }),
+  }),
+  'Subscription.trafficStats': row({
+    access: SIGNED_IN,
+    run: (caller) => subscription(caller, 'subscription($id: ID!) { trafficStats(captureId: $id) { packets } }', { id: analystCapture }),
   }),
 };
 
@@ -263,6 +305,15 @@ beforeAll(async () => {
     server.createUser('VIEWER'),
   ]);
   analystScan = await createScan(users.ANALYST);
+  analystPcap = (
+    await uploaded(
+      server,
+      analystScan,
+      { filename: 'matrix.pcap', contentType: 'application/vnd.tcpdump.pcap', content: SAMPLES.pcapMicroLittle },
+      users.ANALYST,
+    )
+  ).id;
+  analystCapture = await startReplay(users.ANALYST);
   await Promise.all(
     Object.entries(MATRIX).flatMap(([field, { setup }]) =>
       setup ? CALLERS.map(async (caller) => prepared.set(`${field} ${caller}`, await setup(caller))) : [],

@@ -4,6 +4,7 @@ import type { AuditEventMapper, AuditEventConnectionMapper, AuditEventEdgeMapper
 import type { EvidenceMapper, EvidenceConnectionMapper, EvidenceEdgeMapper } from '../../evidence/evidence.mappers.ts';
 import type { ScanMapper, ScanProgressMapper, ScanResultMapper, ScanHostMapper, ScanConnectionMapper, ScanEdgeMapper, ScanResultConnectionMapper, ScanResultEdgeMapper, ScanHostConnectionMapper, ScanHostEdgeMapper, PortFoundMapper, HostStateChangedMapper, ScanStatusChangedMapper, ScanEventMapper } from '../../scans/scan.mappers.ts';
 import type { ScopeMapper, ScopeConnectionMapper, ScopeEdgeMapper } from '../../scope/scope.mappers.ts';
+import type { CaptureMapper, CaptureConnectionMapper, CaptureEdgeMapper, FlowMapper, FlowConnectionMapper, FlowEdgeMapper, CaptureSensorMapper, CaptureStatsMapper, TrafficBucketMapper, PacketSummaryMapper, TrafficBatchMapper } from '../../traffic/traffic.mappers.ts';
 import type { UserMapper, UserConnectionMapper, UserEdgeMapper, ApiTokenMapper, ApiTokenConnectionMapper, ApiTokenEdgeMapper, AuthPayloadMapper, CreateApiTokenPayloadMapper } from '../../users/user.mappers.ts';
 import type { GraphQLContext } from '../context.ts';
 export type Maybe<T> = T | null;
@@ -70,6 +71,12 @@ export type ApiTokenEdge = {
 export type AuditAction =
   | 'API_TOKEN_CREATED'
   | 'API_TOKEN_REVOKED'
+  /** A capture's pcap was saved as evidence; `details` has `evidenceId`. */
+  | 'CAPTURE_SAVED'
+  /** A capture was started; `details` has the interface or evidence, and the filter. */
+  | 'CAPTURE_STARTED'
+  /** A capture was stopped by `stopCapture`. */
+  | 'CAPTURE_STOPPED'
   /** A file kept with a scan was deleted. */
   | 'EVIDENCE_DELETED'
   /** A file kept with a scan was downloaded; `details` has `range` when only part of it was. */
@@ -161,6 +168,166 @@ export type CancelScanPayload = {
   __typename?: 'CancelScanPayload';
   scan: Scan;
 };
+
+/**
+ * A packet capture: live on a sensor's interface, or a recorded pcap / pcapng
+ * evidence file replayed. Its packets are summarized (flows, protocols,
+ * talkers, a series) and streamed (`trafficEvents`); they are not stored one by
+ * one: the pcap, saved as evidence, is their record.
+ */
+export type Capture = Node & {
+  __typename?: 'Capture';
+  createdAt: Scalars['DateTime']['output'];
+  /** The filter tcpdump was given. */
+  effectiveFilter: Maybe<Scalars['String']['output']>;
+  endedAt: Maybe<Scalars['DateTime']['output']>;
+  /** Why it failed (`filter: …`, `interface: …`, `permission: …`); `null` unless FAILED. */
+  error: Maybe<Scalars['String']['output']>;
+  /**
+   * The BPF filter as given; an ANALYST's live capture also keeps to their
+   * allowed networks (`effectiveFilter`).
+   */
+  filter: Maybe<Scalars['String']['output']>;
+  flows: FlowConnection;
+  id: Scalars['ID']['output'];
+  /** The interface captured; `null` for a recorded capture. */
+  interface: Maybe<Scalars['String']['output']>;
+  maxBytes: Scalars['Float']['output'];
+  maxPackets: Scalars['Float']['output'];
+  maxSeconds: Scalars['Int']['output'];
+  /** Who started it; `null` when you may not see that user. */
+  owner: Maybe<User>;
+  /** Packets and bytes by protocol, most packets first. */
+  protocols: Array<ProtocolCount>;
+  saveEvidence: Scalars['Boolean']['output'];
+  /** The pcap of a live capture with `saveEvidence`, once saved. */
+  savedEvidence: Maybe<Evidence>;
+  /** The scan it belongs to, if any. */
+  scan: Maybe<Scan>;
+  /** The sensor it runs on; `null` for a recorded capture. */
+  sensor: Maybe<CaptureSensor>;
+  /** Packets and bytes per interval of capture time, oldest first (at most 3,600 buckets: the latest). */
+  series: Array<TrafficBucket>;
+  snapLength: Scalars['Int']['output'];
+  /** The evidence file replayed; `null` for a live capture. */
+  sourceEvidence: Maybe<Evidence>;
+  /** Playback speed of a recorded capture: 0 as fast as it goes, 1 as recorded, 2 twice as fast. */
+  speed: Scalars['Float']['output'];
+  startedAt: Maybe<Scalars['DateTime']['output']>;
+  stats: CaptureStats;
+  status: CaptureStatus;
+  /** The addresses with the most bytes, sent and received. */
+  topTalkers: Array<Talker>;
+};
+
+
+/**
+ * A packet capture: live on a sensor's interface, or a recorded pcap / pcapng
+ * evidence file replayed. Its packets are summarized (flows, protocols,
+ * talkers, a series) and streamed (`trafficEvents`); they are not stored one by
+ * one: the pcap, saved as evidence, is their record.
+ */
+export type CaptureFlowsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<FlowFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<FlowOrder>;
+};
+
+
+/**
+ * A packet capture: live on a sensor's interface, or a recorded pcap / pcapng
+ * evidence file replayed. Its packets are summarized (flows, protocols,
+ * talkers, a series) and streamed (`trafficEvents`); they are not stored one by
+ * one: the pcap, saved as evidence, is their record.
+ */
+export type CaptureSeriesArgs = {
+  bucketSeconds?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * A packet capture: live on a sensor's interface, or a recorded pcap / pcapng
+ * evidence file replayed. Its packets are summarized (flows, protocols,
+ * talkers, a series) and streamed (`trafficEvents`); they are not stored one by
+ * one: the pcap, saved as evidence, is their record.
+ */
+export type CaptureTopTalkersArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type CaptureConnection = {
+  __typename?: 'CaptureConnection';
+  edges: Array<CaptureEdge>;
+  /** The captures of `edges`, for clients that do not need cursors. */
+  nodes: Array<Capture>;
+  pageInfo: PageInfo;
+  /** Captures matching the filter, across all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type CaptureEdge = {
+  __typename?: 'CaptureEdge';
+  cursor: Scalars['String']['output'];
+  node: Capture;
+};
+
+export type CaptureFilter = {
+  scanId?: InputMaybe<Scalars['ID']['input']>;
+  /** A sensor's name. */
+  sensor?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<CaptureStatus>;
+};
+
+/**
+ * A worker that can capture: it registers itself with the interfaces its host
+ * has and a heartbeat. A live capture runs on the sensor its input names, through
+ * a queue of that sensor's own, so sensors on many machines share one API.
+ */
+export type CaptureSensor = Node & {
+  __typename?: 'CaptureSensor';
+  id: Scalars['ID']['output'];
+  /** The interfaces its host had at its last heartbeat. */
+  interfaces: Array<SensorInterface>;
+  lastSeenAt: Scalars['DateTime']['output'];
+  /** `SENSOR_NAME` of its worker (the host name unless set). */
+  name: Scalars['String']['output'];
+  /** Its heartbeat came within the last 30 seconds. */
+  online: Scalars['Boolean']['output'];
+};
+
+/** Counts of a capture so far, or in the end. */
+export type CaptureStats = {
+  __typename?: 'CaptureStats';
+  /** Bytes of those packets on the wire. */
+  bytes: Scalars['Float']['output'];
+  bytesPerSecond: Scalars['Float']['output'];
+  /** Packets whose layers were cut short or malformed (decoded as far as they go). */
+  decodeErrors: Scalars['Float']['output'];
+  /** Packets the kernel dropped before the capture saw them (tcpdump's count, live captures). */
+  droppedByKernel: Scalars['Float']['output'];
+  /** Packets that subscribers of `trafficEvents` missed because they read too slowly (each subscriber's count, summed). */
+  droppedForSubscribers: Scalars['Float']['output'];
+  /** Packets decoded. */
+  packets: Scalars['Float']['output'];
+  /** Packets per second since the capture started, until it ended. */
+  packetsPerSecond: Scalars['Float']['output'];
+};
+
+/** Lifecycle of a capture: QUEUED → RUNNING → STOPPED | COMPLETED | FAILED. */
+export type CaptureStatus =
+  /** Reached a limit, or the end of its file. */
+  | 'COMPLETED'
+  /** Could not run, or broke off; see `Capture.error`. */
+  | 'FAILED'
+  /** Waiting for its sensor. */
+  | 'QUEUED'
+  /** Capturing (live) or replaying (a recorded file). */
+  | 'RUNNING'
+  /** Stopped by `stopCapture`. */
+  | 'STOPPED';
 
 export type ChangePasswordInput = {
   currentPassword: Scalars['String']['input'];
@@ -317,6 +484,84 @@ export type EvidenceEdge = {
   node: Evidence;
 };
 
+/**
+ * One conversation of a capture: a protocol between two endpoints, both ways,
+ * like a line of Zeek's conn.log. The originator is who spoke first (for TCP,
+ * who sent the SYN). Written while the capture runs, about once a second.
+ */
+export type Flow = Node & {
+  __typename?: 'Flow';
+  capture: Capture;
+  /** The responder. */
+  dst: Scalars['String']['output'];
+  dstPort: Maybe<Scalars['Int']['output']>;
+  firstSeen: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** The IP protocol number. */
+  ipProtocol: Maybe<Scalars['Int']['output']>;
+  lastSeen: Scalars['DateTime']['output'];
+  originatorBytes: Scalars['Float']['output'];
+  originatorPackets: Scalars['Float']['output'];
+  protocol: TrafficProtocol;
+  responderBytes: Scalars['Float']['output'];
+  responderPackets: Scalars['Float']['output'];
+  /** The originator. */
+  src: Scalars['String']['output'];
+  srcPort: Maybe<Scalars['Int']['output']>;
+  state: FlowState;
+  /** Every TCP flag seen, either way. */
+  tcpFlags: Array<TcpFlag>;
+};
+
+export type FlowConnection = {
+  __typename?: 'FlowConnection';
+  edges: Array<FlowEdge>;
+  /** The flows of `edges`, for clients that do not need cursors. */
+  nodes: Array<Flow>;
+  pageInfo: PageInfo;
+  /** Flows matching the filter, across all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type FlowEdge = {
+  __typename?: 'FlowEdge';
+  cursor: Scalars['String']['output'];
+  node: Flow;
+};
+
+export type FlowFilter = {
+  /** Either endpoint: an address or a CIDR network. */
+  host?: InputMaybe<Scalars['String']['input']>;
+  /** Either endpoint's port. */
+  port?: InputMaybe<Scalars['Int']['input']>;
+  protocol?: InputMaybe<TrafficProtocol>;
+  state?: InputMaybe<FlowState>;
+};
+
+export type FlowOrder = {
+  direction: OrderDirection;
+  field: FlowOrderField;
+};
+
+export type FlowOrderField =
+  | 'BYTES'
+  | 'FIRST_SEEN'
+  | 'LAST_SEEN'
+  | 'PACKETS';
+
+/**
+ * Where a conversation stands, like Zeek's conn.log: `ATTEMPTED` (a SYN
+ * unanswered), `REJECTED` (a SYN answered by RST), `ESTABLISHED`, `CLOSED` (FIN
+ * both ways), `RESET`; `ACTIVE` for UDP, ICMP and other protocols.
+ */
+export type FlowState =
+  | 'ACTIVE'
+  | 'ATTEMPTED'
+  | 'CLOSED'
+  | 'ESTABLISHED'
+  | 'REJECTED'
+  | 'RESET';
+
 /** Whether a host answered. */
 export type HostState =
   /** The scan completed without any port answering. */
@@ -385,8 +630,12 @@ export type Mutation = {
   refreshAccessToken: AuthPayload;
   /** Stops a token at once. Revoking one already revoked changes nothing. */
   revokeApiToken: RevokeApiTokenPayload;
+  /** Starts a live capture on a sensor, or the replay of a recorded pcap / pcapng. */
+  startCapture: StartCapturePayload;
   /** Queues a PENDING scan for a worker. `CONFLICT` in any other state. */
   startScan: StartScanPayload;
+  /** Stops a running capture within a second; it ends STOPPED. */
+  stopCapture: StopCapturePayload;
   /** ADMIN only. You cannot deactivate or demote yourself. */
   updateUser: UpdateUserPayload;
   /** Attaches a file to a scan. Send it as a multipart request, with an `x-graphql-yoga-csrf` or `apollo-require-preflight` header. */
@@ -459,8 +708,18 @@ export type MutationRevokeApiTokenArgs = {
 };
 
 
+export type MutationStartCaptureArgs = {
+  input: StartCaptureInput;
+};
+
+
 export type MutationStartScanArgs = {
   input: StartScanInput;
+};
+
+
+export type MutationStopCaptureArgs = {
+  input: StopCaptureInput;
 };
 
 
@@ -482,6 +741,32 @@ export type Node = {
 export type OrderDirection =
   | 'ASC'
   | 'DESC';
+
+/** One packet as decoded. */
+export type PacketSummary = {
+  __typename?: 'PacketSummary';
+  /** Capture time, to the millisecond. */
+  at: Scalars['DateTime']['output'];
+  capturedLength: Scalars['Int']['output'];
+  dst: Scalars['String']['output'];
+  dstPort: Maybe<Scalars['Int']['output']>;
+  /** A short line for a person: `SYN seq=… win=…`, `echo request id=… seq=…`. */
+  info: Scalars['String']['output'];
+  /** The interface's name, when the capture names it. */
+  interface: Maybe<Scalars['String']['output']>;
+  ipProtocol: Maybe<Scalars['Int']['output']>;
+  /** Bytes on the wire. */
+  length: Scalars['Int']['output'];
+  protocol: TrafficProtocol;
+  /** Source address (IPv4 or IPv6; for ARP the sender's); empty when the packet has none. */
+  src: Scalars['String']['output'];
+  srcPort: Maybe<Scalars['Int']['output']>;
+  tcpFlags: Array<TcpFlag>;
+  /** Capture time in nanoseconds since the epoch, as a decimal string. */
+  timeNs: Scalars['String']['output'];
+  /** 802.1Q VLAN ids, outer first. */
+  vlan: Array<Scalars['Int']['output']>;
+};
 
 /** Where a page of a cursor connection sits in the whole list (Relay cursor connections). */
 export type PageInfo = {
@@ -516,6 +801,13 @@ export type Protocol =
   | 'TCP'
   | 'UDP';
 
+export type ProtocolCount = {
+  __typename?: 'ProtocolCount';
+  bytes: Scalars['Float']['output'];
+  packets: Scalars['Float']['output'];
+  protocol: TrafficProtocol;
+};
+
 /**
  * Reading objects by ID: `node`, `scan`, and the other single-object lookups
  * return `null` (with no error) when the ID is unknown, malformed, or names an
@@ -529,6 +821,12 @@ export type Query = {
   apiTokens: ApiTokenConnection;
   /** The audit log, newest first. ADMIN only. */
   auditEvents: AuditEventConnection;
+  /** A capture; `null` when unknown or not yours to see. */
+  capture: Maybe<Capture>;
+  /** The sensors that registered, by name. */
+  captureSensors: Array<CaptureSensor>;
+  /** Captures you may see, newest first. */
+  captures: CaptureConnection;
   /** Any object by its global ID; `null` when there is none. */
   node: Maybe<Node>;
   /** A scan by its global ID; `null` when there is none. */
@@ -571,6 +869,30 @@ export type QueryAuditEventsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   before?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<AuditEventFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryCaptureArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Reading objects by ID: `node`, `scan`, and the other single-object lookups
+ * return `null` (with no error) when the ID is unknown, malformed, or names an
+ * object of another type. Mutations on such an ID fail with `NOT_FOUND`.
+ */
+export type QueryCapturesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<CaptureFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   last?: InputMaybe<Scalars['Int']['input']>;
 };
@@ -662,6 +984,8 @@ export type Role =
 /** A port scan of one or more targets. */
 export type Scan = Node & {
   __typename?: 'Scan';
+  /** Captures attached to this scan, newest first. */
+  captures: CaptureConnection;
   createdAt: Scalars['DateTime']['output'];
   /** Why the scan failed; `null` unless `status` is `FAILED`. */
   error: Maybe<Scalars['String']['output']>;
@@ -693,6 +1017,15 @@ export type Scan = Node & {
   targets: Array<Scalars['String']['output']>;
   /** Last change of the scan's state. */
   updatedAt: Scalars['DateTime']['output'];
+};
+
+
+/** A port scan of one or more targets. */
+export type ScanCapturesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -967,6 +1300,45 @@ export type ScopeEdge = {
   node: Scope;
 };
 
+/** A network interface of a sensor's host, as its operating system reports it. */
+export type SensorInterface = {
+  __typename?: 'SensorInterface';
+  /** Its IPv4 and IPv6 addresses, with prefix length (`127.0.0.1/8`). */
+  addresses: Array<Scalars['String']['output']>;
+  loopback: Scalars['Boolean']['output'];
+  name: Scalars['String']['output'];
+  up: Scalars['Boolean']['output'];
+};
+
+export type StartCaptureInput = {
+  /** A pcap / pcapng evidence file to replay. */
+  evidenceId?: InputMaybe<Scalars['ID']['input']>;
+  /** A BPF filter (tcpdump's syntax), at most 4,096 characters. */
+  filter?: InputMaybe<Scalars['String']['input']>;
+  /** The interface to capture on, live. Exactly one of `interface` and `evidenceId`. */
+  interface?: InputMaybe<Scalars['String']['input']>;
+  /** Captured bytes at most. */
+  maxBytes?: InputMaybe<Scalars['Float']['input']>;
+  /** Defaults and ceilings: `CAPTURE_MAX_PACKETS`, `CAPTURE_MAX_SECONDS`, `CAPTURE_MAX_BYTES`. */
+  maxPackets?: InputMaybe<Scalars['Float']['input']>;
+  maxSeconds?: InputMaybe<Scalars['Int']['input']>;
+  /** Keep the live capture's pcap as evidence of `scanId` when it ends. */
+  saveEvidence?: InputMaybe<Scalars['Boolean']['input']>;
+  /** A scan to attach the capture to (one you may change); needed by `saveEvidence`. */
+  scanId?: InputMaybe<Scalars['ID']['input']>;
+  /** The sensor's name; omitted: the only sensor online (with several, say which). */
+  sensor?: InputMaybe<Scalars['String']['input']>;
+  /** Bytes kept of each packet. Default 262144. */
+  snapLength?: InputMaybe<Scalars['Int']['input']>;
+  /** Playback speed of a recorded capture: 0 (default) as fast as it goes, 1 as recorded. */
+  speed?: InputMaybe<Scalars['Float']['input']>;
+};
+
+export type StartCapturePayload = {
+  __typename?: 'StartCapturePayload';
+  capture: Capture;
+};
+
 export type StartScanInput = {
   id: Scalars['ID']['input'];
 };
@@ -976,8 +1348,19 @@ export type StartScanPayload = {
   scan: Scan;
 };
 
+export type StopCaptureInput = {
+  id: Scalars['ID']['input'];
+};
+
+export type StopCapturePayload = {
+  __typename?: 'StopCapturePayload';
+  capture: Capture;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
+  /** A capture was created or changed status. */
+  captureUpdated: Capture;
   /**
    * What happens in one scan. It begins with what already happened, so a late
    * subscriber misses nothing: a `ScanStatusChanged` with the current status,
@@ -996,6 +1379,14 @@ export type Subscription = {
   scanProgress: ScanProgress;
   /** Every scan when it is created or its state changes. */
   scanUpdated: Scan;
+  /**
+   * The packets of a capture as they are decoded, in batches about every 100 ms;
+   * the first comes at once (empty: the subscription is live). Completes when
+   * the capture ends (at once for one that has ended).
+   */
+  trafficEvents: TrafficBatch;
+  /** The capture's stats at once, then about once a second, and a last time when it ends; then completes. */
+  trafficStats: CaptureStats;
 };
 
 
@@ -1007,6 +1398,78 @@ export type SubscriptionScanEventsArgs = {
 export type SubscriptionScanProgressArgs = {
   scanId: Scalars['ID']['input'];
 };
+
+
+export type SubscriptionTrafficEventsArgs = {
+  captureId: Scalars['ID']['input'];
+  filter?: InputMaybe<TrafficFilter>;
+};
+
+
+export type SubscriptionTrafficStatsArgs = {
+  captureId: Scalars['ID']['input'];
+};
+
+/** An address's share of a capture. */
+export type Talker = {
+  __typename?: 'Talker';
+  address: Scalars['String']['output'];
+  bytes: Scalars['Float']['output'];
+  bytesReceived: Scalars['Float']['output'];
+  bytesSent: Scalars['Float']['output'];
+  /** Packets and bytes sent and received together. */
+  packets: Scalars['Float']['output'];
+  packetsReceived: Scalars['Float']['output'];
+  packetsSent: Scalars['Float']['output'];
+};
+
+/** TCP's flags. */
+export type TcpFlag =
+  | 'ACK'
+  | 'CWR'
+  | 'ECE'
+  | 'FIN'
+  | 'PSH'
+  | 'RST'
+  | 'SYN'
+  | 'URG';
+
+/** Packets of a capture, about every 100 ms or sooner when a batch is full. */
+export type TrafficBatch = {
+  __typename?: 'TrafficBatch';
+  captureId: Scalars['ID']['output'];
+  /** Packets this subscriber missed since its previous batch (it read too slowly). */
+  dropped: Scalars['Int']['output'];
+  packets: Array<PacketSummary>;
+};
+
+/** Traffic in one interval of capture time. */
+export type TrafficBucket = {
+  __typename?: 'TrafficBucket';
+  /** Start of the interval. */
+  at: Scalars['DateTime']['output'];
+  bytes: Scalars['Float']['output'];
+  packets: Scalars['Float']['output'];
+};
+
+/** Which packets a `trafficEvents` subscriber wants. */
+export type TrafficFilter = {
+  /** Either endpoint: an address or a CIDR network. */
+  host?: InputMaybe<Scalars['String']['input']>;
+  /** Either endpoint's port. */
+  port?: InputMaybe<Scalars['Int']['input']>;
+  protocol?: InputMaybe<TrafficProtocol>;
+};
+
+/** The protocols of captured packets: the outermost the decoder knows. */
+export type TrafficProtocol =
+  | 'ARP'
+  | 'GRE'
+  | 'ICMP'
+  | 'ICMPV6'
+  | 'OTHER'
+  | 'TCP'
+  | 'UDP';
 
 /** Changes only what is given. */
 export type UpdateUserInput = {
@@ -1164,7 +1627,10 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
   Node:
     | ( ApiTokenMapper )
     | ( AuditEventMapper )
+    | ( CaptureMapper )
+    | ( CaptureSensorMapper )
     | ( EvidenceMapper )
+    | ( FlowMapper )
     | ( ScanMapper )
     | ( ScopeMapper )
     | ( UserMapper )
@@ -1190,6 +1656,13 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   CancelScanInput: CancelScanInput;
   CancelScanPayload: ResolverTypeWrapper<Omit<CancelScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
+  Capture: ResolverTypeWrapper<CaptureMapper>;
+  CaptureConnection: ResolverTypeWrapper<CaptureConnectionMapper>;
+  CaptureEdge: ResolverTypeWrapper<CaptureEdgeMapper>;
+  CaptureFilter: CaptureFilter;
+  CaptureSensor: ResolverTypeWrapper<CaptureSensorMapper>;
+  CaptureStats: ResolverTypeWrapper<CaptureStatsMapper>;
+  CaptureStatus: CaptureStatus;
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordPayload: ResolverTypeWrapper<Omit<ChangePasswordPayload, 'user'> & { user: ResolversTypes['User'] }>;
   CreateApiTokenInput: CreateApiTokenInput;
@@ -1212,6 +1685,13 @@ export type ResolversTypes = {
   EvidenceEdge: ResolverTypeWrapper<EvidenceEdgeMapper>;
   File: ResolverTypeWrapper<Scalars['File']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Flow: ResolverTypeWrapper<FlowMapper>;
+  FlowConnection: ResolverTypeWrapper<FlowConnectionMapper>;
+  FlowEdge: ResolverTypeWrapper<FlowEdgeMapper>;
+  FlowFilter: FlowFilter;
+  FlowOrder: FlowOrder;
+  FlowOrderField: FlowOrderField;
+  FlowState: FlowState;
   HostState: HostState;
   HostStateChanged: ResolverTypeWrapper<HostStateChangedMapper>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
@@ -1222,10 +1702,12 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   OrderDirection: OrderDirection;
+  PacketSummary: ResolverTypeWrapper<PacketSummaryMapper>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PortFound: ResolverTypeWrapper<PortFoundMapper>;
   PortState: PortState;
   Protocol: Protocol;
+  ProtocolCount: ResolverTypeWrapper<ProtocolCount>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RefreshAccessTokenInput: RefreshAccessTokenInput;
   RevokeApiTokenInput: RevokeApiTokenInput;
@@ -1255,10 +1737,21 @@ export type ResolversTypes = {
   Scope: ResolverTypeWrapper<ScopeMapper>;
   ScopeConnection: ResolverTypeWrapper<ScopeConnectionMapper>;
   ScopeEdge: ResolverTypeWrapper<ScopeEdgeMapper>;
+  SensorInterface: ResolverTypeWrapper<SensorInterface>;
+  StartCaptureInput: StartCaptureInput;
+  StartCapturePayload: ResolverTypeWrapper<Omit<StartCapturePayload, 'capture'> & { capture: ResolversTypes['Capture'] }>;
   StartScanInput: StartScanInput;
   StartScanPayload: ResolverTypeWrapper<Omit<StartScanPayload, 'scan'> & { scan: ResolversTypes['Scan'] }>;
+  StopCaptureInput: StopCaptureInput;
+  StopCapturePayload: ResolverTypeWrapper<Omit<StopCapturePayload, 'capture'> & { capture: ResolversTypes['Capture'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Talker: ResolverTypeWrapper<Talker>;
+  TcpFlag: TcpFlag;
+  TrafficBatch: ResolverTypeWrapper<TrafficBatchMapper>;
+  TrafficBucket: ResolverTypeWrapper<TrafficBucketMapper>;
+  TrafficFilter: TrafficFilter;
+  TrafficProtocol: TrafficProtocol;
   UpdateUserInput: UpdateUserInput;
   UpdateUserPayload: ResolverTypeWrapper<Omit<UpdateUserPayload, 'user'> & { user: ResolversTypes['User'] }>;
   UploadEvidenceInput: UploadEvidenceInput;
@@ -1282,6 +1775,12 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   CancelScanInput: CancelScanInput;
   CancelScanPayload: Omit<CancelScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
+  Capture: CaptureMapper;
+  CaptureConnection: CaptureConnectionMapper;
+  CaptureEdge: CaptureEdgeMapper;
+  CaptureFilter: CaptureFilter;
+  CaptureSensor: CaptureSensorMapper;
+  CaptureStats: CaptureStatsMapper;
   ChangePasswordInput: ChangePasswordInput;
   ChangePasswordPayload: Omit<ChangePasswordPayload, 'user'> & { user: ResolversParentTypes['User'] };
   CreateApiTokenInput: CreateApiTokenInput;
@@ -1304,6 +1803,11 @@ export type ResolversParentTypes = {
   EvidenceEdge: EvidenceEdgeMapper;
   File: Scalars['File']['output'];
   Float: Scalars['Float']['output'];
+  Flow: FlowMapper;
+  FlowConnection: FlowConnectionMapper;
+  FlowEdge: FlowEdgeMapper;
+  FlowFilter: FlowFilter;
+  FlowOrder: FlowOrder;
   HostStateChanged: HostStateChangedMapper;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -1312,8 +1816,10 @@ export type ResolversParentTypes = {
   LogoutPayload: LogoutPayload;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
+  PacketSummary: PacketSummaryMapper;
   PageInfo: PageInfo;
   PortFound: PortFoundMapper;
+  ProtocolCount: ProtocolCount;
   Query: Record<PropertyKey, never>;
   RefreshAccessTokenInput: RefreshAccessTokenInput;
   RevokeApiTokenInput: RevokeApiTokenInput;
@@ -1339,10 +1845,19 @@ export type ResolversParentTypes = {
   Scope: ScopeMapper;
   ScopeConnection: ScopeConnectionMapper;
   ScopeEdge: ScopeEdgeMapper;
+  SensorInterface: SensorInterface;
+  StartCaptureInput: StartCaptureInput;
+  StartCapturePayload: Omit<StartCapturePayload, 'capture'> & { capture: ResolversParentTypes['Capture'] };
   StartScanInput: StartScanInput;
   StartScanPayload: Omit<StartScanPayload, 'scan'> & { scan: ResolversParentTypes['Scan'] };
+  StopCaptureInput: StopCaptureInput;
+  StopCapturePayload: Omit<StopCapturePayload, 'capture'> & { capture: ResolversParentTypes['Capture'] };
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  Talker: Talker;
+  TrafficBatch: TrafficBatchMapper;
+  TrafficBucket: TrafficBucketMapper;
+  TrafficFilter: TrafficFilter;
   UpdateUserInput: UpdateUserInput;
   UpdateUserPayload: Omit<UpdateUserPayload, 'user'> & { user: ResolversParentTypes['User'] };
   UploadEvidenceInput: UploadEvidenceInput;
@@ -1414,6 +1929,66 @@ export type CancelScanPayloadResolvers<ContextType = GraphQLContext, ParentType 
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
 
+export type CaptureResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Capture'] = ResolversParentTypes['Capture']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  effectiveFilter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  filter?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  flows?: Resolver<ResolversTypes['FlowConnection'], ParentType, ContextType, Partial<CaptureFlowsArgs>>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  interface?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  maxBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  maxPackets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  maxSeconds?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  owner?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  protocols?: Resolver<Array<ResolversTypes['ProtocolCount']>, ParentType, ContextType>;
+  saveEvidence?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  savedEvidence?: Resolver<Maybe<ResolversTypes['Evidence']>, ParentType, ContextType>;
+  scan?: Resolver<Maybe<ResolversTypes['Scan']>, ParentType, ContextType>;
+  sensor?: Resolver<Maybe<ResolversTypes['CaptureSensor']>, ParentType, ContextType>;
+  series?: Resolver<Array<ResolversTypes['TrafficBucket']>, ParentType, ContextType, RequireFields<CaptureSeriesArgs, 'bucketSeconds'>>;
+  snapLength?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sourceEvidence?: Resolver<Maybe<ResolversTypes['Evidence']>, ParentType, ContextType>;
+  speed?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  stats?: Resolver<ResolversTypes['CaptureStats'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['CaptureStatus'], ParentType, ContextType>;
+  topTalkers?: Resolver<Array<ResolversTypes['Talker']>, ParentType, ContextType, RequireFields<CaptureTopTalkersArgs, 'first'>>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type CaptureConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CaptureConnection'] = ResolversParentTypes['CaptureConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['CaptureEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Capture']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type CaptureEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CaptureEdge'] = ResolversParentTypes['CaptureEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Capture'], ParentType, ContextType>;
+};
+
+export type CaptureSensorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CaptureSensor'] = ResolversParentTypes['CaptureSensor']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  interfaces?: Resolver<Array<ResolversTypes['SensorInterface']>, ParentType, ContextType>;
+  lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  online?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type CaptureStatsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['CaptureStats'] = ResolversParentTypes['CaptureStats']> = {
+  bytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bytesPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  decodeErrors?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  droppedByKernel?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  droppedForSubscribers?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packetsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type ChangePasswordPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ChangePasswordPayload'] = ResolversParentTypes['ChangePasswordPayload']> = {
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
@@ -1480,6 +2055,38 @@ export interface FileScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
   name: 'File';
 }
 
+export type FlowResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Flow'] = ResolversParentTypes['Flow']> = {
+  capture?: Resolver<ResolversTypes['Capture'], ParentType, ContextType>;
+  dst?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dstPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  firstSeen?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ipProtocol?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  lastSeen?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  originatorBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  originatorPackets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  protocol?: Resolver<ResolversTypes['TrafficProtocol'], ParentType, ContextType>;
+  responderBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  responderPackets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  src?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  srcPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['FlowState'], ParentType, ContextType>;
+  tcpFlags?: Resolver<Array<ResolversTypes['TcpFlag']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type FlowConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowConnection'] = ResolversParentTypes['FlowConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['FlowEdge']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Flow']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type FlowEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['FlowEdge'] = ResolversParentTypes['FlowEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Flow'], ParentType, ContextType>;
+};
+
 export type HostStateChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['HostStateChanged'] = ResolversParentTypes['HostStateChanged']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   host?: Resolver<ResolversTypes['ScanHost'], ParentType, ContextType>;
@@ -1505,13 +2112,32 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType, Partial<MutationLogoutArgs>>;
   refreshAccessToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshAccessTokenArgs, 'input'>>;
   revokeApiToken?: Resolver<ResolversTypes['RevokeApiTokenPayload'], ParentType, ContextType, RequireFields<MutationRevokeApiTokenArgs, 'input'>>;
+  startCapture?: Resolver<ResolversTypes['StartCapturePayload'], ParentType, ContextType, RequireFields<MutationStartCaptureArgs, 'input'>>;
   startScan?: Resolver<ResolversTypes['StartScanPayload'], ParentType, ContextType, RequireFields<MutationStartScanArgs, 'input'>>;
+  stopCapture?: Resolver<ResolversTypes['StopCapturePayload'], ParentType, ContextType, RequireFields<MutationStopCaptureArgs, 'input'>>;
   updateUser?: Resolver<ResolversTypes['UpdateUserPayload'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'input'>>;
   uploadEvidence?: Resolver<ResolversTypes['UploadEvidencePayload'], ParentType, ContextType, RequireFields<MutationUploadEvidenceArgs, 'input'>>;
 };
 
 export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
-  __resolveType: TypeResolveFn<'ApiToken' | 'AuditEvent' | 'Evidence' | 'Scan' | 'Scope' | 'User', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'ApiToken' | 'AuditEvent' | 'Capture' | 'CaptureSensor' | 'Evidence' | 'Flow' | 'Scan' | 'Scope' | 'User', ParentType, ContextType>;
+};
+
+export type PacketSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PacketSummary'] = ResolversParentTypes['PacketSummary']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  capturedLength?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  dst?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dstPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  info?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  interface?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  ipProtocol?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  protocol?: Resolver<ResolversTypes['TrafficProtocol'], ParentType, ContextType>;
+  src?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  srcPort?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  tcpFlags?: Resolver<Array<ResolversTypes['TcpFlag']>, ParentType, ContextType>;
+  timeNs?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  vlan?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1528,10 +2154,19 @@ export type PortFoundResolvers<ContextType = GraphQLContext, ParentType extends 
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ProtocolCountResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ProtocolCount'] = ResolversParentTypes['ProtocolCount']> = {
+  bytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  protocol?: Resolver<ResolversTypes['TrafficProtocol'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   allowedTargets?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   apiTokens?: Resolver<ResolversTypes['ApiTokenConnection'], ParentType, ContextType, Partial<QueryApiTokensArgs>>;
   auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, Partial<QueryAuditEventsArgs>>;
+  capture?: Resolver<Maybe<ResolversTypes['Capture']>, ParentType, ContextType, RequireFields<QueryCaptureArgs, 'id'>>;
+  captureSensors?: Resolver<Array<ResolversTypes['CaptureSensor']>, ParentType, ContextType>;
+  captures?: Resolver<ResolversTypes['CaptureConnection'], ParentType, ContextType, Partial<QueryCapturesArgs>>;
   node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
   scan?: Resolver<Maybe<ResolversTypes['Scan']>, ParentType, ContextType, RequireFields<QueryScanArgs, 'id'>>;
   scans?: Resolver<ResolversTypes['ScanConnection'], ParentType, ContextType, RequireFields<QueryScansArgs, 'orderBy'>>;
@@ -1545,6 +2180,7 @@ export type RevokeApiTokenPayloadResolvers<ContextType = GraphQLContext, ParentT
 };
 
 export type ScanResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Scan'] = ResolversParentTypes['Scan']> = {
+  captures?: Resolver<ResolversTypes['CaptureConnection'], ParentType, ContextType, Partial<ScanCapturesArgs>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   evidence?: Resolver<ResolversTypes['EvidenceConnection'], ParentType, ContextType, Partial<ScanEvidenceArgs>>;
@@ -1667,14 +2303,54 @@ export type ScopeEdgeResolvers<ContextType = GraphQLContext, ParentType extends 
   node?: Resolver<ResolversTypes['Scope'], ParentType, ContextType>;
 };
 
+export type SensorInterfaceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SensorInterface'] = ResolversParentTypes['SensorInterface']> = {
+  addresses?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  loopback?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  up?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type StartCapturePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartCapturePayload'] = ResolversParentTypes['StartCapturePayload']> = {
+  capture?: Resolver<ResolversTypes['Capture'], ParentType, ContextType>;
+};
+
 export type StartScanPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StartScanPayload'] = ResolversParentTypes['StartScanPayload']> = {
   scan?: Resolver<ResolversTypes['Scan'], ParentType, ContextType>;
 };
 
+export type StopCapturePayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StopCapturePayload'] = ResolversParentTypes['StopCapturePayload']> = {
+  capture?: Resolver<ResolversTypes['Capture'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  captureUpdated?: SubscriptionResolver<ResolversTypes['Capture'], "captureUpdated", ParentType, ContextType>;
   scanEvents?: SubscriptionResolver<ResolversTypes['ScanEvent'], "scanEvents", ParentType, ContextType, RequireFields<SubscriptionScanEventsArgs, 'scanId'>>;
   scanProgress?: SubscriptionResolver<ResolversTypes['ScanProgress'], "scanProgress", ParentType, ContextType, RequireFields<SubscriptionScanProgressArgs, 'scanId'>>;
   scanUpdated?: SubscriptionResolver<ResolversTypes['Scan'], "scanUpdated", ParentType, ContextType>;
+  trafficEvents?: SubscriptionResolver<ResolversTypes['TrafficBatch'], "trafficEvents", ParentType, ContextType, RequireFields<SubscriptionTrafficEventsArgs, 'captureId'>>;
+  trafficStats?: SubscriptionResolver<ResolversTypes['CaptureStats'], "trafficStats", ParentType, ContextType, RequireFields<SubscriptionTrafficStatsArgs, 'captureId'>>;
+};
+
+export type TalkerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Talker'] = ResolversParentTypes['Talker']> = {
+  address?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  bytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bytesReceived?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bytesSent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packetsReceived?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packetsSent?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type TrafficBatchResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrafficBatch'] = ResolversParentTypes['TrafficBatch']> = {
+  captureId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  dropped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  packets?: Resolver<Array<ResolversTypes['PacketSummary']>, ParentType, ContextType>;
+};
+
+export type TrafficBucketResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TrafficBucket'] = ResolversParentTypes['TrafficBucket']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  bytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  packets?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type UpdateUserPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UpdateUserPayload'] = ResolversParentTypes['UpdateUserPayload']> = {
@@ -1718,6 +2394,11 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AuditEventEdge?: AuditEventEdgeResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   CancelScanPayload?: CancelScanPayloadResolvers<ContextType>;
+  Capture?: CaptureResolvers<ContextType>;
+  CaptureConnection?: CaptureConnectionResolvers<ContextType>;
+  CaptureEdge?: CaptureEdgeResolvers<ContextType>;
+  CaptureSensor?: CaptureSensorResolvers<ContextType>;
+  CaptureStats?: CaptureStatsResolvers<ContextType>;
   ChangePasswordPayload?: ChangePasswordPayloadResolvers<ContextType>;
   CreateApiTokenPayload?: CreateApiTokenPayloadResolvers<ContextType>;
   CreateScanPayload?: CreateScanPayloadResolvers<ContextType>;
@@ -1731,12 +2412,17 @@ export type Resolvers<ContextType = GraphQLContext> = {
   EvidenceConnection?: EvidenceConnectionResolvers<ContextType>;
   EvidenceEdge?: EvidenceEdgeResolvers<ContextType>;
   File?: GraphQLScalarType;
+  Flow?: FlowResolvers<ContextType>;
+  FlowConnection?: FlowConnectionResolvers<ContextType>;
+  FlowEdge?: FlowEdgeResolvers<ContextType>;
   HostStateChanged?: HostStateChangedResolvers<ContextType>;
   LogoutPayload?: LogoutPayloadResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
+  PacketSummary?: PacketSummaryResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PortFound?: PortFoundResolvers<ContextType>;
+  ProtocolCount?: ProtocolCountResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RevokeApiTokenPayload?: RevokeApiTokenPayloadResolvers<ContextType>;
   Scan?: ScanResolvers<ContextType>;
@@ -1755,8 +2441,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Scope?: ScopeResolvers<ContextType>;
   ScopeConnection?: ScopeConnectionResolvers<ContextType>;
   ScopeEdge?: ScopeEdgeResolvers<ContextType>;
+  SensorInterface?: SensorInterfaceResolvers<ContextType>;
+  StartCapturePayload?: StartCapturePayloadResolvers<ContextType>;
   StartScanPayload?: StartScanPayloadResolvers<ContextType>;
+  StopCapturePayload?: StopCapturePayloadResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  Talker?: TalkerResolvers<ContextType>;
+  TrafficBatch?: TrafficBatchResolvers<ContextType>;
+  TrafficBucket?: TrafficBucketResolvers<ContextType>;
   UpdateUserPayload?: UpdateUserPayloadResolvers<ContextType>;
   UploadEvidencePayload?: UploadEvidencePayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;

@@ -12,6 +12,7 @@ export const FlowState = {
   ACTIVE: 'ACTIVE',
 } as const;
 export type FlowState = (typeof FlowState)[keyof typeof FlowState];
+export const FLOW_STATES = Object.values(FlowState);
 
 const ENDED: ReadonlySet<FlowState> = new Set([FlowState.REJECTED, FlowState.CLOSED, FlowState.RESET]);
 

@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Reads } from '../../platform/reads.ts';
+import { isUuid } from '../../platform/uuid.ts';
 import { CaptureSensor } from './capture-sensor.entity.ts';
 import { listInterfaces, type SensorInterface } from './host-interfaces.ts';
 
@@ -89,6 +90,12 @@ export class SensorRegistry {
 
   async byName(name: string): Promise<SensorView | null> {
     const rows = await this.#reads.rows<SensorRow>({ sql: `select ${COLUMNS} from capture_sensors where name = ?`, params: [name] });
+    return this.#views(rows)[0] ?? null;
+  }
+
+  async byId(id: string): Promise<SensorView | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.#reads.rows<SensorRow>({ sql: `select ${COLUMNS} from capture_sensors where id = ?::uuid`, params: [id] });
     return this.#views(rows)[0] ?? null;
   }
 

@@ -1,0 +1,313 @@
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { LockMode } from '@mikro-orm/postgresql';
+import { Viewer } from '../../access/viewer.ts';
+import { AuditLog } from '../../audit/audit-log.ts';
+import { Evidence } from '../../evidence/evidence.entity.ts';
+import type { Jobs, Runtime } from '../../module.ts';
+import type { JobFailure, JobHandler } from '../../platform/jobs.ts';
+import type { PacketSummary } from '../decode/summary.ts';
+import type { Flow } from '../flows/flow-table.ts';
+import type { PacketSource } from '../source/packet-source.ts';
+import { RecordedSource } from '../source/recorded-source.ts';
+import { TcpdumpSource } from '../source/tcpdump-source.ts';
+import { Capture } from './capture.entity.ts';
+import { publishCaptureUpdated } from './capture.events.ts';
+import { CaptureReads } from './capture.reads.ts';
+import type { CaptureStats, TrafficPacket } from './capture.topics.ts';
+import type { CaptureView } from './capture.view.ts';
+import { type CaptureEnd, type CaptureFlush, type RunStats, runCapture } from './capture-run.ts';
+import { CaptureStatus, isEnded } from './capture-status.ts';
+
+/** How often a running capture looks for a stop asked elsewhere (another API process), or its deletion. */
+const STOP_POLL_MS = 250;
+
+type CaptureJob = Jobs['capture.replay'];
+
+/**
+ * Runs one capture on this worker: live through tcpdump (its sensor's queue)
+ * or a replay of its evidence file; writes flows and counts about once a
+ * second, publishes packet batches and stats, and ends it.
+ */
+export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
+  return async ({ captureId }, { signal: workerStopping }) => {
+    const view = await begin(runtime, captureId);
+    if (!view) return;
+    const stop = new AbortController();
+    const poll = setInterval(() => void stopAsked(runtime, captureId).then((asked) => asked && stop.abort()), STOP_POLL_MS);
+    const onWorkerStop = () => stop.abort();
+    workerStopping.addEventListener('abort', onWorkerStop, { once: true });
+    let end: CaptureEnd;
+    const saving = view.saveEvidence ? saver(runtime, view) : null;
+    try {
+      const source = await sourceOf(runtime, view);
+      end = await runCapture({
+        onBytes: saving ? (chunk) => saving.write(chunk) : undefined,
+        source,
+        limits: { maxPackets: view.maxPackets, maxSeconds: view.maxSeconds, maxBytes: view.maxBytes },
+        speed: view.speed,
+        stop: stop.signal,
+        clock: runtime.clock,
+        onPackets: (packets) =>
+          void runtime.events.publish('trafficPackets', captureId, {
+            captureId,
+            packets: packets.map((packet) => trafficPacketOf(packet, view, runtime)),
+          }),
+        onFlush: (flush) => writeFlush(runtime, captureId, flush),
+      });
+    } catch (error) {
+      end = {
+        status: 'FAILED',
+        reason: 'failed',
+        error: error instanceof Error ? error.message : String(error),
+        stats: emptyStats(runtime),
+      };
+    } finally {
+      clearInterval(poll);
+      workerStopping.removeEventListener('abort', onWorkerStop);
+    }
+    if (workerStopping.aborted && end.status === 'STOPPED') {
+      end = { ...end, status: 'FAILED', reason: 'failed', error: 'The worker running the capture stopped.' };
+    }
+    const saved = await saving?.end();
+    await finish(runtime, captureId, end, saved ?? null);
+  };
+}
+
+/**
+ * Keeps a live capture's bytes (tcpdump's pcap, as it wrote it) as evidence of
+ * its scan while it runs: written with back-pressure, recorded at the end. A
+ * store that fails or fills stops the saving, never the capture; it is logged.
+ */
+function saver(runtime: Runtime, capture: CaptureView) {
+  const stream = new PassThrough();
+  const files = runtime.services(runtime.request(Viewer.anonymous())).evidenceFiles;
+  const maxBytes = Math.min(runtime.config.evidence.maxCaptureBytes, capture.maxBytes + 24 + 16 * capture.maxPackets);
+  const kept = files
+    .keep(stream, {
+      scanId: capture.scanId as string,
+      filename: `capture-${capture.id}.pcap`,
+      contentType: 'application/vnd.tcpdump.pcap',
+      uploadedById: capture.ownerId,
+      description: capture.interface ? `Live capture on ${capture.sensor}:${capture.interface}` : null,
+      maxBytes,
+    })
+    .catch((error: unknown) => {
+      runtime.logger.warn({ err: error, captureId: capture.id }, 'could not save the capture as evidence');
+      stream.destroy();
+      return null;
+    });
+  return {
+    async write(chunk: Uint8Array): Promise<void> {
+      if (stream.destroyed) return;
+      if (!stream.write(chunk)) await once(stream, 'drain').catch(() => {});
+    },
+    async end(): Promise<{ id: string } | null> {
+      if (!stream.destroyed) stream.end();
+      return kept;
+    },
+  };
+}
+
+/** Ends a capture whose job was given up (its worker died mid-capture). */
+export function createCaptureGivenUpHandler(runtime: Runtime) {
+  return async ({ captureId }: CaptureJob, { reason }: JobFailure): Promise<void> => {
+    const why = reason === 'job heartbeat timeout' ? 'its worker stopped responding' : reason;
+    await finish(runtime, captureId, { status: 'FAILED', reason: 'failed', error: `The capture broke off: ${why}.`, stats: null });
+  };
+}
+
+/** QUEUED → RUNNING under the row's lock; `null` when it was stopped, ended or deleted meanwhile. */
+async function begin(runtime: Runtime, captureId: string): Promise<CaptureView | null> {
+  const em = runtime.orm.em.fork();
+  const started = await em.transactional(async (tx) => {
+    const capture = await tx.findOne(Capture, { id: captureId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!capture || isEnded(capture.status)) return false;
+    if (capture.status === CaptureStatus.RUNNING) return true;
+    capture.start(runtime.clock.now());
+    return true;
+  });
+  if (!started) return null;
+  const [view] = await new CaptureReads(runtime.reads).byIds([captureId]);
+  if (!view) return null;
+  await publishCaptureUpdated(runtime.events, view);
+  runtime.logger.info({ captureId, sensor: view.sensor, interface: view.interface, evidenceId: view.sourceEvidenceId }, 'capture started');
+  return view;
+}
+
+async function stopAsked(runtime: Runtime, captureId: string): Promise<boolean> {
+  const rows = await runtime.reads
+    .rows<{ stop_requested_at: Date | null }>({ sql: 'select stop_requested_at from captures where id = ?::uuid', params: [captureId] })
+    .catch(() => null);
+  // Deleted (its scan went): stop too.
+  return rows !== null && (rows.length === 0 || rows[0]?.stop_requested_at != null);
+}
+
+async function sourceOf(runtime: Runtime, capture: CaptureView): Promise<PacketSource> {
+  const { tcpdumpPath, sensorNetns } = runtime.config.traffic;
+  if (capture.interface) {
+    return new TcpdumpSource({
+      interface: capture.interface,
+      filter: capture.effectiveFilter ?? '',
+      snapLength: capture.snapLength,
+      tcpdump: sensorNetns ? ['ip', 'netns', 'exec', sensorNetns, tcpdumpPath] : [tcpdumpPath],
+    });
+  }
+  const files = runtime.services(runtime.request(Viewer.anonymous())).evidenceFiles;
+  const content = capture.sourceEvidenceId ? await files.open(capture.sourceEvidenceId) : null;
+  if (!content) throw new Error('The evidence file to replay is gone.');
+  return new RecordedSource(() => content);
+}
+
+/** One packet as subscribers get it, its text built once for all of them. */
+function trafficPacketOf(packet: PacketSummary, capture: CaptureView, runtime: Runtime): TrafficPacket {
+  const timed = packet.seconds >= 0;
+  const ms = timed ? packet.seconds * 1000 + Math.floor(packet.nanos / 1e6) : runtime.clock.now().getTime();
+  return {
+    at: new Date(ms).toISOString(),
+    timeNs: timed ? (packet.time as bigint).toString() : (BigInt(ms) * 1_000_000n).toString(),
+    interface: packet.interface.name ?? capture.interface,
+    src: packet.src ?? '',
+    dst: packet.dst ?? '',
+    srcPort: packet.srcPort,
+    dstPort: packet.dstPort,
+    protocol: packet.protocol,
+    ipProtocol: packet.ipProtocol,
+    length: packet.wireLength,
+    capturedLength: packet.capturedLength,
+    tcpFlags: packet.flags,
+    vlan: packet.vlans ?? [],
+    info: packet.info,
+  };
+}
+
+const timeOf = (seconds: number, nanos: number) => new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+
+/** Flows and counts in one transaction, then the stats to subscribers (with the drops the API processes added). */
+async function writeFlush(runtime: Runtime, captureId: string, { flows, stats, tally }: CaptureFlush): Promise<void> {
+  const em = runtime.orm.em.fork();
+  const dropped = await em.transactional(async (tx) => {
+    if (flows.length) {
+      await tx.execute(
+        `insert into capture_flows (id, capture_id, protocol, ip_protocol, src, src_port, dst, dst_port, first_seen, last_seen,
+           originator_packets, originator_bytes, responder_packets, responder_bytes, packets, bytes, state, tcp_flags)
+         select f.id, ?::uuid, f.protocol, f.ip_protocol, f.src, f.src_port, f.dst, f.dst_port, f.first_seen, f.last_seen,
+           f.originator_packets, f.originator_bytes, f.responder_packets, f.responder_bytes,
+           f.originator_packets + f.responder_packets, f.originator_bytes + f.responder_bytes, f.state, f.tcp_flags
+         from jsonb_to_recordset(?::jsonb) as f(id uuid, protocol text, ip_protocol smallint, src text, src_port int, dst text, dst_port int,
+           first_seen timestamptz, last_seen timestamptz, originator_packets bigint, originator_bytes bigint, responder_packets bigint,
+           responder_bytes bigint, state text, tcp_flags smallint)
+         where exists (select 1 from captures where id = ?::uuid)
+         on conflict (id) do update set last_seen = excluded.last_seen, originator_packets = excluded.originator_packets,
+           originator_bytes = excluded.originator_bytes, responder_packets = excluded.responder_packets,
+           responder_bytes = excluded.responder_bytes, packets = excluded.packets, bytes = excluded.bytes,
+           state = excluded.state, tcp_flags = excluded.tcp_flags`,
+        [captureId, JSON.stringify(flows.map(flowRow)), captureId],
+      );
+    }
+    const rows = await tx.execute<{ dropped_for_subscribers: string }[]>(
+      `update captures set packets = ?, bytes = ?, captured_bytes = ?, decode_errors = ?, dropped_by_kernel = ?, tally = ?::jsonb
+       where id = ? returning dropped_for_subscribers`,
+      [stats.packets, stats.bytes, stats.capturedBytes, stats.decodeErrors, stats.droppedByKernel, JSON.stringify(tally), captureId],
+    );
+    return Number(rows[0]?.dropped_for_subscribers ?? 0);
+  });
+  await runtime.events.publish('trafficStats', captureId, {
+    captureId,
+    stats: statsOf(stats, dropped),
+    // The last word comes from `finish`, once the status is written.
+    final: false,
+    at: runtime.clock.now().toISOString(),
+  });
+}
+
+function flowRow(flow: Flow) {
+  return {
+    id: flow.id,
+    protocol: flow.protocol,
+    ip_protocol: flow.ipProtocol,
+    src: flow.src,
+    src_port: flow.srcPort,
+    dst: flow.dst,
+    dst_port: flow.dstPort,
+    first_seen: timeOf(flow.firstSeconds, flow.firstNanos).toISOString(),
+    last_seen: timeOf(flow.lastSeconds, flow.lastNanos).toISOString(),
+    originator_packets: flow.originatorPackets,
+    originator_bytes: flow.originatorBytes,
+    responder_packets: flow.responderPackets,
+    responder_bytes: flow.responderBytes,
+    state: flow.state,
+    tcp_flags: flow.tcpFlags,
+  };
+}
+
+const statsOf = (stats: RunStats, droppedForSubscribers: number): CaptureStats => ({
+  packets: stats.packets,
+  bytes: stats.bytes,
+  droppedByKernel: stats.droppedByKernel,
+  droppedForSubscribers,
+  decodeErrors: stats.decodeErrors,
+  packetsPerSecond: Math.round(stats.packetsPerSecond * 10) / 10,
+  bytesPerSecond: Math.round(stats.bytesPerSecond * 10) / 10,
+});
+
+const emptyStats = (runtime: Runtime): RunStats => ({
+  packets: 0,
+  bytes: 0,
+  capturedBytes: 0,
+  decodeErrors: 0,
+  droppedByKernel: 0,
+  untrackedFlows: 0,
+  packetsPerSecond: 0,
+  bytesPerSecond: 0,
+  startedAt: runtime.clock.now(),
+});
+
+/** Writes the end (unless the capture ended or went meanwhile), then tells subscribers: the status, and the final stats. */
+async function finish(
+  runtime: Runtime,
+  captureId: string,
+  end: Omit<CaptureEnd, 'stats'> & { stats: RunStats | null },
+  saved: { id: string } | null = null,
+): Promise<void> {
+  const em = runtime.orm.em.fork();
+  const ended = await em.transactional(async (tx) => {
+    const capture = await tx.findOne(Capture, { id: captureId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!capture || isEnded(capture.status)) return false;
+    if (end.stats && end.stats.droppedByKernel > capture.droppedByKernel) capture.droppedByKernel = end.stats.droppedByKernel;
+    if (saved) capture.savedEvidence = tx.getReference(Evidence, saved.id);
+    capture.end(end.status, runtime.clock.now(), end.error);
+    return true;
+  });
+  if (!ended) return;
+  if (saved) {
+    await new AuditLog({ em: em.fork(), viewer: Viewer.anonymous(), ip: null, clock: runtime.clock }).record({
+      action: 'CAPTURE_SAVED',
+      target: { type: 'Capture', id: captureId },
+      details: { evidenceId: saved.id },
+    });
+  }
+  const [view] = await new CaptureReads(runtime.reads).byIds([captureId]);
+  if (!view) return;
+  runtime.logger[end.status === 'FAILED' ? 'warn' : 'info'](
+    { captureId, status: view.status, reason: end.reason, error: view.error, packets: view.packets },
+    'capture ended',
+  );
+  await publishCaptureUpdated(runtime.events, view);
+  const seconds = view.startedAt && view.endedAt ? Math.max((view.endedAt.getTime() - view.startedAt.getTime()) / 1000, 0.001) : 0;
+  const rate = (count: number) => (seconds ? Math.round((count / seconds) * 10) / 10 : 0);
+  await runtime.events.publish('trafficStats', captureId, {
+    captureId,
+    stats: {
+      packets: view.packets,
+      bytes: view.bytes,
+      droppedByKernel: view.droppedByKernel,
+      droppedForSubscribers: view.droppedForSubscribers,
+      decodeErrors: view.decodeErrors,
+      packetsPerSecond: rate(view.packets),
+      bytesPerSecond: rate(view.bytes),
+    },
+    final: true,
+    at: runtime.clock.now().toISOString(),
+  });
+}

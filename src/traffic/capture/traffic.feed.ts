@@ -1,0 +1,152 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { filter, map, pipe, Repeater } from 'graphql-yoga';
+import type { Viewer } from '../../access/viewer.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { EventBus } from '../../module.ts';
+import type { CaptureQueries } from './capture.queries.ts';
+import type { CaptureStats, TrafficPacket } from './capture.topics.ts';
+import { type CaptureView, captureView } from './capture.view.ts';
+import { isEnded } from './capture-status.ts';
+import { TrafficFilter, type TrafficFilterInput } from './traffic-filter.ts';
+
+/** Packets held for one subscriber that reads slower than they come; past it, the newest are dropped and counted. */
+export const MAX_QUEUED_PACKETS = 10_000;
+/** Packets in one batch at most, and how long a batch waits to fill. */
+export const MAX_BATCH_PACKETS = 1_000;
+export const BATCH_MS = 100;
+/** How often a subscriber's drops are added to its capture's count. */
+const DROPS_EVERY_MS = 1_000;
+
+export type TrafficBatch = { captureId: string; packets: TrafficPacket[]; dropped: number };
+
+export type TrafficFeedDeps = { viewer: Viewer; events: EventBus; captures: CaptureQueries; em: EntityManager };
+
+/**
+ * Subscriptions on captures. `trafficEvents` gives each subscriber a bounded
+ * queue of its own: a slow reader loses packets (counted in its batches'
+ * `dropped` and its capture's `droppedForSubscribers`), never grows the
+ * server's memory, never slows the capture or anyone else.
+ */
+export class TrafficFeed {
+  readonly #viewer: Viewer;
+  readonly #events: EventBus;
+  readonly #captures: CaptureQueries;
+  readonly #em: EntityManager;
+
+  constructor({ viewer, events, captures, em }: TrafficFeedDeps) {
+    this.#viewer = viewer;
+    this.#events = events;
+    this.#captures = captures;
+    this.#em = em;
+  }
+
+  /** Captures the viewer may see, as each change left them. */
+  watch(): AsyncIterable<CaptureView> {
+    this.#viewer.assert('capture:read');
+    return pipe(
+      this.#events.subscribe('captureUpdated'),
+      filter((event) => this.#viewer.mayAccess('capture:read', event.capture.ownerId)),
+      map((event) => captureView(event.capture)),
+    );
+  }
+
+  async #visible(captureId: string): Promise<CaptureView> {
+    const capture = await this.#captures.get(captureId);
+    if (!capture) throw new NotFoundError('No capture with this ID.');
+    return capture;
+  }
+
+  /** A capture's packets in batches, filtered, until it ends. */
+  async packets(captureId: string, input: TrafficFilterInput | null | undefined): Promise<AsyncIterable<TrafficBatch>> {
+    const wanted = new TrafficFilter(input ?? {});
+    const capture = await this.#visible(captureId);
+    const events = this.#events;
+    const em = this.#em;
+    return new Repeater<TrafficBatch>(async (push, stop) => {
+      // An empty batch at once: the subscription is live (and, for an ended capture, the only one).
+      await push({ captureId, packets: [], dropped: 0 });
+      if (isEnded(capture.status)) return stop();
+      const queue: TrafficPacket[] = [];
+      let dropped = 0;
+      let unreported = 0;
+      let ended = false;
+      const packets = events.subscribe('trafficPackets', captureId)[Symbol.asyncIterator]();
+      const stats = events.subscribe('trafficStats', captureId)[Symbol.asyncIterator]();
+      const updates = events.subscribe('captureUpdated')[Symbol.asyncIterator]();
+      void (async () => {
+        for (let next = await packets.next(); !next.done; next = await packets.next()) {
+          for (const packet of next.value.packets) {
+            if (!wanted.empty && !wanted.matches(packet)) continue;
+            if (queue.length >= MAX_QUEUED_PACKETS) dropped++;
+            else queue.push(packet);
+          }
+        }
+      })().catch(() => {});
+      const end = () => {
+        ended = true;
+      };
+      void (async () => {
+        for (let next = await stats.next(); !next.done; next = await stats.next()) if (next.value.final) return end();
+      })().catch(() => {});
+      void (async () => {
+        for (let next = await updates.next(); !next.done; next = await updates.next()) {
+          if (next.value.captureId === captureId && isEnded(next.value.status)) return end();
+        }
+      })().catch(() => {});
+      const reportDrops = async () => {
+        if (unreported === 0) return;
+        const count = unreported;
+        unreported = 0;
+        await em
+          .getConnection()
+          .execute('update captures set dropped_for_subscribers = dropped_for_subscribers + ? where id = ?', [count, captureId])
+          .catch(() => {});
+      };
+      const dropsTimer = setInterval(() => void reportDrops(), DROPS_EVERY_MS);
+      dropsTimer.unref();
+      let stopped = false;
+      void stop.then(() => {
+        stopped = true;
+      });
+      try {
+        while (!stopped) {
+          await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, BATCH_MS))]);
+          // After the end, what is queued still goes out, then the subscription completes.
+          if (queue.length === 0 && dropped === 0) {
+            if (ended) break;
+            continue;
+          }
+          const batch = queue.splice(0, MAX_BATCH_PACKETS);
+          const missed = dropped;
+          dropped = 0;
+          unreported += missed;
+          // `push` resolves once the client took the batch: a slow one holds the loop here while its queue fills and drops.
+          await push({ captureId, packets: batch, dropped: missed });
+        }
+      } finally {
+        clearInterval(dropsTimer);
+        await Promise.all([packets.return?.(), stats.return?.(), updates.return?.()]);
+        await reportDrops();
+        stop();
+      }
+    });
+  }
+
+  /** The capture's stats at once, then as its worker tells them (about once a second), then a last time; then completes. */
+  async stats(captureId: string): Promise<AsyncIterable<CaptureStats>> {
+    const capture = await this.#visible(captureId);
+    const first = this.#captures.stats(capture);
+    const events = this.#events;
+    return new Repeater<CaptureStats>(async (push, stop) => {
+      await push(first);
+      if (isEnded(capture.status)) return stop();
+      const stats = events.subscribe('trafficStats', captureId)[Symbol.asyncIterator]();
+      void stop.then(() => stats.return?.());
+      for (let next = await stats.next(); !next.done; next = await stats.next()) {
+        await push(next.value.stats);
+        if (next.value.final) break;
+      }
+      stop();
+    });
+  }
+}
