@@ -5,7 +5,7 @@ import { defineQueue } from '../module.ts';
 import { ScanReads } from '../scans/scan.reads.ts';
 import { CaptureCommands, liveQueueOf, REPLAY_QUEUE } from './capture/capture.commands.ts';
 import { CaptureSchema } from './capture/capture.entity.ts';
-import { createCaptureGivenUpHandler, createCaptureJob } from './capture/capture.jobs.ts';
+import { createCaptureGivenUpHandler, createCaptureJob, endCapturesOfLostSensors } from './capture/capture.jobs.ts';
 import { CaptureLoaders } from './capture/capture.loaders.ts';
 import { CaptureQueries } from './capture/capture.queries.ts';
 import { CaptureReads } from './capture/capture.reads.ts';
@@ -83,7 +83,9 @@ const liveCaptures: AreaQueue = {
   },
 };
 
-const sensors = new WeakMap<Runtime, RunningSensor>();
+const sensors = new WeakMap<Runtime, { sensor: RunningSensor; sweep: NodeJS.Timeout }>();
+/** How often a worker looks for captures of sensors that went silent. */
+const LOST_SENSORS_EVERY_MS = 15_000;
 const registryOf = (scope: Pick<RequestScope, 'reads' | 'clock' | 'logger'> & { em: () => RequestScope['em'] }) =>
   new SensorRegistry({ em: scope.em, reads: scope.reads, clock: scope.clock, logger: scope.logger });
 
@@ -120,10 +122,21 @@ export const trafficModule = {
     if (!worker) return;
     const { sensorName, sensorNetns } = runtime.config.traffic;
     const registry = registryOf({ ...runtime, em: () => runtime.orm.em.fork() });
-    sensors.set(runtime, await startSensor({ registry, name: sensorName, netns: sensorNetns, logger: runtime.logger }));
+    const sensor = await startSensor({ registry, name: sensorName, netns: sensorNetns, logger: runtime.logger });
+    const sweepLost = () =>
+      void endCapturesOfLostSensors(runtime).catch((error: unknown) =>
+        runtime.logger.error({ err: error }, 'could not end the captures of lost sensors'),
+      );
+    sweepLost();
+    const sweep = setInterval(sweepLost, LOST_SENSORS_EVERY_MS);
+    sweep.unref();
+    sensors.set(runtime, { sensor, sweep });
   },
   async stop(runtime) {
-    await sensors.get(runtime)?.stop();
+    const running = sensors.get(runtime);
+    if (!running) return;
+    clearInterval(running.sweep);
+    await running.sensor.stop();
   },
   services: (scope) => {
     const reads = new CaptureReads(scope.reads);

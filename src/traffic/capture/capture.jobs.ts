@@ -109,6 +109,30 @@ function saver(runtime: Runtime, capture: CaptureView) {
   };
 }
 
+/** Live captures of a sensor silent this long are ended: its worker is gone, and no one else may work its queue. */
+const SENSOR_LOST_SECONDS = 60;
+
+/**
+ * Ends the live captures (queued or running) of sensors that stopped their
+ * heartbeat, FAILED with the reason; run by every worker from time to time.
+ */
+export async function endCapturesOfLostSensors(runtime: Runtime): Promise<number> {
+  const rows = await runtime.orm.em.fork().execute<{ id: string }[]>(
+    `select c.id from captures c join capture_sensors s on s.name = c.sensor
+     where c.status in ('QUEUED', 'RUNNING') and s.last_seen_at < ?`,
+    [new Date(runtime.clock.now().getTime() - SENSOR_LOST_SECONDS * 1000)],
+  );
+  for (const { id } of rows) {
+    await finish(runtime, id, {
+      status: 'FAILED',
+      reason: 'failed',
+      error: `Its sensor stopped answering for over ${SENSOR_LOST_SECONDS} s.`,
+      stats: null,
+    });
+  }
+  return rows.length;
+}
+
 /** Ends a capture whose job was given up (its worker died mid-capture). */
 export function createCaptureGivenUpHandler(runtime: Runtime) {
   return async ({ captureId }: CaptureJob, { reason }: JobFailure): Promise<void> => {
@@ -273,12 +297,19 @@ async function finish(
   const em = runtime.orm.em.fork();
   const ended = await em.transactional(async (tx) => {
     const capture = await tx.findOne(Capture, { id: captureId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!capture || isEnded(capture.status)) return false;
+    if (!capture) return 'gone';
+    if (isEnded(capture.status)) return false;
     if (end.stats && end.stats.droppedByKernel > capture.droppedByKernel) capture.droppedByKernel = end.stats.droppedByKernel;
     if (saved) capture.savedEvidence = tx.getReference(Evidence, saved.id);
     capture.end(end.status, runtime.clock.now(), end.error);
     return true;
   });
+  if (ended === 'gone') {
+    // Deleted with its scan while it ran: its subscribers still hear the end.
+    const stats = end.stats ? statsOf(end.stats, 0) : statsOf(emptyStats(runtime), 0);
+    await runtime.events.publish('trafficStats', captureId, { captureId, stats, final: true, at: runtime.clock.now().toISOString() });
+    return;
+  }
   if (!ended) return;
   if (saved) {
     await new AuditLog({ em: em.fork(), viewer: Viewer.anonymous(), ip: null, clock: runtime.clock }).record({
