@@ -1,5 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ethernet, ipv4, pcap, udp } from '../helpers/captures.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createScan as createEvidenceScan, uploaded } from '../helpers/evidence.ts';
 import { unusedPort } from '../helpers/ports.ts';
 import { type RedisDoor, redisDoor, redisSuite, type TestRedis, useRedis } from '../helpers/redis.ts';
 import { allStarted, type ServerProcess, startServer, startWorkerProcess, subscribe, type WorkerProcess } from '../helpers/server.ts';
@@ -121,5 +126,80 @@ describe.skipIf(outage.skipped)(outage.title, () => {
       .filter((e) => e.__typename === 'ScanStatusChanged')
       .map((e) => e.status);
     expect(statuses).toEqual(['PENDING', 'QUEUED', 'RUNNING', 'COMPLETED']);
+  });
+});
+
+const traffic = redisSuite('a capture on a worker, watched through another API process over Redis');
+
+describe.skipIf(traffic.skipped)(traffic.title, () => {
+  let database: TestDatabase;
+  let redis: TestRedis;
+  let api: ServerProcess;
+  let worker: WorkerProcess;
+  let evidenceDir: string;
+
+  beforeAll(async () => {
+    await allStarted(
+      createTestDatabase().then((d) => (database = d)),
+      useRedis().then((r) => (redis = r)),
+    );
+    // One evidence store for both: the worker reads the file the API took in.
+    evidenceDir = await mkdtemp(path.join(tmpdir(), 'scanops-evidence-'));
+    const env = { REDIS_URL: redis.url, EVIDENCE_DIR: evidenceDir };
+    // The API runs no worker: every packet and count it passes on came from the worker, through Redis.
+    await allStarted(
+      startServer({ databaseUrl: database.url, env: { RUN_WORKER: 'false', ...env } }).then((s) => (api = s)),
+      startWorkerProcess(database.url, env).then((w) => (worker = w)),
+    );
+  });
+
+  afterAll(async () => {
+    const codes = await Promise.all([api?.stop(), worker?.stop()]);
+    await Promise.all([database?.drop(), redis?.stop(), rm(evidenceDir, { recursive: true, force: true })]);
+    expect(codes).toEqual([0, 0]);
+  });
+
+  it('streams every packet of a replay and its stats to the other process', async () => {
+    const frames = Array.from({ length: 300 }, (_, i) => ({
+      frame: ethernet({
+        type: 0x0800,
+        payload: ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol: 17, payload: udp(40000, 1000 + i, new Uint8Array(i)) }),
+      }),
+      seconds: 1_700_000_000,
+      fraction: i * 1000,
+    }));
+    const scanId = await createEvidenceScan(api);
+    const evidence = await uploaded(api, scanId, {
+      filename: 'r.pcap',
+      contentType: 'application/vnd.tcpdump.pcap',
+      content: Buffer.from(pcap(frames)),
+    });
+    const { body } = await api.graphql<{ startCapture: { capture: { id: string } } }>(
+      // 0.3 s of capture time at half speed: the subscriptions are open well before the first packet.
+      'mutation($id: ID!) { startCapture(input: { evidenceId: $id, speed: 0.5 }) { capture { id } } }',
+      { id: evidence.id },
+    );
+    const id = body.data?.startCapture.capture.id;
+    const packets = subscribe<{ trafficEvents: { dropped: number; packets: { dstPort: number; length: number }[] } }>(
+      api.wsClient(),
+      'subscription($id: ID!) { trafficEvents(captureId: $id) { dropped packets { dstPort length } } }',
+      { id },
+    );
+    const stats = subscribe<{ trafficStats: { packets: number } }>(
+      api.wsClient(),
+      'subscription($id: ID!) { trafficStats(captureId: $id) { packets } }',
+      { id },
+    );
+    await Promise.all([packets.completed, stats.completed]);
+    const ended = await api.graphql<{ capture: { status: string; error: string | null } }>(
+      'query($id: ID!) { capture(id: $id) { status error } }',
+      { id },
+    );
+    expect(ended.body.data?.capture).toEqual({ status: 'COMPLETED', error: null });
+    const received = packets.results.flatMap((r) => r.trafficEvents.packets);
+    expect(received.map((p) => p.dstPort)).toEqual(frames.map((_, i) => 1000 + i));
+    expect(packets.results.reduce((sum, r) => sum + r.trafficEvents.dropped, 0)).toBe(0);
+    expect(stats.results.at(-1)?.trafficStats.packets).toBe(300);
+    expect(worker.output.join('\n')).toContain('capture ended');
   });
 });
