@@ -4,7 +4,7 @@
  * namespace of this test, on that namespace's `lo` only. Every packet counted
  * here is one the test sent inside the namespace.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -91,7 +91,7 @@ const DETAIL = `query($id: ID!) { capture(id: $id) {
 const UDP_OVERHEAD = 14 + 20 + 8;
 
 /**
- * UDP inside the namespace: binds a receiver on 127.0.0.1:`port` and a sender
+ * UDP inside the namespace: binds a receiver on `host`:`port` and a sender
  * (on `from` when given), sends datagrams of `sizes` (each `gap` ms apart, or
  * in bursts of 500 when 0), prints the sender's port. Nothing answers, and the
  * receiver is bound, so no ICMP unreachable mixes in. `repeat` sends the sizes that many times over.
@@ -99,18 +99,19 @@ const UDP_OVERHEAD = 14 + 20 + 8;
 const UDP_SCRIPT = `
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-const [port, from, gap, repeat, ...once_] = process.argv.slice(1).map(Number);
+const [host, ...numbers] = process.argv.slice(1);
+const [port, from, gap, repeat, ...once_] = numbers.map(Number);
 const sizes = Array.from({ length: repeat }, () => once_).flat();
 const receiver = createSocket('udp4');
 receiver.on('message', () => {});
-receiver.bind(port, '127.0.0.1');
+receiver.bind(port, host);
 await once(receiver, 'listening');
 const sender = createSocket('udp4');
-sender.bind(from, '127.0.0.1');
+sender.bind(from, host);
 await once(sender, 'listening');
 let pending = [];
 for (const size of sizes) {
-  pending.push(new Promise((done) => sender.send(Buffer.alloc(size, 7), port, '127.0.0.1', done)));
+  pending.push(new Promise((done) => sender.send(Buffer.alloc(size, 7), port, host, done)));
   if (gap > 0) { await Promise.all(pending); pending = []; await new Promise((r) => setTimeout(r, gap)); }
   else if (pending.length >= 500) { await Promise.all(pending); pending = []; await new Promise((r) => setImmediate(r)); }
 }
@@ -172,8 +173,8 @@ const node = (netns: Netns, script: string, ...args: (string | number)[]) =>
   run(netns, [process.execPath, '--input-type=module', '-e', script, '--', ...args.map(String)]);
 
 /** UDP datagrams of `sizes` to `port` (from `from`, 0: any); resolves with the sender's port. */
-const udp = async (netns: Netns, port: number, sizes: number[], { from = 0, gap = 0, repeat = 1 } = {}) =>
-  Number(await node(netns, UDP_SCRIPT, port, from, gap, repeat, ...sizes));
+const udp = async (netns: Netns, port: number, sizes: number[], { from = 0, gap = 0, repeat = 1, host = '127.0.0.1' } = {}) =>
+  Number(await node(netns, UDP_SCRIPT, host, port, from, gap, repeat, ...sizes));
 
 const MARK_START = 39_001;
 const MARK_END = 39_002;
@@ -253,8 +254,8 @@ describe.skipIf(!runnable && !process.env.CI)('live traffic on a namespace’s l
     );
 
   /** Subscribes to a capture's packets and waits until one of `port`'s marker datagrams came through (tcpdump is listening). */
-  async function listening(id: string, filter?: Record<string, unknown>, port = MARK_START) {
-    const events = subscribe<Batch>(server.wsClient(), EVENTS, { id, filter });
+  async function listening(id: string, filter?: Record<string, unknown>, port = MARK_START, token = server.adminToken) {
+    const events = subscribe<Batch>(server.wsClient({ token }), EVENTS, { id, filter });
     await events.next(1);
     await until('tcpdump to listen', async () => {
       await udp(netns, port, [1]);
@@ -299,6 +300,13 @@ describe.skipIf(!runnable && !process.env.CI)('live traffic on a namespace’s l
   it('streams a live capture of known traffic, then stops within a second with flows, stats and series that match', async () => {
     const capture = await start({ interface: 'lo' });
     expect(capture.status).toMatch(/QUEUED|RUNNING/);
+    const stats = subscribe<{ trafficStats: Stats }>(
+      server.wsClient(),
+      `subscription($id: ID!) { trafficStats(captureId: $id) { ${STATS} } }`,
+      {
+        id: capture.id,
+      },
+    );
     const events = await listening(capture.id);
     const tcp = JSON.parse(await node(netns, TCP_SCRIPT)) as {
       clientPort: number;
@@ -359,6 +367,13 @@ describe.skipIf(!runnable && !process.env.CI)('live traffic on a namespace’s l
     const done = await detail(capture.id);
     expect(done.status).toBe('STOPPED');
     expect(done.error).toBeNull();
+    // trafficStats: at once, about once a second while it ran, and last the final counts; then it completed.
+    await stats.completed;
+    expect(stats.errors).toEqual([]);
+    expect(stats.results.length).toBeGreaterThanOrEqual(2);
+    expect(stats.results.at(-1)?.trafficStats).toEqual(done.stats);
+    const counted = stats.results.map((result) => result.trafficStats.packets);
+    expect(counted).toEqual([...counted].sort((a, b) => a - b));
     expect(done.stats.packets).toBe(packets.length);
     expect(done.stats.bytes).toBe(packets.reduce((sum, packet) => sum + packet.length, 0));
     expect(done.stats).toMatchObject({ droppedByKernel: 0, droppedForSubscribers: 0, decodeErrors: 0 });
@@ -619,6 +634,16 @@ describe.skipIf(!runnable && !process.env.CI)('live traffic on a namespace’s l
     const whole = await start({ interface: 'lo' }, analyst.headers);
     expect(whole.filter).toBeNull();
     expect(whole.effectiveFilter?.split(' or ').sort()).toEqual(['net 127.0.0.0/8', 'net ::1/128'].sort());
+    // Traffic outside the allowed networks (an address of the namespace's lo that no scope has) never reaches the analyst.
+    execFileSync('ip', ['-n', netns.name, 'addr', 'add', '10.99.0.1/32', 'dev', 'lo']);
+    const events = await listening(whole.id, undefined, MARK_START, analyst.token);
+    await udp(netns, 39_400, [30, 31], { host: '10.99.0.1' });
+    await udp(netns, 39_401, [40]);
+    await drained(events);
+    const seen = all(events.results);
+    expect(seen.filter((packet) => packet.dstPort === 39_401)).toHaveLength(1);
+    expect(seen.filter((packet) => packet.dstPort === 39_400 || packet.src === '10.99.0.1')).toEqual([]);
+    expect(seen.every((packet) => packet.src === '127.0.0.1' && packet.dst === '127.0.0.1')).toBe(true);
     for (const capture of [filtered, whole]) {
       const body = await gql<{ stopCapture: { capture: Capture } }>(STOP, { id: capture.id }, analyst.headers);
       expect(body.errors).toBeUndefined();
