@@ -328,6 +328,12 @@ describe.skipIf(!runnable && !process.env.CI)('live traffic on a namespace’s l
     expect(stopped.data!.stopCapture.capture.status).toBe('STOPPED');
     expect(stopMs).toBeLessThan(1_000);
     await events.completed;
+    // Ended: stopping again is a conflict; a new subscriber gets the empty batch and the end at once.
+    const again = await gql(STOP, { id: capture.id });
+    expect(again.errors?.map((error) => error.extensions?.code)).toEqual(['CONFLICT']);
+    const late = subscribe<Batch>(server.wsClient(), EVENTS, { id: capture.id });
+    await late.completed;
+    expect(late.results.map((result) => result.trafficEvents)).toEqual([{ captureId: capture.id, packets: [], dropped: 0 }]);
 
     const packets = all(events.results);
     expect(events.results.every((batch) => batch.trafficEvents.captureId === capture.id && batch.trafficEvents.dropped === 0)).toBe(true);
