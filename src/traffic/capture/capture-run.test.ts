@@ -330,6 +330,18 @@ describe('runCapture', () => {
     expect(end.error).toMatch(/^capture: capture ends inside/);
   });
 
+  it('ends FAILED on a broken record, keeping the packets before it in the same chunk', async () => {
+    const broken = Buffer.alloc(16);
+    broken.writeUInt32LE(0xfffffff0, 8); // a record length no capture has
+    const bytes = Buffer.concat([spacedPcap(3, 1000), broken, Buffer.alloc(64, 0xab)]);
+    const seen = recorder();
+    const end = await runCapture(options(chunked(bytes, bytes.length).source, seen));
+    expect(end).toMatchObject({ status: 'FAILED', reason: 'failed', stats: { packets: 3 } });
+    expect(end.error).toMatch(/^capture: /);
+    expect(seen.packets()).toHaveLength(3);
+    expect(seen.flushes.at(-1)?.stats.packets).toBe(3);
+  });
+
   it('throws what onFlush throws, and stops the source', async () => {
     const live = new FakeLive();
     live.push(spacedPcap(3, 1000));

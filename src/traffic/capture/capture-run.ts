@@ -238,10 +238,19 @@ class CaptureRun {
 
   /** Decodes one chunk, saves the bytes it consumed, and releases its packets (paced when asked). */
   private async chunk(chunk: Uint8Array): Promise<void> {
-    const packets = this.decoder.push(chunk);
+    let packets: PacketSummary[];
+    let broken: unknown = null;
+    try {
+      packets = this.decoder.push(chunk);
+    } catch (error) {
+      // The packets before the break count (and reach subscribers) before the capture fails.
+      broken = error;
+      packets = this.decoder.takeDecoded();
+    }
     await this.tee(chunk);
     if (this.options.speed > 0) await this.pace(packets);
     else this.release(packets, 0, packets.length);
+    if (broken !== null) throw broken;
   }
 
   /** Gives onBytes the bytes up to `decoder.offset`, holding back the start of a unit not yet complete. */

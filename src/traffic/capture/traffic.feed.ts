@@ -50,19 +50,26 @@ export class TrafficFeed {
     );
   }
 
-  async #visible(captureId: string): Promise<CaptureView> {
+  /**
+   * The capture, or `null` once the stream ended with NOT_FOUND. Refused
+   * inside the stream, as the scan feeds do: an error thrown while
+   * subscribing reaches the client as a request error (BAD_USER_INPUT).
+   */
+  async #visible(captureId: string, stop: (error: Error) => unknown): Promise<CaptureView | null> {
     const capture = await this.#captures.get(captureId);
-    if (!capture) throw new NotFoundError('No capture with this ID.');
+    if (!capture) stop(new NotFoundError('No capture with this ID.'));
     return capture;
   }
 
   /** A capture's packets in batches, filtered, until it ends. */
   async packets(captureId: string, input: TrafficFilterInput | null | undefined): Promise<AsyncIterable<TrafficBatch>> {
+    this.#viewer.assert('capture:read');
     const wanted = new TrafficFilter(input ?? {});
-    const capture = await this.#visible(captureId);
     const events = this.#events;
     const em = this.#em;
     return new Repeater<TrafficBatch>(async (push, stop) => {
+      const capture = await this.#visible(captureId, stop);
+      if (!capture) return;
       // An empty batch at once: the subscription is live (and, for an ended capture, the only one).
       await push({ captureId, packets: [], dropped: 0 });
       if (isEnded(capture.status)) return stop();
@@ -134,11 +141,12 @@ export class TrafficFeed {
 
   /** The capture's stats at once, then as its worker tells them (about once a second), then a last time; then completes. */
   async stats(captureId: string): Promise<AsyncIterable<CaptureStats>> {
-    const capture = await this.#visible(captureId);
-    const first = this.#captures.stats(capture);
+    this.#viewer.assert('capture:read');
     const events = this.#events;
     return new Repeater<CaptureStats>(async (push, stop) => {
-      await push(first);
+      const capture = await this.#visible(captureId, stop);
+      if (!capture) return;
+      await push(this.#captures.stats(capture));
       if (isEnded(capture.status)) return stop();
       const stats = events.subscribe('trafficStats', captureId)[Symbol.asyncIterator]();
       void stop.then(() => stats.return?.());

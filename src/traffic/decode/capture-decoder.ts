@@ -114,6 +114,13 @@ export class CaptureDecoder {
     return batch;
   }
 
+  /** The packets a `push` that threw decoded before the break (once): they are the capture's. */
+  takeDecoded(): PacketSummary[] {
+    const batch = this.batch;
+    this.batch = [];
+    return batch;
+  }
+
   /** The stream ended: throws if it ended inside a record. */
   end(): void {
     this.reader.end();
