@@ -39,6 +39,7 @@ export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
     workerStopping.addEventListener('abort', onWorkerStop, { once: true });
     let end: CaptureEnd;
     const saving = view.saveEvidence ? saver(runtime, view) : null;
+    const texts = new PacketTexts();
     try {
       const source = await sourceOf(runtime, view);
       end = await runCapture({
@@ -51,7 +52,7 @@ export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
         onPackets: (packets) =>
           void runtime.events.publish('trafficPackets', captureId, {
             captureId,
-            packets: packets.map((packet) => trafficPacketOf(packet, view, runtime)),
+            packets: packets.map((packet) => trafficPacketOf(packet, view, runtime, texts)),
           }),
         onFlush: (flush) => writeFlush(runtime, captureId, flush),
       });
@@ -183,27 +184,75 @@ async function sourceOf(runtime: Runtime, capture: CaptureView): Promise<PacketS
   return new RecordedSource(() => content);
 }
 
-/** One packet as subscribers get it, its text built once for all of them. */
-function trafficPacketOf(packet: PacketSummary, capture: CaptureView, runtime: Runtime): TrafficPacket {
+/** Distinct texts a capture keeps for reuse, at most (a capture of more addresses starts over). */
+const MAX_TEXTS = 65_536;
+
+/**
+ * Text that many packets of a capture share, built once: each address (by
+ * its key, without formatting IPv4 again), each set of TCP flags, and the
+ * time to the millisecond of packets that come within one. One string per
+ * address also lets subscribers' filters (which remember addresses) find it
+ * by identity rather than by comparing text.
+ */
+class PacketTexts {
+  readonly #addresses = new Map<number | string, string>();
+  readonly #flags = new Map<number, PacketSummary['flags']>();
+  #ms = Number.NaN;
+  #at = '';
+
+  address(key: number | string | null, text: () => string | null): string {
+    if (key === null) return text() ?? '';
+    let known = this.#addresses.get(key);
+    if (known === undefined) {
+      known = text() ?? '';
+      if (this.#addresses.size >= MAX_TEXTS) this.#addresses.clear();
+      this.#addresses.set(key, known);
+    }
+    return known;
+  }
+
+  flags(packet: PacketSummary): PacketSummary['flags'] {
+    let known = this.#flags.get(packet.tcpFlags);
+    if (known === undefined) {
+      known = packet.flags;
+      this.#flags.set(packet.tcpFlags, known);
+    }
+    return known;
+  }
+
+  at(ms: number): string {
+    if (ms !== this.#ms) {
+      this.#ms = ms;
+      this.#at = new Date(ms).toISOString();
+    }
+    return this.#at;
+  }
+}
+
+/** One packet as subscribers get it, its text built once for all of them (and shared with packets like it). */
+function trafficPacketOf(packet: PacketSummary, capture: CaptureView, runtime: Runtime, texts: PacketTexts): TrafficPacket {
   const timed = packet.seconds >= 0;
   const ms = timed ? packet.seconds * 1000 + Math.floor(packet.nanos / 1e6) : runtime.clock.now().getTime();
   return {
-    at: new Date(ms).toISOString(),
-    timeNs: timed ? (packet.time as bigint).toString() : (BigInt(ms) * 1_000_000n).toString(),
+    at: texts.at(ms),
+    timeNs: timed ? timeNsOf(packet.seconds, packet.nanos) : (BigInt(ms) * 1_000_000n).toString(),
     interface: packet.interface.name ?? capture.interface,
-    src: packet.src ?? '',
-    dst: packet.dst ?? '',
+    src: texts.address(packet.srcKey, () => packet.src),
+    dst: texts.address(packet.dstKey, () => packet.dst),
     srcPort: packet.srcPort,
     dstPort: packet.dstPort,
     protocol: packet.protocol,
     ipProtocol: packet.ipProtocol,
     length: packet.wireLength,
     capturedLength: packet.capturedLength,
-    tcpFlags: packet.flags,
+    tcpFlags: texts.flags(packet),
     vlan: packet.vlans ?? [],
     info: packet.info,
   };
 }
+
+/** `seconds * 1e9 + nanos` as decimal text, without a BigInt (nanos is below 1e9). */
+const timeNsOf = (seconds: number, nanos: number) => (seconds === 0 ? String(nanos) : `${seconds}${String(nanos).padStart(9, '0')}`);
 
 const timeOf = (seconds: number, nanos: number) => new Date(seconds * 1000 + Math.floor(nanos / 1e6));
 

@@ -112,12 +112,24 @@ export class TrafficFeed {
       const dropsTimer = setInterval(() => void reportDrops(), DROPS_EVERY_MS);
       dropsTimer.unref();
       let stopped = false;
+      // A wait of its own each batch, woken by the stop: racing `stop` itself would leave a reaction on it per batch, all held until the end.
+      let wake: (() => void) | null = null;
       void stop.then(() => {
         stopped = true;
+        wake?.();
       });
+      const nextBatch = () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, BATCH_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
       try {
         while (!stopped) {
-          await Promise.race([stop, new Promise((resolve) => setTimeout(resolve, BATCH_MS))]);
+          await nextBatch();
+          wake = null;
           // After the end, what is queued still goes out, then the subscription completes.
           if (queue.length === 0 && dropped === 0) {
             if (ended) break;
