@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Authenticate, Identity, Viewer } from '../access/viewer.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
@@ -200,5 +202,28 @@ describe('IdentityWatch, while changes may go unheard', () => {
       events.publish('identityRevoked', { userId: ALICE, reason: 'REVOKED', at: new Date().toISOString() });
       expect(lost).toHaveLength(1);
     });
+  });
+});
+
+describe('IdentityWatch.guard', () => {
+  it('holds no event it passed on while the stream goes on', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { watch } = setUp();
+    const passed: WeakRef<object>[] = [];
+    async function* events() {
+      for (let i = 0; ; i++) {
+        const event = { i, payload: new Array(1_000).fill(i) };
+        if (i < 50) passed.push(new WeakRef(event));
+        yield event;
+      }
+    }
+    const stream = watch.guard(events(), identity(ALICE), () => ({ i: -1, payload: [] }));
+    for (let i = 0; i < 200; i++) await stream.next();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    // Racing every wait against one promise that lives as long as the stream kept each event until the end.
+    expect(passed.filter((ref) => ref.deref() !== undefined).length).toBeLessThan(5);
+    await stream.return?.();
   });
 });

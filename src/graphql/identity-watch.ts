@@ -145,8 +145,14 @@ export class IdentityWatch {
     return new Repeater<T>(async (push, stop) => {
       const iterator = source[Symbol.asyncIterator]();
       let lostWith: IdentityLost | undefined;
-      let end!: () => void;
-      const ended = new Promise<{ done: true; value: undefined }>((resolve) => (end = () => resolve({ done: true, value: undefined })));
+      // Each wait for the next event is woken by the end on its own: racing one long-lived promise would leave
+      // a reaction on it per event, each holding that event's result, until the subscription ends.
+      let over = false;
+      let wake: ((step: IteratorResult<T>) => void) | null = null;
+      const end = () => {
+        over = true;
+        wake?.({ done: true, value: undefined });
+      };
       const { recheck, unwatch } = this.watch(identity, (why) => {
         lostWith = why;
         end();
@@ -154,7 +160,13 @@ export class IdentityWatch {
       void stop.then(end);
       try {
         for (;;) {
-          const next = await Promise.race([iterator.next(), ended]);
+          const next: IteratorResult<T> = over
+            ? { done: true, value: undefined }
+            : await new Promise<IteratorResult<T>>((resolve, reject) => {
+                wake = resolve;
+                iterator.next().then(resolve, reject);
+              });
+          wake = null;
           if (next.done || !(await recheck())) break;
           await push(next.value);
         }
