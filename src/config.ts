@@ -85,6 +85,7 @@ const schema = z.object({
     .max(Number.MAX_SAFE_INTEGER)
     .default(1024 ** 3),
   CAPTURE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  TRAFFIC_DELIVERY_MAX_PPS: z.coerce.number().int().min(1).max(100_000_000).default(50_000),
 });
 
 export type Config = {
@@ -175,6 +176,8 @@ export type Config = {
     maxBytes: number;
     /** Captures one worker runs at once (live and replays). */
     concurrency: number;
+    /** Packets all `trafficEvents` subscribers of one API process are sent per second, together. */
+    deliveryMaxPps: number;
   };
 };
 
@@ -243,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxPackets: values.CAPTURE_MAX_PACKETS,
       maxBytes: values.CAPTURE_MAX_BYTES,
       concurrency: values.CAPTURE_CONCURRENCY,
+      deliveryMaxPps: values.TRAFFIC_DELIVERY_MAX_PPS,
     },
   };
 }

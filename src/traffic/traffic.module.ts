@@ -11,6 +11,7 @@ import { CaptureQueries } from './capture/capture.queries.ts';
 import { CaptureReads } from './capture/capture.reads.ts';
 import type { CaptureUpdated, TrafficPackets, TrafficStatsMessage } from './capture/capture.topics.ts';
 import { isCaptureView, isFlowView } from './capture/capture.view.ts';
+import { DeliveryBudget } from './capture/delivery-budget.ts';
 import { FlowSchema } from './capture/flow.entity.ts';
 import { TrafficFeed } from './capture/traffic.feed.ts';
 import { CreateCaptureSensors } from './migrations/20261210000000-capture-sensors.ts';
@@ -84,6 +85,16 @@ const liveCaptures: AreaQueue = {
 };
 
 const sensors = new WeakMap<Runtime, { sensor: RunningSensor; sweep: NodeJS.Timeout }>();
+/** One delivery budget per app (its config), shared by every subscriber of the process. */
+const budgets = new WeakMap<Runtime['config'], DeliveryBudget>();
+const budgetOf = (config: Runtime['config']) => {
+  let budget = budgets.get(config);
+  if (!budget) {
+    budget = new DeliveryBudget(config.traffic.deliveryMaxPps);
+    budgets.set(config, budget);
+  }
+  return budget;
+};
 /** How often a worker looks for captures of sensors that went silent. */
 const LOST_SENSORS_EVERY_MS = 15_000;
 const registryOf = (scope: Pick<RequestScope, 'reads' | 'clock' | 'logger'> & { em: () => RequestScope['em'] }) =>
@@ -159,7 +170,7 @@ export const trafficModule = {
         scans: new ScanReads(scope.reads),
         evidence: new EvidenceReads(scope.reads),
       }),
-      trafficFeed: new TrafficFeed({ viewer: scope.viewer, events: scope.events, captures, em: scope.em }),
+      trafficFeed: new TrafficFeed({ viewer: scope.viewer, events: scope.events, captures, em: scope.em, budget: budgetOf(scope.config) }),
     };
   },
 } satisfies AreaModule;

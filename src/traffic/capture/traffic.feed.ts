@@ -7,6 +7,7 @@ import type { CaptureQueries } from './capture.queries.ts';
 import type { CaptureStats, TrafficPacket } from './capture.topics.ts';
 import { type CaptureView, captureView } from './capture.view.ts';
 import { isEnded } from './capture-status.ts';
+import type { DeliveryBudget } from './delivery-budget.ts';
 import { TrafficFilter, type TrafficFilterInput } from './traffic-filter.ts';
 
 /** Packets held for one subscriber that reads slower than they come; past it, the newest are dropped and counted. */
@@ -19,7 +20,7 @@ const DROPS_EVERY_MS = 1_000;
 
 export type TrafficBatch = { captureId: string; packets: TrafficPacket[]; dropped: number };
 
-export type TrafficFeedDeps = { viewer: Viewer; events: EventBus; captures: CaptureQueries; em: EntityManager };
+export type TrafficFeedDeps = { viewer: Viewer; events: EventBus; captures: CaptureQueries; em: EntityManager; budget: DeliveryBudget };
 
 /**
  * Subscriptions on captures. `trafficEvents` gives each subscriber a bounded
@@ -32,8 +33,10 @@ export class TrafficFeed {
   readonly #events: EventBus;
   readonly #captures: CaptureQueries;
   readonly #em: EntityManager;
+  readonly #budget: DeliveryBudget;
 
-  constructor({ viewer, events, captures, em }: TrafficFeedDeps) {
+  constructor({ viewer, events, captures, em, budget }: TrafficFeedDeps) {
+    this.#budget = budget;
     this.#viewer = viewer;
     this.#events = events;
     this.#captures = captures;
@@ -67,6 +70,7 @@ export class TrafficFeed {
     const wanted = new TrafficFilter(input ?? {});
     const events = this.#events;
     const em = this.#em;
+    const budget = this.#budget;
     return new Repeater<TrafficBatch>(async (push, stop) => {
       const capture = await this.#visible(captureId, stop);
       if (!capture) return;
@@ -135,7 +139,13 @@ export class TrafficFeed {
             if (ended) break;
             continue;
           }
-          const batch = queue.splice(0, MAX_BATCH_PACKETS);
+          // The process's budget says how many may go; the rest waits, or, once the capture ended, is dropped.
+          const batch = queue.splice(0, budget.take(Math.min(queue.length, MAX_BATCH_PACKETS)));
+          if (ended && queue.length > 0) {
+            dropped += queue.length;
+            queue.length = 0;
+          }
+          if (batch.length === 0 && dropped === 0) continue;
           const missed = dropped;
           dropped = 0;
           unreported += missed;
