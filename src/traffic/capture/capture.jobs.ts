@@ -248,6 +248,8 @@ function trafficPacketOf(packet: PacketSummary, capture: CaptureView, runtime: R
     tcpFlags: texts.flags(packet),
     vlan: packet.vlans ?? [],
     info: packet.info,
+    srcV4: packet.ipVersion === 4 && typeof packet.srcKey === 'number' ? packet.srcKey : null,
+    dstV4: packet.ipVersion === 4 && typeof packet.dstKey === 'number' ? packet.dstKey : null,
   };
 }
 

@@ -26,6 +26,9 @@ export type TrafficPacket = {
   tcpFlags: TcpFlag[];
   vlan: number[];
   info: string;
+  /** IPv4 addresses as numbers (null otherwise), so that each subscriber's filter need not parse `src` and `dst`; not in the API. */
+  srcV4: number | null;
+  dstV4: number | null;
 };
 
 /** Packets of a capture as decoded, about every 100 ms. */

@@ -11,7 +11,7 @@ import type { DeliveryBudget } from './delivery-budget.ts';
 import { TrafficFilter, type TrafficFilterInput } from './traffic-filter.ts';
 
 /** Packets held for one subscriber that reads slower than they come; past it, the newest are dropped and counted. */
-export const MAX_QUEUED_PACKETS = 10_000;
+export const MAX_QUEUED_PACKETS = 2_000;
 /** Packets in one batch at most, and how long a batch waits to fill. */
 export const MAX_BATCH_PACKETS = 1_000;
 export const BATCH_MS = 100;
