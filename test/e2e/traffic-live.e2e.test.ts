@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import type { TrafficPacket } from '../../src/traffic/capture/capture.topics.ts';
 import { CaptureDecoder } from '../../src/traffic/decode/capture-decoder.ts';
 import { createScan, download } from '../helpers/evidence.ts';
 import { Netns } from '../helpers/netns.ts';
@@ -17,22 +18,8 @@ import { type ServerProcess, startServer, subscribe } from '../helpers/server.ts
 const hasTcpdump = spawnSync('tcpdump', ['--version']).status === 0;
 const runnable = Netns.available && hasTcpdump;
 
-type Packet = {
-  at: string;
-  timeNs: string;
-  interface: string | null;
-  src: string;
-  dst: string;
-  srcPort: number | null;
-  dstPort: number | null;
-  protocol: string;
-  ipProtocol: number | null;
-  length: number;
-  capturedLength: number;
-  tcpFlags: string[];
-  vlan: number[];
-  info: string;
-};
+/** A packet as `trafficEvents` sends it: the API's shape of the worker's `TrafficPacket`. */
+type Packet = Omit<TrafficPacket, 'srcV4' | 'dstV4'>;
 type Batch = { trafficEvents: { captureId: string; packets: Packet[]; dropped: number } };
 type Flow = {
   protocol: string;

@@ -1,5 +1,6 @@
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TrafficPacket } from '../../src/traffic/capture/capture.topics.ts';
 import {
   arp,
   type CaptureRecord,
@@ -43,22 +44,8 @@ let slowId: string;
 let knownCaptureValue: string;
 let updates: ReturnType<typeof subscribe<{ captureUpdated: { id: string; status: string; error: string | null } }>>;
 
-type Packet = {
-  at: string;
-  timeNs: string;
-  interface: string | null;
-  src: string;
-  dst: string;
-  srcPort: number | null;
-  dstPort: number | null;
-  protocol: string;
-  ipProtocol: number | null;
-  length: number;
-  capturedLength: number;
-  tcpFlags: string[];
-  vlan: number[];
-  info: string;
-};
+/** A packet as `trafficEvents` sends it: the API's shape of the worker's `TrafficPacket`. */
+type Packet = Omit<TrafficPacket, 'srcV4' | 'dstV4'>;
 type Batch = { captureId: string; dropped: number; packets: Packet[] };
 type Stats = { packets: number; bytes: number; decodeErrors: number; droppedForSubscribers: number };
 type FlowNode = {

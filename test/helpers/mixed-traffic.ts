@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { arp, ethernet, icmp, ipv4, ipv6, pcapHeader, TCP_FLAGS, tcp, udp } from './captures.ts';
+import { seededRandom } from './random.ts';
 
 /**
  * A seeded, deterministic mix of Ethernet traffic for the decoder's benches and
@@ -69,18 +70,6 @@ const UDP_SERVICES = [53, 53, 53, 123, 161, 514, 1194, 5060];
 const ETHERNET_MIN = 60;
 const { FIN, SYN, RST, PSH, ACK } = TCP_FLAGS;
 
-/** mulberry32: small, fast, and the same everywhere. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Direction {
   template: Uint8Array;
   src: string;
@@ -124,7 +113,7 @@ export class MixedTraffic {
   private lastFlags = 0;
 
   constructor({ seed = 1, flows = 3000, startSeconds = 1_700_000_000 }: MixedTrafficOptions = {}) {
-    this.rand = random(seed);
+    this.rand = seededRandom(seed);
     this.seconds = startSeconds;
     this.noise = Buffer.alloc(1 << 16);
     for (let i = 0; i < this.noise.length; i++) this.noise[i] = (this.rand() * 256) | 0;

@@ -15,6 +15,7 @@ import {
   tcp,
   udp,
 } from '../../../test/helpers/captures.ts';
+import { seededRandom } from '../../../test/helpers/random.ts';
 import { CaptureDecoder } from './capture-decoder.ts';
 import { CaptureFormatError, MAX_RECORD_BYTES } from './capture-reader.ts';
 
@@ -27,17 +28,6 @@ import { CaptureFormatError, MAX_RECORD_BYTES } from './capture-reader.ts';
 const CASES = Number(process.env.FUZZ_CASES ?? 3000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const MAX_HELD = MAX_RECORD_BYTES + 65_536;
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const v4 = { src: '192.0.2.1', dst: '198.51.100.2' };
 const v6 = { src: '2001:db8::1', dst: '2001:db8::2' };
@@ -114,14 +104,14 @@ describe.each(Object.entries(corpora))('the decoder on a damaged %s capture', (f
   });
 
   it('survives every truncation', () => {
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const outcomes = new Set<string>();
     for (let length = 0; length < corpus.length; length++) outcomes.add(survive(corpus.subarray(0, length), next));
     expect([...outcomes].sort()).toEqual(['read', 'refused']);
   });
 
   it(`survives ${CASES} bit-flipped copies`, () => {
-    const next = random(SEED + 1);
+    const next = seededRandom(SEED + 1);
     let decodeErrors = 0;
     for (let i = 0; i < CASES; i++) {
       const copy = Uint8Array.from(corpus);
@@ -137,7 +127,7 @@ describe.each(Object.entries(corpora))('the decoder on a damaged %s capture', (f
   });
 
   it(`survives ${CASES} runs of random bytes after a valid header`, () => {
-    const next = random(SEED + 2);
+    const next = seededRandom(SEED + 2);
     const header = corpus.subarray(0, format === 'pcap' ? 24 : 28 + 20 * 3);
     let packets = 0;
     let decodeErrors = 0;
@@ -165,7 +155,7 @@ describe.each(Object.entries(corpora))('the decoder on a damaged %s capture', (f
 
 describe('the decoder on random bytes', () => {
   it(`refuses ${CASES} random streams without anything but a CaptureFormatError`, () => {
-    const next = random(SEED + 3);
+    const next = seededRandom(SEED + 3);
     for (let i = 0; i < CASES; i++) {
       const noise = Uint8Array.from({ length: Math.floor(next() * 300) }, () => Math.floor(next() * 256));
       survive(noise, next);

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../test/helpers/random.ts';
 import { resolutionOf, timestampOf } from './pcapng.ts';
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('pcapng timestamps', () => {
   it('read if_tsresol as a power of ten, or of two with the high bit', () => {
@@ -21,7 +10,7 @@ describe('pcapng timestamps', () => {
   });
 
   it('convert exactly, as BigInt arithmetic does, at every resolution and magnitude', () => {
-    const next = random(13);
+    const next = seededRandom(13);
     for (const byte of [0, 3, 6, 9, 10, 12, 0x80, 0x80 | 10, 0x80 | 23, 0x80 | 24, 0x80 | 32, 0x80 | 40]) {
       const resolution = resolutionOf(byte);
       const units = BigInt(resolution.unitsPerSecond);
