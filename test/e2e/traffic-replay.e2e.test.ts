@@ -784,6 +784,25 @@ describe('speed and limits', () => {
     expect(((await captureOf(fast.id)).stats as Stats).packets).toBe(5);
   }, 20_000);
 
+  it('waits for the subscribers it asked for, so that a replay at speed 0 is seen whole', async () => {
+    const started = await startReplay({ evidenceId: knownId, waitForSubscribers: 2 });
+    expect(started.status).toBe('QUEUED');
+    // Long after a worker would have taken it: it waits.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await captureOf(started.id)).status).toBe('QUEUED');
+    const watchers = [server.wsClient(), server.wsClient()];
+    const events = watchers.map((ws) => subscribe<{ trafficEvents: Batch }>(ws, TRAFFIC, { captureId: started.id }));
+    await within(Promise.all(events.map((sub) => sub.completed)), 15_000, 'the awaited subscriptions');
+    for (const sub of events) {
+      expect(sub.errors).toEqual([]);
+      expect(packetsOf(sub.results.map((result) => result.trafficEvents))).toEqual(EXPECTED);
+    }
+    expect((await captureOf(started.id)).status).toBe('COMPLETED');
+    await Promise.all(watchers.map((ws) => ws.dispose()));
+    const refused = await gql(START, { input: { evidenceId: knownId, waitForSubscribers: -1 } });
+    expect(codes(refused)).toEqual(['BAD_USER_INPUT']);
+  }, 30_000);
+
   it('stops at maxPackets exactly, COMPLETED', async () => {
     const { bytes } = mixedPcap(50);
     const evidence = await uploaded(server, scanId, { filename: 'mixed.pcap', content: bytes });

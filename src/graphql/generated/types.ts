@@ -218,6 +218,8 @@ export type Capture = Node & {
   status: CaptureStatus;
   /** The addresses with the most bytes, sent and received. */
   topTalkers: Array<Talker>;
+  /** The `trafficEvents` subscriptions it waited for before it started. */
+  waitForSubscribers: Scalars['Int']['output'];
 };
 
 
@@ -1332,6 +1334,12 @@ export type StartCaptureInput = {
   snapLength?: InputMaybe<Scalars['Int']['input']>;
   /** Playback speed of a recorded capture: 0 (default) as fast as it goes, 1 as recorded. */
   speed?: InputMaybe<Scalars['Float']['input']>;
+  /**
+   * Start only once this many `trafficEvents` subscriptions of this capture are
+   * live (or after 10 seconds): subscribe between `startCapture` and the start,
+   * and miss nothing of a replay at `speed: 0`. Default 0, at most 1000.
+   */
+  waitForSubscribers?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type StartCapturePayload = {
@@ -1955,6 +1963,7 @@ export type CaptureResolvers<ContextType = GraphQLContext, ParentType extends Re
   stats?: Resolver<ResolversTypes['CaptureStats'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['CaptureStatus'], ParentType, ContextType>;
   topTalkers?: Resolver<Array<ResolversTypes['Talker']>, ParentType, ContextType, RequireFields<CaptureTopTalkersArgs, 'first'>>;
+  waitForSubscribers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 

@@ -33,6 +33,7 @@ export type StartCaptureInput = {
   maxBytes?: number | null;
   speed?: number | null;
   saveEvidence?: boolean | null;
+  waitForSubscribers?: number | null;
 };
 
 export type CaptureCommandsDeps = {
@@ -55,6 +56,7 @@ const NOT_FOUND = 'No capture with this ID.';
 const CAPTURE_TYPES = new Set(['application/vnd.tcpdump.pcap', 'application/x-pcapng']);
 /** How long `stopCapture` waits for the worker to end a running capture before it answers with the capture as it is. */
 const STOP_WAIT_MS = 1_500;
+const MAX_WAIT_FOR_SUBSCRIBERS = 1_000;
 
 /** The queue of live captures of the sensor `name`: only that sensor's worker takes them. */
 export const liveQueueOf = (sensor: string) => `capture.live.${sensor}` as const;
@@ -103,6 +105,7 @@ export class CaptureCommands {
       filter,
       ...settings,
       saveEvidence: Boolean(input.saveEvidence),
+      waitForSubscribers: this.#waitFor(input.waitForSubscribers),
       now: clock.now(),
     });
     await em.persist(capture).flush();
@@ -172,6 +175,14 @@ export class CaptureCommands {
     if (!scan) throw new NotFoundError(notFound);
     this.#deps.viewer.assertOn('scan:write', 'scan:read', scan.ownerId, notFound);
     return scan;
+  }
+
+  #waitFor(count: number | null | undefined): number {
+    if (count === null || count === undefined) return 0;
+    if (!Number.isInteger(count) || count < 0 || count > MAX_WAIT_FOR_SUBSCRIBERS) {
+      throw new InvalidInputError('waitForSubscribers', `0 to ${MAX_WAIT_FOR_SUBSCRIBERS}.`);
+    }
+    return count;
   }
 
   #speed(speed: number | null | undefined, live: boolean): number {

@@ -28,6 +28,10 @@ const CaptureSchema = defineEntity({
     maxBytes: p.bigint('number'),
     speed: p.double(),
     saveEvidence: p.boolean(),
+    /** The capture starts once this many `trafficEvents` subscriptions are live (or after `WAIT_FOR_SUBSCRIBERS_SECONDS`). */
+    waitForSubscribers: p.integer(),
+    /** `trafficEvents` subscriptions live now, counted by the API processes that hold them. */
+    watchers: p.integer(),
     status: p.enum(CAPTURE_STATUSES),
     error: p.text().nullable(),
     /** Set by `stopCapture`; the worker running the capture sees it within a second and ends it STOPPED. */
@@ -68,6 +72,7 @@ export type NewCapture = {
   maxBytes: number;
   speed: number;
   saveEvidence: boolean;
+  waitForSubscribers: number;
   now: Date;
 };
 
@@ -82,6 +87,7 @@ export class Capture extends CaptureSchema.class {
       status: CaptureStatus.QUEUED,
       error: null,
       stopRequestedAt: null,
+      watchers: 0,
       createdAt: now,
       startedAt: null,
       endedAt: null,

@@ -31,6 +31,7 @@ type CaptureJob = Jobs['capture.replay'];
  */
 export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
   return async ({ captureId }, { signal: workerStopping }) => {
+    await subscribersLive(runtime, captureId, workerStopping);
     const view = await begin(runtime, captureId);
     if (!view) return;
     const stop = new AbortController();
@@ -140,6 +141,23 @@ export function createCaptureGivenUpHandler(runtime: Runtime) {
     const why = reason === 'job heartbeat timeout' ? 'its worker stopped responding' : reason;
     await finish(runtime, captureId, { status: 'FAILED', reason: 'failed', error: `The capture broke off: ${why}.`, stats: null });
   };
+}
+
+/** Longest a capture waits for the subscribers it asked for before it starts anyway. */
+export const WAIT_FOR_SUBSCRIBERS_SECONDS = 10;
+
+/** Waits (still QUEUED) until the `trafficEvents` subscriptions the capture asked for are live, a stop, or the time is up. */
+async function subscribersLive(runtime: Runtime, captureId: string, workerStopping: AbortSignal): Promise<void> {
+  const deadline = Date.now() + WAIT_FOR_SUBSCRIBERS_SECONDS * 1000;
+  for (;;) {
+    const [row] = await runtime.reads.rows<{ wait_for_subscribers: number; watchers: number; stop_requested_at: Date | null }>({
+      sql: 'select wait_for_subscribers, watchers, stop_requested_at from captures where id = ?::uuid',
+      params: [captureId],
+    });
+    if (!row || row.watchers >= row.wait_for_subscribers || row.stop_requested_at || workerStopping.aborted || Date.now() >= deadline)
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** QUEUED → RUNNING under the row's lock; `null` when it was stopped, ended or deleted meanwhile. */

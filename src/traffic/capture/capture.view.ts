@@ -21,6 +21,7 @@ export type CaptureView = {
   maxBytes: number;
   speed: number;
   saveEvidence: boolean;
+  waitForSubscribers: number;
   status: CaptureStatus;
   error: string | null;
   createdAt: Date;
@@ -37,7 +38,7 @@ export type CaptureView = {
 
 export const CAPTURE_VIEW_COLUMNS =
   'id, owner_id, scan_id, sensor, interface, source_evidence_id, filter, effective_filter, snap_length, max_packets, ' +
-  'max_seconds, max_bytes, speed, save_evidence, status, error, created_at, started_at, ended_at, packets, bytes, ' +
+  'max_seconds, max_bytes, speed, save_evidence, wait_for_subscribers, status, error, created_at, started_at, ended_at, packets, bytes, ' +
   'captured_bytes, dropped_by_kernel, dropped_for_subscribers, decode_errors, saved_evidence_id';
 
 /** A row as `pg` gives it: bigint columns come as text. */
@@ -56,6 +57,7 @@ export type CaptureRow = {
   max_bytes: string | number;
   speed: number;
   save_evidence: boolean;
+  wait_for_subscribers: number;
   status: CaptureStatus;
   error: string | null;
   created_at: Date;
@@ -85,6 +87,7 @@ export const captureViewOfRow = (row: CaptureRow): CaptureView => ({
   maxBytes: Number(row.max_bytes),
   speed: row.speed,
   saveEvidence: row.save_evidence,
+  waitForSubscribers: row.wait_for_subscribers,
   status: row.status,
   error: row.error,
   createdAt: row.created_at,

@@ -77,6 +77,12 @@ export class TrafficFeed {
       // An empty batch at once: the subscription is live (and, for an ended capture, the only one).
       await push({ captureId, packets: [], dropped: 0 });
       if (isEnded(capture.status)) return stop();
+      // Counted where workers see it: a capture waiting for its subscribers starts once enough are live.
+      const watching = (delta: number) =>
+        em
+          .getConnection()
+          .execute('update captures set watchers = greatest(watchers + ?, 0) where id = ?', [delta, captureId])
+          .catch(() => {});
       const queue: TrafficPacket[] = [];
       let dropped = 0;
       let unreported = 0;
@@ -84,6 +90,7 @@ export class TrafficFeed {
       const packets = events.subscribe('trafficPackets', captureId)[Symbol.asyncIterator]();
       const stats = events.subscribe('trafficStats', captureId)[Symbol.asyncIterator]();
       const updates = events.subscribe('captureUpdated')[Symbol.asyncIterator]();
+      await watching(1);
       void (async () => {
         for (let next = await packets.next(); !next.done; next = await packets.next()) {
           for (const packet of next.value.packets) {
@@ -155,6 +162,7 @@ export class TrafficFeed {
       } finally {
         clearInterval(dropsTimer);
         await Promise.all([packets.return?.(), stats.return?.(), updates.return?.()]);
+        await watching(-1);
         await reportDrops();
         stop();
       }
