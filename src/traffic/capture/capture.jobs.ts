@@ -35,7 +35,16 @@ export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
     const view = await begin(runtime, captureId);
     if (!view) return;
     const stop = new AbortController();
-    const poll = setInterval(() => void stopAsked(runtime, captureId).then((asked) => asked && stop.abort()), STOP_POLL_MS);
+    // Packets are made text and published only while someone watches: most of a long capture's are for its flows alone.
+    let watched = (await watch(runtime, captureId)).watchers > 0;
+    const poll = setInterval(
+      () =>
+        void watch(runtime, captureId).then(({ stopped, watchers }) => {
+          watched = watchers > 0;
+          if (stopped) stop.abort();
+        }),
+      STOP_POLL_MS,
+    );
     const onWorkerStop = () => stop.abort();
     workerStopping.addEventListener('abort', onWorkerStop, { once: true });
     let end: CaptureEnd;
@@ -50,11 +59,13 @@ export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
         speed: view.speed,
         stop: stop.signal,
         clock: runtime.clock,
-        onPackets: (packets) =>
+        onPackets: (packets) => {
+          if (!watched) return;
           void runtime.events.publish('trafficPackets', captureId, {
             captureId,
             packets: packets.map((packet) => trafficPacketOf(packet, view, runtime, texts)),
-          }),
+          });
+        },
         onFlush: (flush) => writeFlush(runtime, captureId, flush),
       });
     } catch (error) {
@@ -178,12 +189,18 @@ async function begin(runtime: Runtime, captureId: string): Promise<CaptureView |
   return view;
 }
 
-async function stopAsked(runtime: Runtime, captureId: string): Promise<boolean> {
+/** Whether a stop was asked (or the capture deleted with its scan), and how many `trafficEvents` subscriptions watch it. */
+async function watch(runtime: Runtime, captureId: string): Promise<{ stopped: boolean; watchers: number }> {
   const rows = await runtime.reads
-    .rows<{ stop_requested_at: Date | null }>({ sql: 'select stop_requested_at from captures where id = ?::uuid', params: [captureId] })
+    .rows<{ stop_requested_at: Date | null; watchers: number }>({
+      sql: 'select stop_requested_at, watchers from captures where id = ?::uuid',
+      params: [captureId],
+    })
     .catch(() => null);
-  // Deleted (its scan went): stop too.
-  return rows !== null && (rows.length === 0 || rows[0]?.stop_requested_at != null);
+  // A failed read changes nothing: the next one, a quarter of a second later, decides.
+  if (rows === null) return { stopped: false, watchers: 1 };
+  const [row] = rows;
+  return { stopped: !row || row.stop_requested_at !== null, watchers: row?.watchers ?? 0 };
 }
 
 async function sourceOf(runtime: Runtime, capture: CaptureView): Promise<PacketSource> {
