@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unusedPort } from '../helpers/ports.ts';
+import { portToListenOn } from '../helpers/ports.ts';
 import { startServer } from '../helpers/server.ts';
 
 /**
@@ -32,7 +32,7 @@ async function fallbackPlace(env: Record<string, string>, cwd?: string): Promise
   return {
     cwd,
     fallbackDir,
-    env: { ...env, EMBEDDED_POSTGRES_PORT: String(await unusedPort()), EMBEDDED_POSTGRES_FALLBACK_DIR: fallbackDir },
+    env: { ...env, EMBEDDED_POSTGRES_PORT: String(await portToListenOn()), EMBEDDED_POSTGRES_FALLBACK_DIR: fallbackDir },
   };
 }
 

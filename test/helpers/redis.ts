@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
-import { unusedPort } from './ports.ts';
+import { portToListenOn } from './ports.ts';
 
 /**
  * Tests that need Redis take it from `TEST_REDIS_URL` (CI: the machine's),
@@ -36,7 +36,7 @@ export type TestRedis = { url: string; stop(): Promise<void> };
 export async function useRedis(): Promise<TestRedis> {
   if (GIVEN) return { url: GIVEN, stop: async () => {} };
   if (redisMissing) throw new Error(`Redis tests cannot run: ${redisMissing}`);
-  return startRedisServer(await unusedPort());
+  return startRedisServer(await portToListenOn());
 }
 
 /** A `redis-server` on 127.0.0.1:`port` that writes nothing to disk; resolves once it accepts connections. */
@@ -75,7 +75,7 @@ export type RedisDoor = { url: string; open(): Promise<void>; shut(): Promise<vo
 /** A door to `redis`, shut to begin with. */
 export async function redisDoor(redis: TestRedis): Promise<RedisDoor> {
   const target = new URL(redis.url);
-  const port = await unusedPort();
+  const port = await portToListenOn();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   const url = new URL(redis.url);
