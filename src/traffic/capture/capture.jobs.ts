@@ -47,6 +47,8 @@ export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
     );
     const onWorkerStop = () => stop.abort();
     workerStopping.addEventListener('abort', onWorkerStop, { once: true });
+    // A worker stopping while the capture waited for its subscribers ends it at once (FAILED, saying so).
+    if (workerStopping.aborted) stop.abort();
     let end: CaptureEnd;
     const saving = view.saveEvidence ? saver(runtime, view) : null;
     const texts = new PacketTexts();
