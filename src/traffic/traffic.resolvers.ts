@@ -68,7 +68,7 @@ export const trafficResolvers = {
         capture,
         args,
         { protocol: filter?.protocol ?? null, state: filter?.state ?? null, host: filter?.host ?? null, port: filter?.port ?? null },
-        orderBy ? { field: FLOW_ORDER_FIELDS[orderBy.field], direction: orderBy.direction } : { field: 'firstSeen', direction: 'ASC' },
+        orderBy ? { field: FLOW_ORDER_FIELDS[orderBy.field], direction: orderBy.direction } : null,
       ),
   },
   Flow: {

@@ -14,8 +14,9 @@ import { TcpdumpSource } from '../source/tcpdump-source.ts';
 import { Capture } from './capture.entity.ts';
 import { publishCaptureUpdated } from './capture.events.ts';
 import { CaptureReads } from './capture.reads.ts';
+import { CaptureRepository, type CaptureWatch, type FlowRecord } from './capture.repository.ts';
 import type { CaptureStats, TrafficPacket } from './capture.topics.ts';
-import type { CaptureView } from './capture.view.ts';
+import { type CaptureView, captureStats } from './capture.view.ts';
 import { type CaptureEnd, type CaptureFlush, type RunStats, runCapture } from './capture-run.ts';
 import { CaptureStatus, isEnded } from './capture-status.ts';
 
@@ -31,18 +32,23 @@ type CaptureJob = Jobs['capture.replay'];
  */
 export function createCaptureJob(runtime: Runtime): JobHandler<CaptureJob> {
   return async ({ captureId }, { signal: workerStopping }) => {
-    await subscribersLive(runtime, captureId, workerStopping);
+    const waited = await subscribersLive(runtime, captureId, workerStopping);
     const view = await begin(runtime, captureId);
     if (!view) return;
     const stop = new AbortController();
     // Packets are made text and published only while someone watches: most of a long capture's are for its flows alone.
-    let watched = (await watch(runtime, captureId)).watchers > 0;
+    let watched = waited.watchers > 0;
+    const captures = new CaptureRepository(runtime.orm.em.fork());
     const poll = setInterval(
       () =>
-        void watch(runtime, captureId).then(({ stopped, watchers }) => {
-          watched = watchers > 0;
-          if (stopped) stop.abort();
-        }),
+        void captures.watch(captureId).then(
+          ({ stopped, watchers }) => {
+            watched = watchers > 0;
+            if (stopped) stop.abort();
+          },
+          // A failed read changes nothing: the next one, a quarter of a second later, decides.
+          () => {},
+        ),
       STOP_POLL_MS,
     );
     const onWorkerStop = () => stop.abort();
@@ -132,12 +138,9 @@ const SENSOR_LOST_SECONDS = 60;
  * heartbeat, FAILED with the reason; run by every worker from time to time.
  */
 export async function endCapturesOfLostSensors(runtime: Runtime): Promise<number> {
-  const rows = await runtime.orm.em.fork().execute<{ id: string }[]>(
-    `select c.id from captures c join capture_sensors s on s.name = c.sensor
-     where c.status in ('QUEUED', 'RUNNING') and s.last_seen_at < ?`,
-    [new Date(runtime.clock.now().getTime() - SENSOR_LOST_SECONDS * 1000)],
-  );
-  for (const { id } of rows) {
+  const silentSince = new Date(runtime.clock.now().getTime() - SENSOR_LOST_SECONDS * 1000);
+  const ids = await new CaptureRepository(runtime.orm.em.fork()).ofSensorsSilentSince(silentSince);
+  for (const id of ids) {
     await finish(runtime, id, {
       status: 'FAILED',
       reason: 'failed',
@@ -145,7 +148,7 @@ export async function endCapturesOfLostSensors(runtime: Runtime): Promise<number
       stats: null,
     });
   }
-  return rows.length;
+  return ids.length;
 }
 
 /** Ends a capture whose job was given up (its worker died mid-capture). */
@@ -159,16 +162,15 @@ export function createCaptureGivenUpHandler(runtime: Runtime) {
 /** Longest a capture waits for the subscribers it asked for before it starts anyway. */
 export const WAIT_FOR_SUBSCRIBERS_SECONDS = 10;
 
-/** Waits (still QUEUED) until the `trafficEvents` subscriptions the capture asked for are live, a stop, or the time is up. */
-async function subscribersLive(runtime: Runtime, captureId: string, workerStopping: AbortSignal): Promise<void> {
+/**
+ * Waits (still QUEUED) until the `trafficEvents` subscriptions the capture
+ * asked for are live, a stop, or the time is up; returns what it read last.
+ */
+async function subscribersLive(runtime: Runtime, captureId: string, workerStopping: AbortSignal): Promise<CaptureWatch> {
   const deadline = Date.now() + WAIT_FOR_SUBSCRIBERS_SECONDS * 1000;
   for (;;) {
-    const [row] = await runtime.reads.rows<{ wait_for_subscribers: number; watchers: number; stop_requested_at: Date | null }>({
-      sql: 'select wait_for_subscribers, watchers, stop_requested_at from captures where id = ?::uuid',
-      params: [captureId],
-    });
-    if (!row || row.watchers >= row.wait_for_subscribers || row.stop_requested_at || workerStopping.aborted || Date.now() >= deadline)
-      return;
+    const watch = await new CaptureRepository(runtime.orm.em.fork()).watch(captureId);
+    if (watch.stopped || watch.watchers >= watch.waitForSubscribers || workerStopping.aborted || Date.now() >= deadline) return watch;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -189,20 +191,6 @@ async function begin(runtime: Runtime, captureId: string): Promise<CaptureView |
   await publishCaptureUpdated(runtime.events, view);
   runtime.logger.info({ captureId, sensor: view.sensor, interface: view.interface, evidenceId: view.sourceEvidenceId }, 'capture started');
   return view;
-}
-
-/** Whether a stop was asked (or the capture deleted with its scan), and how many `trafficEvents` subscriptions watch it. */
-async function watch(runtime: Runtime, captureId: string): Promise<{ stopped: boolean; watchers: number }> {
-  const rows = await runtime.reads
-    .rows<{ stop_requested_at: Date | null; watchers: number }>({
-      sql: 'select stop_requested_at, watchers from captures where id = ?::uuid',
-      params: [captureId],
-    })
-    .catch(() => null);
-  // A failed read changes nothing: the next one, a quarter of a second later, decides.
-  if (rows === null) return { stopped: false, watchers: 1 };
-  const [row] = rows;
-  return { stopped: !row || row.stop_requested_at !== null, watchers: row?.watchers ?? 0 };
 }
 
 async function sourceOf(runtime: Runtime, capture: CaptureView): Promise<PacketSource> {
@@ -297,33 +285,7 @@ const timeOf = (seconds: number, nanos: number) => new Date(seconds * 1000 + Mat
 
 /** Flows and counts in one transaction, then the stats to subscribers (with the drops the API processes added). */
 async function writeFlush(runtime: Runtime, captureId: string, { flows, stats, tally }: CaptureFlush): Promise<void> {
-  const em = runtime.orm.em.fork();
-  const dropped = await em.transactional(async (tx) => {
-    if (flows.length) {
-      await tx.execute(
-        `insert into capture_flows (id, capture_id, protocol, ip_protocol, src, src_port, dst, dst_port, first_seen, last_seen,
-           originator_packets, originator_bytes, responder_packets, responder_bytes, packets, bytes, state, tcp_flags)
-         select f.id, ?::uuid, f.protocol, f.ip_protocol, f.src, f.src_port, f.dst, f.dst_port, f.first_seen, f.last_seen,
-           f.originator_packets, f.originator_bytes, f.responder_packets, f.responder_bytes,
-           f.originator_packets + f.responder_packets, f.originator_bytes + f.responder_bytes, f.state, f.tcp_flags
-         from jsonb_to_recordset(?::jsonb) as f(id uuid, protocol text, ip_protocol smallint, src text, src_port int, dst text, dst_port int,
-           first_seen timestamptz, last_seen timestamptz, originator_packets bigint, originator_bytes bigint, responder_packets bigint,
-           responder_bytes bigint, state text, tcp_flags smallint)
-         where exists (select 1 from captures where id = ?::uuid)
-         on conflict (id) do update set last_seen = excluded.last_seen, originator_packets = excluded.originator_packets,
-           originator_bytes = excluded.originator_bytes, responder_packets = excluded.responder_packets,
-           responder_bytes = excluded.responder_bytes, packets = excluded.packets, bytes = excluded.bytes,
-           state = excluded.state, tcp_flags = excluded.tcp_flags`,
-        [captureId, JSON.stringify(flows.map(flowRow)), captureId],
-      );
-    }
-    const rows = await tx.execute<{ dropped_for_subscribers: string }[]>(
-      `update captures set packets = ?, bytes = ?, captured_bytes = ?, decode_errors = ?, dropped_by_kernel = ?, tally = ?::jsonb
-       where id = ? returning dropped_for_subscribers`,
-      [stats.packets, stats.bytes, stats.capturedBytes, stats.decodeErrors, stats.droppedByKernel, JSON.stringify(tally), captureId],
-    );
-    return Number(rows[0]?.dropped_for_subscribers ?? 0);
-  });
+  const dropped = await new CaptureRepository(runtime.orm.em.fork()).flush(captureId, flows.map(flowRecord), stats, tally);
   await runtime.events.publish('trafficStats', captureId, {
     captureId,
     stats: statsOf(stats, dropped),
@@ -333,7 +295,7 @@ async function writeFlush(runtime: Runtime, captureId: string, { flows, stats, t
   });
 }
 
-function flowRow(flow: Flow) {
+function flowRecord(flow: Flow): FlowRecord {
   return {
     id: flow.id,
     protocol: flow.protocol,
@@ -413,19 +375,9 @@ async function finish(
     'capture ended',
   );
   await publishCaptureUpdated(runtime.events, view);
-  const seconds = view.startedAt && view.endedAt ? Math.max((view.endedAt.getTime() - view.startedAt.getTime()) / 1000, 0.001) : 0;
-  const rate = (count: number) => (seconds ? Math.round((count / seconds) * 10) / 10 : 0);
   await runtime.events.publish('trafficStats', captureId, {
     captureId,
-    stats: {
-      packets: view.packets,
-      bytes: view.bytes,
-      droppedByKernel: view.droppedByKernel,
-      droppedForSubscribers: view.droppedForSubscribers,
-      decodeErrors: view.decodeErrors,
-      packetsPerSecond: rate(view.packets),
-      bytesPerSecond: rate(view.bytes),
-    },
+    stats: captureStats(view, runtime.clock.now()),
     final: true,
     at: runtime.clock.now().toISOString(),
   });

@@ -8,11 +8,12 @@ import type { SensorRegistry, SensorView } from '../sensors/sensor-registry.ts';
 import type { CaptureLoaders } from './capture.loaders.ts';
 import type { CaptureFilter, CaptureReads, FlowFilter, FlowOrder } from './capture.reads.ts';
 import type { CaptureStats } from './capture.topics.ts';
-import type { CaptureView, FlowView } from './capture.view.ts';
+import { type CaptureView, captureStats, type FlowView } from './capture.view.ts';
 
 /** The most buckets `series` returns: the latest ones. */
 export const MAX_SERIES_BUCKETS = 3_600;
 const MAX_TALKERS = 100;
+const FIRST_SEEN: FlowOrder = { field: 'firstSeen', direction: 'ASC' };
 
 export type CaptureQueriesDeps = { reads: CaptureReads; loaders: CaptureLoaders; viewer: Viewer; clock: Clock; sensors: SensorRegistry };
 
@@ -84,28 +85,21 @@ export class CaptureQueries {
     return flow && (await this.get(flow.captureId)) ? flow : null;
   }
 
-  /** A page of a capture's flows (a capture the viewer already sees). `filter.host` is an address or a network. */
-  flows(capture: CaptureView, args: PageArgs, filter: FlowFilter, order: FlowOrder): Promise<Connection<FlowView>> {
+  /**
+   * A page of the flows of a capture the viewer already sees, in the order
+   * they were first seen unless `order` says otherwise. `filter.host` is an
+   * address or a network.
+   */
+  flows(capture: CaptureView, args: PageArgs, filter: FlowFilter, order: FlowOrder | null = null): Promise<Connection<FlowView>> {
     const host = filter.host ? Network.parse(filter.host, 'filter.host').toString() : null;
     if (filter.port !== null && filter.port !== undefined && (filter.port < 0 || filter.port > 65_535)) {
       throw new InvalidInputError('filter.port', 'A port is 0 to 65535.');
     }
-    return this.#reads.flows(capture.id, { ...filter, host }, order, parsePage(args));
+    return this.#reads.flows(capture.id, { ...filter, host }, order ?? FIRST_SEEN, parsePage(args));
   }
 
   stats(capture: CaptureView): CaptureStats {
-    const end = capture.endedAt ?? this.#clock.now();
-    const seconds = capture.startedAt ? Math.max((end.getTime() - capture.startedAt.getTime()) / 1000, 0.001) : 0;
-    const rate = (count: number) => (seconds ? Math.round((count / seconds) * 10) / 10 : 0);
-    return {
-      packets: capture.packets,
-      bytes: capture.bytes,
-      droppedByKernel: capture.droppedByKernel,
-      droppedForSubscribers: capture.droppedForSubscribers,
-      decodeErrors: capture.decodeErrors,
-      packetsPerSecond: rate(capture.packets),
-      bytesPerSecond: rate(capture.bytes),
-    };
+    return captureStats(capture, this.#clock.now());
   }
 
   async protocols(capture: CaptureView): Promise<ProtocolCount[]> {

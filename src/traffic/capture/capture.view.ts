@@ -1,4 +1,5 @@
 import type { FlowState } from '../flows/flow-table.ts';
+import type { CaptureStats } from './capture.topics.ts';
 import type { CaptureStatus } from './capture-status.ts';
 
 /**
@@ -114,6 +115,22 @@ export function captureView(
     createdAt: date(capture.createdAt) as Date,
     startedAt: date(capture.startedAt),
     endedAt: date(capture.endedAt),
+  };
+}
+
+/** A capture's counts as the API shows them, its rates over its run until it ended (or `now`). */
+export function captureStats(capture: CaptureView, now: Date): CaptureStats {
+  const end = capture.endedAt ?? now;
+  const seconds = capture.startedAt ? Math.max((end.getTime() - capture.startedAt.getTime()) / 1000, 0.001) : 0;
+  const rate = (count: number) => (seconds ? Math.round((count / seconds) * 10) / 10 : 0);
+  return {
+    packets: capture.packets,
+    bytes: capture.bytes,
+    droppedByKernel: capture.droppedByKernel,
+    droppedForSubscribers: capture.droppedForSubscribers,
+    decodeErrors: capture.decodeErrors,
+    packetsPerSecond: rate(capture.packets),
+    bytesPerSecond: rate(capture.bytes),
   };
 }
 

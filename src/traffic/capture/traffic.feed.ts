@@ -4,6 +4,7 @@ import type { Viewer } from '../../access/viewer.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { EventBus } from '../../module.ts';
 import type { CaptureQueries } from './capture.queries.ts';
+import { CaptureRepository } from './capture.repository.ts';
 import type { CaptureStats, TrafficPacket } from './capture.topics.ts';
 import { type CaptureView, captureView } from './capture.view.ts';
 import { isEnded } from './capture-status.ts';
@@ -78,11 +79,8 @@ export class TrafficFeed {
       await push({ captureId, packets: [], dropped: 0 });
       if (isEnded(capture.status)) return stop();
       // Counted where workers see it: a capture waiting for its subscribers starts once enough are live.
-      const watching = (delta: number) =>
-        em
-          .getConnection()
-          .execute('update captures set watchers = greatest(watchers + ?, 0) where id = ?', [delta, captureId])
-          .catch(() => {});
+      const captures = new CaptureRepository(em);
+      const watching = (delta: number) => captures.addWatchers(captureId, delta).catch(() => {});
       const queue: TrafficPacket[] = [];
       let dropped = 0;
       let unreported = 0;
@@ -115,10 +113,7 @@ export class TrafficFeed {
         if (unreported === 0) return;
         const count = unreported;
         unreported = 0;
-        await em
-          .getConnection()
-          .execute('update captures set dropped_for_subscribers = dropped_for_subscribers + ? where id = ?', [count, captureId])
-          .catch(() => {});
+        await captures.addDrops(captureId, count).catch(() => {});
       };
       const dropsTimer = setInterval(() => void reportDrops(), DROPS_EVERY_MS);
       dropsTimer.unref();
