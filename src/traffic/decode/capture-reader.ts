@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../../errors.ts';
-import { BlockType, type Resolution, readInterfaceOptions, timestampOf } from './pcapng.ts';
+import { BlockType, MICROSECONDS, NANOSECONDS, type Resolution, readInterfaceOptions, timestampOf } from './pcapng.ts';
 
 /** The longest record the reader accepts (libpcap's own limit): a longer one means the framing is broken. */
 export const MAX_RECORD_BYTES = 262_144;
@@ -266,7 +266,7 @@ export class CaptureReader {
     const snapLength = view.getUint32(at + 16, this.littleEndian);
     // The link type is the low 16 bits; the bits above carry the FCS length.
     const linkType = view.getUint32(at + 20, this.littleEndian) & 0xffff;
-    const resolution = this.nanosecondPcap ? { unitsPerSecond: 1e9, decimal: true } : { unitsPerSecond: 1e6, decimal: true };
+    const resolution = this.nanosecondPcap ? NANOSECONDS : MICROSECONDS;
     this.interfaces = [{ id: 0, linkType, snapLength, name: null, description: null, resolution, timeOffset: 0 }];
     this.state = State.PCAP_RECORD;
   }

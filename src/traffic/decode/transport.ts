@@ -24,15 +24,21 @@ function ports(packet: PacketSummary, view: DataView, at: number, end: number): 
   return true;
 }
 
-function tcp(packet: PacketSummary, view: DataView, at: number, end: number, length: number): void {
-  if (end - at < 20) {
-    ports(packet, view, at, end);
+/** Marks the transport header at `at` when its `length` bytes were captured; truncated, false, when not. */
+function transportHeader(packet: PacketSummary, at: number, end: number, length: number): boolean {
+  if (end - at < length) {
     packet.problems |= Problem.TRUNCATED;
-    return;
+    return false;
   }
-  ports(packet, view, at, end);
   packet.transportAt = at;
   packet.transportLength = end - at;
+  return true;
+}
+
+function tcp(packet: PacketSummary, view: DataView, at: number, end: number, length: number): void {
+  // Ports are read as far as the capture goes; the rest needs the whole header.
+  ports(packet, view, at, end);
+  if (!transportHeader(packet, at, end, 20)) return;
   const headerLength = (view.getUint8(at + 12) >> 4) * 4;
   packet.tcpFlags = view.getUint8(at + 13);
   if (headerLength < 20 || headerLength > length) {
@@ -42,14 +48,9 @@ function tcp(packet: PacketSummary, view: DataView, at: number, end: number, len
 }
 
 function udp(packet: PacketSummary, view: DataView, at: number, end: number, length: number): void {
-  if (end - at < 8) {
-    ports(packet, view, at, end);
-    packet.problems |= Problem.TRUNCATED;
-    return;
-  }
+  // Ports are read as far as the capture goes; the rest needs the whole header.
   ports(packet, view, at, end);
-  packet.transportAt = at;
-  packet.transportLength = end - at;
+  if (!transportHeader(packet, at, end, 8)) return;
   const udpLength = view.getUint16(at + 4);
   if (udpLength < 8 || udpLength > length) {
     // 0 is a jumbogram's UDP length; the IP layer's then stands.
@@ -60,12 +61,7 @@ function udp(packet: PacketSummary, view: DataView, at: number, end: number, len
 
 /** ICMP and ICMPv6 share a shape: type, code, checksum, and for an echo an identifier and a sequence number. */
 function icmp(packet: PacketSummary, view: DataView, at: number, end: number, echoReply: number, echoRequest: number): void {
-  if (end - at < 4) {
-    packet.problems |= Problem.TRUNCATED;
-    return;
-  }
-  packet.transportAt = at;
-  packet.transportLength = end - at;
+  if (!transportHeader(packet, at, end, 4)) return;
   const type = view.getUint8(at);
   // An echo's identifier and sequence number follow the checksum.
   if ((type === echoReply || type === echoRequest) && end - at < 8) packet.problems |= Problem.TRUNCATED;
